@@ -22,8 +22,9 @@ type NodeClassSpec struct {
 	Weight *int32 `json:"weight,omitempty"`
 
 	// capacityFactor is the relative speed of one of the class's cores against a reference server
-	// core, greater than 0 and at most 10: 0.5 for a Raspberry Pi 4. CPU utilisation is scaled by
-	// it, so a core-second on a slow node counts for more. Defaults to 1.
+	// core, greater than 0 and at most 10: 0.5 for a Raspberry Pi 4. CPU is counted in reference
+	// cores: a node offers allocatable x capacityFactor, and a pod measured using one core on a
+	// node of factor 0.5 is expected to need half a core on a node of factor 1. Defaults to 1.
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:ExclusiveMinimum=true

@@ -435,6 +435,9 @@ type Disruption struct {
 	// workload is the pod's controller, as Kind/name.
 	// +optional
 	Workload string `json:"workload,omitempty"`
+	// stateful is true when the pod belonged to a StatefulSet or mounted a PersistentVolumeClaim.
+	// +optional
+	Stateful bool `json:"stateful,omitempty"`
 }
 
 // RebalancePolicy tells the evictor which pods it may move off hot nodes, how it judges nodes, and

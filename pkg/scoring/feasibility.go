@@ -1,0 +1,88 @@
+package scoring
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	schedulinghelper "k8s.io/component-helpers/scheduling/corev1"
+	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
+	"k8s.io/klog/v2"
+)
+
+// Constraints are the parts of a pod that decide which nodes it may run on, parsed once so that
+// checking many nodes costs little.
+type Constraints struct {
+	tolerations []corev1.Toleration
+	affinity    nodeaffinity.RequiredNodeAffinity
+	// Requests are the pod's effective requests.
+	Requests Requests
+}
+
+// NewConstraints parses the pod's node selector, required node affinity, tolerations and requests.
+func NewConstraints(pod *corev1.Pod) *Constraints {
+	return &Constraints{
+		tolerations: pod.Spec.Tolerations,
+		affinity:    nodeaffinity.GetRequiredNodeAffinity(pod),
+		Requests:    PodRequests(pod),
+	}
+}
+
+// NodeLoad is what is already placed on a node, as the scheduler counts it.
+type NodeLoad struct {
+	// Requested is the sum of the requests of the pods on the node.
+	Requested Requests
+	// Pods is how many pods are on the node.
+	Pods int64
+}
+
+// Infeasible says why a pod cannot go to a node; the empty string means it can.
+type Infeasible string
+
+// Feasible checks whether the pod may be placed on node, as the scheduler's filters would: the
+// node is Ready and schedulable, every NoSchedule and NoExecute taint is tolerated, the node
+// matches the pod's nodeSelector and required node affinity (k8s.io/component-helpers), and the
+// pod's requests fit in allocatable minus what is already requested:
+//
+//	fits_r = requested_r + pod_r <= allocatable_r,  for cpu, memory, and pods (+1)
+func (c *Constraints) Feasible(node *corev1.Node, load NodeLoad) Infeasible {
+	if !nodeReady(node) {
+		return "node is not Ready"
+	}
+	if node.Spec.Unschedulable && !schedulinghelper.TolerationsTolerateTaint(klog.Background(), c.tolerations, &unschedulableTaint, false) {
+		return "node is cordoned"
+	}
+	for i := range node.Spec.Taints {
+		t := &node.Spec.Taints[i]
+		if t.Effect != corev1.TaintEffectNoSchedule && t.Effect != corev1.TaintEffectNoExecute {
+			continue
+		}
+		if !schedulinghelper.TolerationsTolerateTaint(klog.Background(), c.tolerations, t, false) {
+			return Infeasible(fmt.Sprintf("untolerated taint %s", t.ToString()))
+		}
+	}
+	if ok, err := c.affinity.Match(node); err != nil || !ok {
+		return "node does not match the pod's nodeSelector or required node affinity"
+	}
+	alloc, maxPods := NodeAllocatable(node)
+	if load.Requested.MilliCPU+c.Requests.MilliCPU > alloc.MilliCPU {
+		return "insufficient cpu"
+	}
+	if load.Requested.Memory+c.Requests.Memory > alloc.Memory {
+		return "insufficient memory"
+	}
+	if maxPods > 0 && load.Pods+1 > maxPods {
+		return "too many pods"
+	}
+	return ""
+}
+
+var unschedulableTaint = corev1.Taint{Key: corev1.TaintNodeUnschedulable, Effect: corev1.TaintEffectNoSchedule}
+
+func nodeReady(node *corev1.Node) bool {
+	for i := range node.Status.Conditions {
+		if node.Status.Conditions[i].Type == corev1.NodeReady {
+			return node.Status.Conditions[i].Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}

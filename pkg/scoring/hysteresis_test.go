@@ -1,0 +1,52 @@
+package scoring
+
+import "testing"
+
+func TestHysteresis(t *testing.T) {
+	h := Hysteresis{Hot: 0.8, Cold: 0.3, Margin: 0.05, Consecutive: 3}
+	cases := []struct {
+		name     string
+		readings []float64
+		want     []Class
+	}{
+		{"becomes hot after three readings", []float64{0.85, 0.9, 0.8}, []Class{Normal, Normal, Hot}},
+		{"a dip resets the hot streak", []float64{0.85, 0.7, 0.85, 0.85}, []Class{Normal, Normal, Normal, Normal}},
+		// hot stays hot down to 0.8-0.05 = 0.75 inclusive, leaves below
+		{"stays hot inside the margin", []float64{0.9, 0.9, 0.9, 0.76, 0.75, 0.749}, []Class{Normal, Normal, Hot, Hot, Hot, Normal}},
+		{"becomes cold after three readings", []float64{0.1, 0.29, 0.2}, []Class{Normal, Normal, Cold}},
+		// cold stays cold below 0.3+0.05 = 0.35, leaves at 0.35
+		{"stays cold inside the margin", []float64{0.1, 0.1, 0.1, 0.34, 0.35}, []Class{Normal, Normal, Cold, Cold, Normal}},
+		{"exactly at hot counts", []float64{0.8, 0.8, 0.8}, []Class{Normal, Normal, Hot}},
+		{"exactly at cold does not count", []float64{0.3, 0.3, 0.3}, []Class{Normal, Normal, Normal}},
+		// hot -> leaves (0.1 < 0.75) and starts a cold streak with the same reading
+		{"hot to cold passes through normal", []float64{0.9, 0.9, 0.9, 0.1, 0.1, 0.1}, []Class{Normal, Normal, Hot, Normal, Normal, Cold}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var st NodeState
+			for i, r := range tc.readings {
+				st = h.Next(st, r)
+				if st.Class != tc.want[i] {
+					t.Fatalf("after reading %d (%v): class %v, want %v (state %+v)", i, r, st.Class, tc.want[i], st)
+				}
+			}
+		})
+	}
+
+	t.Run("one reading suffices with Consecutive 1", func(t *testing.T) {
+		h1 := h
+		h1.Consecutive = 1
+		if got := h1.Next(NodeState{}, 0.81).Class; got != Hot {
+			t.Errorf("class %v, want hot", got)
+		}
+	})
+	t.Run("readings count time in the class", func(t *testing.T) {
+		st := NodeState{}
+		for _, r := range []float64{0.9, 0.9, 0.9, 0.9, 0.9} {
+			st = h.Next(st, r)
+		}
+		if st.Class != Hot || st.Readings != 3 {
+			t.Errorf("state %+v, want hot for 3 readings", st)
+		}
+	})
+}

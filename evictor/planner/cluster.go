@@ -1,0 +1,193 @@
+package planner
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/pkg/scoring"
+)
+
+// classInfo is a NodeClass resolved for scoring.
+type classInfo struct {
+	name      string
+	selector  labels.Selector
+	weight    int32
+	created   time.Time
+	factor    float64
+	profiles  scoring.ProfileSet
+	hot, cold float64
+}
+
+// nodeInfo is a node in the plan, with its predicted state as moves are chosen.
+type nodeInfo struct {
+	node      *corev1.Node
+	name      string
+	class     *classInfo
+	inScope   bool
+	factor    float64
+	place     scoring.PlacementNode // Capacity and Usage in reference units, updated by moves
+	alloc     scoring.Requests
+	load      scoring.NodeLoad // requests of every pod on the node, updated by moves
+	hot, cold float64          // thresholds that apply
+	state     scoring.NodeState
+	score     float64 // score from the reading
+	predicted float64 // score after the moves chosen so far
+	evicted   int
+	sample    Sample
+	pods      []*corev1.Pod
+}
+
+// cluster is the snapshot indexed for planning.
+type cluster struct {
+	nodes    []*nodeInfo // every node, sorted by name
+	byName   map[string]*nodeInfo
+	scope    []*nodeInfo // nodes with fresh readings the policy balances
+	excluded []ExcludedNode
+	selected int // nodes the policy selects, fresh or not
+}
+
+func resolveClasses(ncs []*v1alpha1.NodeClass, cfg *Config) []*classInfo {
+	out := make([]*classInfo, 0, len(ncs))
+	for _, nc := range ncs {
+		if nc.Spec.NodeSelector == nil {
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(nc.Spec.NodeSelector)
+		if err != nil || sel.Empty() {
+			continue
+		}
+		ci := &classInfo{
+			name: nc.Name, selector: sel, created: nc.CreationTimestamp.Time,
+			weight: deref(nc.Spec.Weight, int32(v1alpha1.DefaultNodeClassWeight)),
+			factor: deref(nc.Spec.CapacityFactor, v1alpha1.DefaultNodeClassCapacityFactor),
+			hot:    cfg.Hysteresis.Hot, cold: cfg.Hysteresis.Cold,
+		}
+		if ci.factor <= 0 {
+			ci.factor = 1
+		}
+		for _, p := range nc.Spec.PreferredProfiles {
+			ci.profiles = ci.profiles.With(scoring.ParseProfile(string(p)))
+		}
+		if t := nc.Spec.Thresholds; t != nil {
+			ci.hot = nonZero(t.Hot, v1alpha1.DefaultHotThreshold)
+			ci.cold = nonZero(t.Cold, v1alpha1.DefaultColdThreshold)
+		}
+		out = append(out, ci)
+	}
+	// A node matching several classes takes the highest weight, then the oldest, then by name.
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.weight != b.weight {
+			return a.weight > b.weight
+		}
+		if !a.created.Equal(b.created) {
+			return a.created.Before(b.created)
+		}
+		return a.name < b.name
+	})
+	return out
+}
+
+// ClassOf returns the NodeClass a node belongs to, by the same rule the planner uses: of the
+// classes whose selector matches, the highest weight, then the oldest, then the first by name.
+// It returns "" for a node of no class.
+func ClassOf(node *corev1.Node, ncs []*v1alpha1.NodeClass) string {
+	cfg := Config{}
+	for _, ci := range resolveClasses(ncs, &cfg) {
+		if ci.selector.Matches(labels.Set(node.Labels)) {
+			return ci.name
+		}
+	}
+	return ""
+}
+
+func buildCluster(s *Snapshot, cfg *Config, st State, now time.Time) *cluster {
+	classes := resolveClasses(s.NodeClasses, cfg)
+	cl := &cluster{byName: make(map[string]*nodeInfo, len(s.Nodes))}
+	for _, n := range s.Nodes {
+		ni := &nodeInfo{node: n, name: n.Name, factor: 1, hot: cfg.Hysteresis.Hot, cold: cfg.Hysteresis.Cold, place: scoring.PlacementNode{ClassWeight: 0.5}}
+		lbls := labels.Set(n.Labels)
+		for _, ci := range classes {
+			if ci.selector.Matches(lbls) {
+				ni.class, ni.factor, ni.hot, ni.cold = ci, ci.factor, ci.hot, ci.cold
+				ni.place.ClassWeight = float64(ci.weight) / 100
+				ni.place.Profiles = ci.profiles
+				break
+			}
+		}
+		alloc, _ := scoring.NodeAllocatable(n)
+		ni.alloc = alloc
+		ni.place.Capacity = scoring.Capacity(scoring.Resources{CPU: float64(alloc.MilliCPU), Memory: float64(alloc.Memory)}, ni.factor)
+		ni.state = st.Nodes[n.Name]
+		cl.nodes = append(cl.nodes, ni)
+		cl.byName[n.Name] = ni
+	}
+	sort.Slice(cl.nodes, func(i, j int) bool { return cl.nodes[i].name < cl.nodes[j].name })
+
+	for _, p := range s.Pods {
+		ni := cl.byName[p.Spec.NodeName]
+		if ni == nil || !holdsResources(p) {
+			continue
+		}
+		ni.load.Requested = ni.load.Requested.Add(scoring.PodRequests(p))
+		ni.load.Pods++
+		ni.pods = append(ni.pods, p)
+	}
+
+	for _, ni := range cl.nodes {
+		if why, ok := s.ExcludedNodes[ni.name]; ok {
+			cl.excluded = append(cl.excluded, ExcludedNode{Name: ni.name, Reason: why})
+			continue
+		}
+		if !cfg.NodeSelector.Matches(labels.Set(ni.node.Labels)) {
+			continue
+		}
+		cl.selected++
+		sample, ok := s.Usage.Nodes[ni.name]
+		switch {
+		case !ok:
+			cl.excluded = append(cl.excluded, ExcludedNode{Name: ni.name, Reason: "no usage reading"})
+			continue
+		case now.Sub(sample.Time) > cfg.StaleAfter:
+			cl.excluded = append(cl.excluded, ExcludedNode{Name: ni.name,
+				Reason: fmt.Sprintf("usage reading is %s old, staleAfter is %s", now.Sub(sample.Time).Round(time.Second), cfg.StaleAfter)})
+			continue
+		}
+		ni.inScope = true
+		ni.sample = sample
+		usage := scoring.ToReference(scoring.Resources{CPU: sample.MilliCPU, Memory: sample.Memory}, ni.factor)
+		// Pods started after the reading are not in it yet: count them at their requests.
+		for _, p := range ni.pods {
+			if p.Status.StartTime != nil && p.Status.StartTime.After(sample.Time) {
+				r := scoring.PodRequests(p)
+				usage = usage.Add(scoring.ToReference(scoring.Resources{CPU: float64(r.MilliCPU), Memory: float64(r.Memory)}, ni.factor))
+			}
+		}
+		ni.place.Usage = usage
+		ni.score = cfg.Weights.NodeScore(usage, ni.place.Capacity)
+		ni.predicted = ni.score
+		cl.scope = append(cl.scope, ni)
+	}
+	return cl
+}
+
+// holdsResources: pods that finished hold no resources on their node.
+func holdsResources(p *corev1.Pod) bool {
+	return p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed
+}
+
+// podUsage is the pod's expected usage in reference units: its fresh reading, or its requests.
+func podUsage(p *corev1.Pod, s *Snapshot, ni *nodeInfo, staleAfter time.Duration, now time.Time) scoring.Resources {
+	if smp, ok := s.Usage.Pods[types.NamespacedName{Namespace: p.Namespace, Name: p.Name}]; ok && now.Sub(smp.Time) <= staleAfter {
+		return scoring.ToReference(scoring.Resources{CPU: smp.MilliCPU, Memory: smp.Memory}, ni.factor)
+	}
+	r := scoring.PodRequests(p)
+	return scoring.ToReference(scoring.Resources{CPU: float64(r.MilliCPU), Memory: float64(r.Memory)}, ni.factor)
+}

@@ -1,0 +1,304 @@
+package planner
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/pkg/scoring"
+)
+
+// cand is a candidate with what selection needs: its node, expected usage, placement constraints
+// and, once evaluated, its predicted destination and sigma drop.
+type cand struct {
+	*candidate
+	node    *nodeInfo
+	usage   scoring.Resources
+	profile scoring.Profile
+	cons    *scoring.Constraints
+
+	dest    *nodeInfo
+	srcNew  float64
+	dstNew  float64
+	after   float64
+	drop    float64
+	version int
+}
+
+// Plan decides which pods to evict in this cycle. It is deterministic: the same inputs give the
+// same plan.
+func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.WorkloadSLO, st State, now time.Time) Result {
+	res := Result{Time: now, State: State{Nodes: map[string]scoring.NodeState{}, Backoff: map[WorkloadKey]Backoff{}}}
+	for k, b := range st.Backoff {
+		if now.Before(b.Until) {
+			res.State.Backoff[k] = b
+		}
+	}
+	for _, n := range s.Nodes {
+		if ns, ok := st.Nodes[n.Name]; ok {
+			res.State.Nodes[n.Name] = ns
+		}
+	}
+	cfg, err := Resolve(policy, s.PriorityClasses)
+	if err != nil {
+		var b Blocker
+		if !errors.As(err, &b) {
+			b = invalid(v1alpha1.ReasonValid, "%v", err)
+		}
+		res.Blockers = append(res.Blockers, b)
+		return res
+	}
+	res.DryRun = cfg.DryRun
+
+	cl := buildCluster(&s, &cfg, st, now)
+	res.Excluded = cl.excluded
+	if len(cl.scope) == 0 {
+		if cl.selected > 0 {
+			res.Blockers = append(res.Blockers, Blocker{Condition: v1alpha1.ConditionMetricsAvailable, Reason: v1alpha1.ReasonMetricsStale,
+				Message: fmt.Sprintf("no fresh usage reading for any of the %d nodes the policy selects (staleAfter %s): nothing is evicted", cl.selected, cfg.StaleAfter)})
+		}
+		return res
+	}
+
+	// Classify with hysteresis: each node's thresholds, the policy's margin and readings.
+	scores := make([]float64, len(cl.scope))
+	for i, n := range cl.scope {
+		h := cfg.Hysteresis
+		h.Hot, h.Cold = n.hot, n.cold
+		n.state = h.Next(n.state, n.score)
+		n.place.Hot = n.state.Class == scoring.Hot
+		res.State.Nodes[n.name] = n.state
+		scores[i] = n.score
+		switch n.state.Class {
+		case scoring.Hot:
+			res.HotNodes++
+		case scoring.Cold:
+			res.ColdNodes++
+		}
+	}
+	spread := scoring.NewSpread(scores)
+	res.SigmaBefore = spread.Sigma()
+
+	elig := NewEligibility(&s, cfg, policy, slos, st, now)
+	pr := newPredictor(cl.scope, cfg.Weights)
+	h := &candHeap{}
+	var movable []*cand
+
+	for _, n := range cl.scope {
+		if n.state.Class != scoring.Hot {
+			continue
+		}
+		pods := append([]*corev1.Pod(nil), n.pods...)
+		sort.Slice(pods, func(i, j int) bool { return podLess(pods[i], pods[j]) })
+		for _, p := range pods {
+			c := &cand{candidate: elig.candidate(p), node: n}
+			if rs := elig.check(c.candidate); len(rs) > 0 {
+				res.hold(c, rs...)
+				continue
+			}
+			c.usage = podUsage(p, &s, n, cfg.StaleAfter, now)
+			c.profile = podProfile(p)
+			c.cons = scoring.NewConstraints(p)
+			if r := evaluate(c, pr, &spread, &cfg); r != nil {
+				res.hold(c, *r)
+				continue
+			}
+			movable = append(movable, c)
+			heap.Push(h, c)
+		}
+	}
+	res.LowerBound = lowerBound(cl.scope, movable, cfg.Weights)
+
+	version := 0
+	for h.Len() > 0 {
+		c := heap.Pop(h).(*cand)
+		switch {
+		case len(res.Moves) >= cfg.MaxPerCycle:
+			res.hold(c, *reason(ReasonCycleLimit, "rate limit: %d evictions per cycle already planned", cfg.MaxPerCycle))
+			continue
+		case c.node.evicted >= cfg.MaxPerNodeCycle:
+			res.hold(c, *reason(ReasonNodeCycleLimit, "rate limit: %d evictions from node %s already planned this cycle", cfg.MaxPerNodeCycle, c.node.name))
+			continue
+		case c.node.predicted < c.node.hot:
+			res.hold(c, *reason(ReasonNodeCleared, "node %s is predicted at %.3f after the planned moves, under its hot threshold %.2f", c.node.name, c.node.predicted, c.node.hot))
+			continue
+		}
+		if c.version != version {
+			// Earlier moves spent budgets and changed loads: check and predict again.
+			if rs := elig.check(c.candidate); len(rs) > 0 {
+				res.hold(c, rs...)
+				continue
+			}
+			if r := evaluate(c, pr, &spread, &cfg); r != nil {
+				res.hold(c, *r)
+				continue
+			}
+			c.version = version
+			heap.Push(h, c)
+			continue
+		}
+		if c.drop < cfg.MinSigmaGain {
+			res.hold(c, *reason(ReasonTooLittleGain, "predicted sigma drop %.4f is below minSigmaImprovement %.4f", c.drop, cfg.MinSigmaGain))
+			continue
+		}
+		res.Moves = append(res.Moves, Move{
+			Pod: c.ref, Workload: c.workload, From: c.node.name, To: c.dest.name, Scheduler: schedulerOf(c.pod),
+			SigmaBefore: spread.Sigma(), SigmaAfter: c.after, Stateful: c.stateful, SLOs: sloKeys(c.slos),
+			Reason: Reason{Code: ReasonLowersSigma, Message: fmt.Sprintf("node %s is hot (%.3f >= %.2f); moving lowers sigma by %.4f, the most of any candidate",
+				c.node.name, c.node.predicted, c.node.hot, c.drop)},
+		})
+		spread.Apply(c.node.predicted, c.srcNew, c.dest.predicted, c.dstNew)
+		c.node.predicted, c.dest.predicted = c.srcNew, c.dstNew
+		c.node.place.Usage = c.node.place.Usage.Sub(c.usage)
+		c.dest.place.Usage = c.dest.place.Usage.Add(c.usage)
+		c.dest.load.Requested = c.dest.load.Requested.Add(c.cons.Requests)
+		c.dest.load.Pods++
+		c.node.evicted++
+		elig.record(c.candidate)
+		pr.rebuild()
+		version++
+	}
+	res.SigmaAfter = spread.Sigma()
+
+	res.ClearsHotNodes = true
+	for _, n := range cl.scope {
+		if n.state.Class == scoring.Hot && n.predicted >= n.hot {
+			res.ClearsHotNodes = false
+		}
+		u := scoring.Utilize(scoring.ToReference(scoring.Resources{CPU: n.sample.MilliCPU, Memory: n.sample.Memory}, n.factor), n.place.Capacity)
+		className := ""
+		if n.class != nil {
+			className = n.class.name
+		}
+		res.Nodes = append(res.Nodes, NodeReport{Name: n.name, NodeClass: className, CPU: u.CPU, Memory: u.Memory, Score: n.score,
+			PredictedScore: n.predicted, State: n.state, HotThreshold: n.hot, ColdThreshold: n.cold})
+	}
+	sort.SliceStable(res.HeldBack, func(i, j int) bool {
+		a, b := res.HeldBack[i].Pod, res.HeldBack[j].Pod
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+	return res
+}
+
+// evaluate predicts the candidate's destination and the sigma after the move, or says why the
+// move buys nothing.
+func evaluate(c *cand, pr *predictor, spread *scoring.Spread, cfg *Config) *Reason {
+	dest := pr.predict(c)
+	switch {
+	case dest == nil:
+		return reason(ReasonNoDestination, "no feasible destination among the policy's nodes")
+	case dest == c.node:
+		return reason(ReasonLandsOnSameNode, "buys nothing: the %s would place the replacement back on %s", schedulerOf(c.pod), dest.name)
+	case dest.state.Class == scoring.Hot:
+		return reason(ReasonLandsOnHotNode, "buys nothing: the %s would place the replacement on %s, another hot node", schedulerOf(c.pod), dest.name)
+	}
+	c.dest = dest
+	c.srcNew = cfg.Weights.NodeScore(c.node.place.Usage.Sub(c.usage), c.node.place.Capacity)
+	c.dstNew = cfg.Weights.NodeScore(dest.place.Usage.Add(c.usage), dest.place.Capacity)
+	if c.dstNew >= dest.hot {
+		return reason(ReasonDestinationTurnsHot, "the replacement would push %s to %.3f, at or above its hot threshold %.2f", dest.name, c.dstNew, dest.hot)
+	}
+	c.after = spread.SigmaAfter(c.node.predicted, c.srcNew, dest.predicted, c.dstNew)
+	c.drop = spread.Sigma() - c.after
+	return nil
+}
+
+// lowerBound is the fewest evictions that could bring every hot node under its hot threshold:
+// for each hot node, the fewest of its movable pods, largest first, whose share of the node's
+// score covers the excess (score - hot); summed over nodes. The threshold is on the weighted
+// score, so the excess is measured on it: bringing each resource under the threshold separately
+// is not needed to bring the score under it, and counting that way would not be a lower bound.
+//
+//	share(pod) = Score(Utilize(pod usage, node capacity))
+//	LB = sum over hot nodes of min k such that the k largest shares sum to more than score - hot
+//
+// A node its movable pods cannot clear counts all of them.
+func lowerBound(scope []*nodeInfo, movable []*cand, w scoring.Weights) int {
+	shares := map[*nodeInfo][]float64{}
+	for _, c := range movable {
+		shares[c.node] = append(shares[c.node], w.Score(scoring.Utilize(c.usage, c.node.place.Capacity)))
+	}
+	lb := 0
+	for _, n := range scope {
+		if n.state.Class != scoring.Hot || n.score < n.hot {
+			continue
+		}
+		excess := n.score - n.hot
+		s := shares[n]
+		sort.Sort(sort.Reverse(sort.Float64Slice(s)))
+		var sum float64
+		k := 0
+		for _, v := range s {
+			sum += v
+			k++
+			if sum > excess {
+				break
+			}
+		}
+		lb += k
+	}
+	return lb
+}
+
+func (res *Result) hold(c *cand, rs ...Reason) {
+	res.HeldBack = append(res.HeldBack, HeldBack{Pod: c.ref, Workload: c.workload, Node: c.node.name, Reasons: rs})
+}
+
+func schedulerOf(p *corev1.Pod) string {
+	if p.Spec.SchedulerName == v1alpha1.SchedulerName {
+		return v1alpha1.SchedulerName
+	}
+	return "default-scheduler"
+}
+
+func podProfile(p *corev1.Pod) scoring.Profile {
+	if v, ok := p.Labels[v1alpha1.ProfileKey]; ok {
+		return scoring.ParseProfile(v)
+	}
+	return scoring.ParseProfile(p.Annotations[v1alpha1.ProfileKey])
+}
+
+func podLess(a, b *corev1.Pod) bool {
+	if a.Namespace != b.Namespace {
+		return a.Namespace < b.Namespace
+	}
+	return a.Name < b.Name
+}
+
+func sloKeys(slos []*sloInfo) []string {
+	if len(slos) == 0 {
+		return nil
+	}
+	out := make([]string, len(slos))
+	for i, s := range slos {
+		out[i] = s.key
+	}
+	return out
+}
+
+// candHeap orders candidates by predicted sigma drop, largest first, then by pod name.
+type candHeap []*cand
+
+func (h candHeap) Len() int { return len(h) }
+func (h candHeap) Less(i, j int) bool {
+	if h[i].drop != h[j].drop {
+		return h[i].drop > h[j].drop
+	}
+	return h[i].key < h[j].key
+}
+func (h candHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *candHeap) Push(x any)   { *h = append(*h, x.(*cand)) }
+func (h *candHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
+}

@@ -1,0 +1,148 @@
+package planner
+
+import (
+	"sort"
+
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/pkg/scoring"
+)
+
+// shortlistSize is how many nodes of each NodeClass the predictor scores exactly for every
+// candidate: those with the lowest predicted utilisation and those with the lowest requested
+// fraction. Both scheduler models prefer such nodes, so the best of the shortlist is the best
+// node in all but contrived cases; when no shortlisted node is feasible the predictor scans every
+// node. (kube-scheduler itself scores a sample of nodes in large clusters, percentageOfNodesToScore.)
+const shortlistSize = 16
+
+// predictor predicts where the replacement of an evicted pod lands.
+type predictor struct {
+	scope []*nodeInfo
+	w     scoring.Weights
+	pw    scoring.PlacementWeights
+	short []*nodeInfo
+	mark  map[*nodeInfo]bool
+}
+
+func newPredictor(scope []*nodeInfo, w scoring.Weights) *predictor {
+	pr := &predictor{scope: scope, w: w, pw: scoring.DefaultPlacementWeights, mark: map[*nodeInfo]bool{}}
+	pr.rebuild()
+	return pr
+}
+
+// rebuild recomputes the shortlist after moves changed node loads.
+func (pr *predictor) rebuild() {
+	groups := map[*classInfo][]*nodeInfo{}
+	var order []*classInfo
+	for _, n := range pr.scope {
+		if _, ok := groups[n.class]; !ok {
+			order = append(order, n.class)
+		}
+		groups[n.class] = append(groups[n.class], n)
+	}
+	clear(pr.mark)
+	pr.short = pr.short[:0]
+	add := func(n *nodeInfo) {
+		if !pr.mark[n] {
+			pr.mark[n] = true
+			pr.short = append(pr.short, n)
+		}
+	}
+	for _, cls := range order {
+		g := groups[cls]
+		for _, n := range lowest(g, func(n *nodeInfo) float64 { return n.predicted }) {
+			add(n)
+		}
+		for _, n := range lowest(g, requestedFraction) {
+			add(n)
+		}
+	}
+	sort.Slice(pr.short, func(i, j int) bool { return pr.short[i].name < pr.short[j].name })
+}
+
+func requestedFraction(n *nodeInfo) float64 {
+	var f float64
+	if n.alloc.MilliCPU > 0 {
+		f += float64(n.load.Requested.MilliCPU) / float64(n.alloc.MilliCPU)
+	}
+	if n.alloc.Memory > 0 {
+		f += float64(n.load.Requested.Memory) / float64(n.alloc.Memory)
+	}
+	return f / 2
+}
+
+// lowest returns the shortlistSize nodes of g with the lowest key (ties by name), not hot.
+func lowest(g []*nodeInfo, key func(*nodeInfo) float64) []*nodeInfo {
+	type kv struct {
+		n *nodeInfo
+		k float64
+	}
+	best := make([]kv, 0, shortlistSize+1)
+	for _, n := range g {
+		if n.state.Class == scoring.Hot {
+			continue
+		}
+		k := key(n)
+		if len(best) == shortlistSize && !less(k, n.name, best[len(best)-1].k, best[len(best)-1].n.name) {
+			continue
+		}
+		i := sort.Search(len(best), func(i int) bool { return less(k, n.name, best[i].k, best[i].n.name) })
+		best = append(best, kv{})
+		copy(best[i+1:], best[i:])
+		best[i] = kv{n, k}
+		if len(best) > shortlistSize {
+			best = best[:shortlistSize]
+		}
+	}
+	out := make([]*nodeInfo, len(best))
+	for i := range best {
+		out[i] = best[i].n
+	}
+	return out
+}
+
+func less(k1 float64, n1 string, k2 float64, n2 string) bool {
+	if k1 != k2 {
+		return k1 < k2
+	}
+	return n1 < n2
+}
+
+// predict returns the node the candidate's replacement lands on, or nil when no node fits.
+func (pr *predictor) predict(c *cand) *nodeInfo {
+	var best *nodeInfo
+	var bestScore int64 = -1
+	consider := func(n *nodeInfo) {
+		if c.cons.Feasible(n.node, n.load) != "" {
+			return
+		}
+		s := pr.score(c, n)
+		if s > bestScore || (s == bestScore && n.name < best.name) {
+			best, bestScore = n, s
+		}
+	}
+	for _, n := range pr.short {
+		consider(n)
+	}
+	if !pr.mark[c.node] {
+		consider(c.node)
+	}
+	if best == nil {
+		for _, n := range pr.scope {
+			if !pr.mark[n] && n != c.node {
+				consider(n)
+			}
+		}
+	}
+	return best
+}
+
+// score is the score the scheduler that places the replacement gives node n: the shared
+// placement score for pods of the Rebalancer's scheduler, a model of kube-scheduler's default
+// scoring otherwise.
+func (pr *predictor) score(c *cand, n *nodeInfo) int64 {
+	if c.pod.Spec.SchedulerName == v1alpha1.SchedulerName {
+		pod := scoring.PlacementPod{Usage: c.usage, Profile: c.profile}
+		return scoring.PlacementScore(&n.place, &pod, pr.w, pr.pw)
+	}
+	return scoring.DefaultSchedulerScore(n.load.Requested, c.cons.Requests.NonZero(), n.alloc)
+}

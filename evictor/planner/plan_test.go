@@ -1,0 +1,348 @@
+package planner_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/pkg/scoring"
+	"github.com/tinorodney/rebalancer/pkg/testutil"
+)
+
+// skewed is three nodes of 4 CPUs and 16Gi: n1 hot, n2 cold, n3 in between. Each web pod uses
+// 600m and 2Gi and requests the same.
+//
+//	n1: 3600m, 12Gi -> score 0.5*0.9 + 0.5*0.75 = 0.825 (hot, >= 0.75)
+//	n2:  600m,  2Gi -> score 0.5*0.15 + 0.5*0.125 = 0.1375 (cold, < 0.35)
+//	n3: 1800m,  6Gi -> score 0.5*0.45 + 0.5*0.375 = 0.4125
+func skewed() *world {
+	w := newWorld()
+	w.node("n1", 3600, 12)
+	w.node("n2", 600, 2)
+	w.node("n3", 1800, 6)
+	w.replicas("prod", "web", 6, 600, 2, "n1")
+	w.replicas("prod", "api", 1, 600, 2, "n2")
+	w.replicas("prod", "db", 3, 600, 2, "n3")
+	return w
+}
+
+func TestPlanMovesFromHotToCold(t *testing.T) {
+	w := skewed()
+	w.policy.Spec.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](1)}
+	res := w.plan()
+	if len(res.Blockers) != 0 {
+		t.Fatalf("blockers: %v", res.Blockers)
+	}
+	if res.HotNodes != 1 || res.ColdNodes != 1 {
+		t.Errorf("hot %d cold %d, want 1 and 1", res.HotNodes, res.ColdNodes)
+	}
+	if len(res.Moves) != 1 {
+		t.Fatalf("moves %v, want 1", res.Moves)
+	}
+	m := res.Moves[0]
+	// Moving 600m/2Gi from n1 to n2: n1 -> 0.5*0.75 + 0.5*0.625 = 0.6875, n2 -> 0.5*0.3 + 0.5*0.25 = 0.275.
+	// Scores {0.825, 0.1375, 0.4125} (sigma 0.2826) become {0.6875, 0.275, 0.4125} (sigma 0.1716).
+	if m.From != "n1" || m.To != "n2" {
+		t.Errorf("move %s -> %s, want n1 -> n2", m.From, m.To)
+	}
+	if want := sigma(0.825, 0.1375, 0.4125); math.Abs(m.SigmaBefore-want) > 1e-9 || math.Abs(res.SigmaBefore-want) > 1e-9 {
+		t.Errorf("sigma before %v (plan %v), want %v", m.SigmaBefore, res.SigmaBefore, want)
+	}
+	if want := sigma(0.6875, 0.275, 0.4125); math.Abs(m.SigmaAfter-want) > 1e-9 {
+		t.Errorf("sigma after %v, want %v", m.SigmaAfter, want)
+	}
+	if m.Reason.Code != planner.ReasonLowersSigma || m.Scheduler != "default-scheduler" || m.Workload.String() != "ReplicaSet/web" {
+		t.Errorf("move %+v", m)
+	}
+	// The other web pods are held back: one move per cycle, and the workload is in backoff.
+	if n := len(res.HeldBack); n != 5 {
+		t.Errorf("held back %d, want the other 5 web pods: %v", n, res.HeldBack)
+	}
+	for _, h := range res.HeldBack {
+		if !h.Has(planner.ReasonWorkloadInPlan) && !h.Has(planner.ReasonCycleLimit) {
+			t.Errorf("%s: want WorkloadAlreadyInPlan or CycleLimit, got %v", h.Pod, h.Reasons)
+		}
+	}
+	if res.State.Nodes["n1"].Class != scoring.Hot || res.State.Nodes["n2"].Class != scoring.Cold {
+		t.Errorf("next state %+v", res.State.Nodes)
+	}
+}
+
+func TestPlanIsDeterministic(t *testing.T) {
+	a, b := skewed().plan(), skewed().plan()
+	if diff := cmp.Diff(a, b); diff != "" {
+		t.Errorf("two plans of the same input differ (-first,+second):\n%s", diff)
+	}
+}
+
+func TestPlanSpreadsOverWorkloadsAndStopsWhenCleared(t *testing.T) {
+	w := newWorld()
+	w.node("n1", 3600, 12)
+	w.node("n2", 400, 1)
+	w.node("n3", 400, 1)
+	for _, rs := range []string{"a", "b", "c", "d", "e", "f"} {
+		w.replicas("prod", rs, 2, 600, 2, "n1", "n1")
+	}
+	w.policy.Spec.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](10), MaxEvictionsPerNodePerCycle: ptr.To[int32](10)}
+	res := w.plan()
+	// n1 at 0.825 must lose more than 0.075 of score; one pod is 0.5*0.15 + 0.5*0.125 = 0.1375: LB 1.
+	if res.LowerBound != 1 {
+		t.Errorf("LowerBound = %d, want 1", res.LowerBound)
+	}
+	if len(res.Moves) != 1 || !res.ClearsHotNodes {
+		t.Fatalf("moves %v clears %v: want one move that clears n1", res.Moves, res.ClearsHotNodes)
+	}
+	if h := heldBack(res, "b-0"); h == nil || !h.Has(planner.ReasonNodeCleared) {
+		t.Errorf("b-0 held back %+v, want NodeNoLongerHot", h)
+	}
+}
+
+func TestPlanPredictsTheScheduler(t *testing.T) {
+	// n1 is hot by usage but has the fewest requests: pods there request little and use a lot.
+	// The default scheduler would put a replacement straight back on n1; the Rebalancer's
+	// scheduler, which scores usage and penalises hot nodes, would not.
+	build := func(schedulerName string) *world {
+		w := newWorld()
+		w.node("n1", 3600, 12)
+		w.node("n2", 600, 2)
+		w.pod(testutil.Pod("heavy").Namespace("prod").Node("n2").OwnedBy("ReplicaSet", "heavy").CPU("3").Memory("12Gi"), 600, 2)
+		for _, name := range []string{"w-0", "w-1", "w-2"} {
+			b := testutil.Pod(name).Namespace("prod").Node("n1").OptIn().Label("app", "w").OwnedBy("ReplicaSet", "w").CPU("100m").Memory("128Mi")
+			if schedulerName != "" {
+				b = b.SchedulerName(schedulerName)
+			}
+			w.pod(b, 1200, 4)
+		}
+		return w
+	}
+	res := build("").plan()
+	if len(res.Moves) != 0 {
+		t.Fatalf("default scheduler: moves %v, want none", res.Moves)
+	}
+	if h := heldBack(res, "w-0"); h == nil || !h.Has(planner.ReasonLandsOnSameNode) || !strings.Contains(h.Reasons[0].Message, "back on n1") {
+		t.Errorf("w-0 held back %+v, want LandsOnSameNode naming n1", h)
+	}
+	res = build(v1alpha1.SchedulerName).plan()
+	if len(res.Moves) == 0 || res.Moves[0].To != "n2" || res.Moves[0].Scheduler != v1alpha1.SchedulerName {
+		t.Errorf("rebalancer-scheduler: moves %v, want w-* to n2", res.Moves)
+	}
+}
+
+func TestPlanHoldsBackWhenNothingFits(t *testing.T) {
+	w := newWorld()
+	w.node("n1", 3600, 12, func(b *testutil.NodeBuilder) { b.Label("zone", "a") })
+	w.node("n2", 400, 1, func(b *testutil.NodeBuilder) { b.Label("zone", "b") })
+	w.node("n3", 3700, 13, func(b *testutil.NodeBuilder) { b.Label("zone", "c") })
+	for _, name := range []string{"z-0", "z-1"} {
+		w.pod(testutil.Pod(name).Namespace("prod").Node("n1").OptIn().OwnedBy("ReplicaSet", "z").NodeSelector("zone", "a").CPU("600m").Memory("2Gi"), 600, 2)
+	}
+	for _, name := range []string{"h-0", "h-1"} {
+		w.pod(testutil.Pod(name).Namespace("prod").Node("n1").OptIn().OwnedBy("ReplicaSet", "h").
+			Toleration("x", "y", corev1.TaintEffectNoSchedule).CPU("600m").Memory("2Gi"), 600, 2)
+	}
+	w.snap.Nodes[1].Spec.Taints = []corev1.Taint{{Key: "dedicated", Value: "gpu", Effect: corev1.TaintEffectNoSchedule}}
+	res := w.plan()
+	if h := heldBack(res, "z-0"); h == nil || !h.Has(planner.ReasonLandsOnSameNode) {
+		t.Errorf("z-0 (nodeSelector zone=a): %+v, want LandsOnSameNode", h)
+	}
+	// h-* cannot go to n2 (tainted); n3 is hot too.
+	if h := heldBack(res, "h-0"); h == nil || !(h.Has(planner.ReasonLandsOnHotNode) || h.Has(planner.ReasonLandsOnSameNode)) {
+		t.Errorf("h-0: %+v, want LandsOnHotNode or LandsOnSameNode", h)
+	}
+	if len(res.Moves) != 0 {
+		t.Errorf("moves %v, want none", res.Moves)
+	}
+}
+
+func TestPlanRateLimits(t *testing.T) {
+	cases := []struct {
+		name      string
+		limits    v1alpha1.RateLimits
+		wantMoves int
+		wantCode  planner.ReasonCode
+	}{
+		{"per cycle", v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](1), MaxEvictionsPerNodePerCycle: ptr.To[int32](1)}, 1, planner.ReasonCycleLimit},
+		{"per node", v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](5), MaxEvictionsPerNodePerCycle: ptr.To[int32](1)}, 1, planner.ReasonNodeCycleLimit},
+		{"zero pauses the policy", v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](0), MaxEvictionsPerNodePerCycle: ptr.To[int32](0)}, 0, planner.ReasonCycleLimit},
+		{"per hour", v1alpha1.RateLimits{MaxEvictionsPerHour: ptr.To[int32](0)}, 0, planner.ReasonHourlyLimit},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld()
+			w.node("n1", 3900, 15)
+			w.node("n2", 100, 1)
+			w.node("n3", 100, 1)
+			for _, rs := range []string{"a", "b", "c"} {
+				w.replicas("prod", rs, 2, 1000, 4, "n1")
+			}
+			w.policy.Spec.RateLimits = &tc.limits
+			res := w.plan()
+			if len(res.Moves) != tc.wantMoves {
+				t.Fatalf("moves %v, want %d", res.Moves, tc.wantMoves)
+			}
+			if res.HeldBackByReason()[tc.wantCode] == 0 {
+				t.Errorf("no candidate held back with %s: %v", tc.wantCode, res.HeldBack)
+			}
+		})
+	}
+}
+
+func TestPlanWorkloadSLOBudget(t *testing.T) {
+	// Two hot pods of one workload, WorkloadSLO maxDisruptionsPerHour 1, no backoff between them:
+	// one is evicted, the other waits with "budget exhausted".
+	w := newWorld()
+	w.node("n1", 4000, 16)
+	w.node("n2", 100, 1)
+	w.node("n3", 100, 1)
+	w.replicas("prod", "api", 2, 400, 1, "n1")
+	w.replicas("prod", "api2", 2, 100, 1, "n2", "n3")
+	w.slo("prod", "api", "api", func(s *v1alpha1.WorkloadSLO) { s.Spec.MinAvailable = ptr.To(intstrInt(0)) })
+	w.policy.Spec.PodBackoff = &metav1.Duration{}
+	res := w.plan()
+	if len(res.Moves) != 1 {
+		t.Fatalf("moves %v, want exactly one", res.Moves)
+	}
+	other := "api-1"
+	if res.Moves[0].Pod.Name == "api-1" {
+		other = "api-0"
+	}
+	h := heldBack(res, other)
+	if h == nil || !h.Has(planner.ReasonSLOBudget) || !strings.Contains(h.String(), "budget exhausted") {
+		t.Errorf("%s held back %+v, want a reason containing \"budget exhausted\"", other, h)
+	}
+	if got := res.Moves[0].SLOs; len(got) != 1 || got[0] != "prod/api" {
+		t.Errorf("move spends SLOs %v, want [prod/api]", got)
+	}
+}
+
+func TestPlanMinSigmaImprovement(t *testing.T) {
+	w := skewed()
+	w.policy.Spec.MinSigmaImprovement = ptr.To(0.5)
+	res := w.plan()
+	if len(res.Moves) != 0 || res.HeldBackByReason()[planner.ReasonTooLittleGain] == 0 {
+		t.Errorf("moves %v held %v: want none, with TooLittleImprovement", res.Moves, res.HeldBackByReason())
+	}
+}
+
+func TestPlanHysteresisAcrossCycles(t *testing.T) {
+	w := skewed()
+	w.policy.Spec.Hysteresis = &v1alpha1.Hysteresis{ConsecutiveReadings: 3, Margin: ptr.To(0.05)}
+	for cycle := 1; cycle <= 3; cycle++ {
+		res := w.plan()
+		wantHot := 0
+		if cycle == 3 {
+			wantHot = 1
+		}
+		if res.HotNodes != wantHot {
+			t.Fatalf("cycle %d: %d hot nodes, want %d", cycle, res.HotNodes, wantHot)
+		}
+		if (len(res.Moves) > 0) != (cycle == 3) {
+			t.Fatalf("cycle %d: moves %v", cycle, res.Moves)
+		}
+		w.state = res.State
+	}
+}
+
+func TestPlanStaleMetrics(t *testing.T) {
+	t.Run("all stale", func(t *testing.T) {
+		w := skewed()
+		for n, s := range w.snap.Usage.Nodes {
+			s.Time = now.Add(-10 * time.Minute)
+			w.snap.Usage.Nodes[n] = s
+		}
+		res := w.plan()
+		if len(res.Blockers) != 1 || res.Blockers[0].Reason != v1alpha1.ReasonMetricsStale || len(res.Moves) != 0 {
+			t.Fatalf("blockers %v moves %v, want MetricsStale and nothing evicted", res.Blockers, res.Moves)
+		}
+	})
+	t.Run("missing", func(t *testing.T) {
+		w := skewed()
+		clear(w.snap.Usage.Nodes)
+		if res := w.plan(); len(res.Blockers) != 1 || len(res.Moves) != 0 {
+			t.Fatalf("blockers %v moves %v", res.Blockers, res.Moves)
+		}
+	})
+	t.Run("one stale node is left out", func(t *testing.T) {
+		w := skewed()
+		s := w.snap.Usage.Nodes["n2"]
+		s.Time = now.Add(-10 * time.Minute)
+		w.snap.Usage.Nodes["n2"] = s
+		res := w.plan()
+		if len(res.Excluded) != 1 || res.Excluded[0].Name != "n2" || !strings.Contains(res.Excluded[0].Reason, "staleAfter") {
+			t.Fatalf("excluded %v, want n2 for staleness", res.Excluded)
+		}
+		for _, m := range res.Moves {
+			if m.To == "n2" {
+				t.Errorf("move to a node without fresh usage: %v", m)
+			}
+		}
+	})
+}
+
+func TestPlanNodeClassProfileAndCapacity(t *testing.T) {
+	// Two cold destinations, an x86 server and a Raspberry Pi 4 (capacityFactor 0.5). A cpu-bound
+	// pod of the Rebalancer's scheduler goes to the class that prefers cpu-bound work.
+	w := newWorld()
+	w.node("hot", 3800, 14)
+	w.node("x86", 400, 2, func(b *testutil.NodeBuilder) { b.Label("class", "x86") })
+	w.node("pi", 400, 1, func(b *testutil.NodeBuilder) { b.Label("class", "pi").Label(corev1.LabelArchStable, "arm64").Allocatable("4", "8Gi") })
+	w.snap.NodeClasses = []*v1alpha1.NodeClass{
+		nodeClass("x86", "class", "x86", 50, 1, v1alpha1.ProfileCPUBound),
+		nodeClass("rpi4", "class", "pi", 50, 0.5, v1alpha1.ProfileBalanced),
+	}
+	for _, name := range []string{"c-0", "c-1"} {
+		w.pod(testutil.Pod(name).Namespace("prod").Node("hot").OptIn().OwnedBy("ReplicaSet", "c").Label(v1alpha1.ProfileKey, "cpu-bound").
+			SchedulerName(v1alpha1.SchedulerName).CPU("500m").Memory("1Gi"), 1500, 1)
+	}
+	res := w.plan()
+	if len(res.Moves) == 0 || res.Moves[0].To != "x86" {
+		t.Fatalf("moves %v, want the cpu-bound pod on x86", res.Moves)
+	}
+	var pi planner.NodeReport
+	for _, n := range res.Nodes {
+		if n.Name == "pi" {
+			pi = n
+		}
+	}
+	// The Pi measures 400m of 4000m: 10% CPU whatever its speed; memory 1Gi of 8Gi.
+	if pi.NodeClass != "rpi4" || math.Abs(pi.CPU-0.1) > 1e-9 || math.Abs(pi.Memory-0.125) > 1e-9 {
+		t.Errorf("pi report %+v", pi)
+	}
+}
+
+func TestPlanDestinationWouldTurnHot(t *testing.T) {
+	w := newWorld()
+	w.node("n1", 3900, 15.5)
+	w.node("n2", 2800, 11)
+	w.pod(testutil.Pod("big-0").Namespace("prod").Node("n1").OptIn().OwnedBy("ReplicaSet", "big").CPU("100m").Memory("100Mi"), 2000, 6)
+	w.pod(testutil.Pod("big-1").Namespace("prod").Node("n2").OptIn().OwnedBy("ReplicaSet", "big").CPU("100m").Memory("100Mi"), 100, 0.1)
+	w.snap.Pods[0].Spec.SchedulerName = v1alpha1.SchedulerName
+	res := w.plan()
+	if h := heldBack(res, "big-0"); h == nil || !h.Has(planner.ReasonDestinationTurnsHot) {
+		t.Errorf("big-0 %+v, want DestinationWouldTurnHot", h)
+	}
+}
+
+func sigma(scores ...float64) float64 {
+	return scoring.NewSpread(scores).Sigma()
+}
+
+func nodeClass(name, key, value string, weight int32, factor float64, profiles ...v1alpha1.WorkloadProfile) *v1alpha1.NodeClass {
+	return &v1alpha1.NodeClass{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: v1alpha1.NodeClassSpec{
+			NodeSelector:      &metav1.LabelSelector{MatchLabels: map[string]string{key: value}},
+			Weight:            ptr.To(weight),
+			CapacityFactor:    ptr.To(factor),
+			PreferredProfiles: profiles,
+		},
+	}
+}

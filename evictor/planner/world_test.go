@@ -1,0 +1,121 @@
+package planner_test
+
+import (
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/pkg/testutil"
+)
+
+// now is the planning time in tests: a day after testutil.Epoch, so builder pods are old enough.
+var now = testutil.Epoch.Add(24 * time.Hour)
+
+// world is a cluster and a policy for planner tests.
+type world struct {
+	snap   planner.Snapshot
+	policy *v1alpha1.RebalancePolicy
+	slos   []*v1alpha1.WorkloadSLO
+	state  planner.State
+}
+
+func newWorld() *world {
+	return &world{
+		snap: planner.Snapshot{Usage: planner.Usage{Nodes: map[string]planner.Sample{}, Pods: map[types.NamespacedName]planner.Sample{}}},
+		policy: &v1alpha1.RebalancePolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: "default"},
+			Spec: v1alpha1.RebalancePolicySpec{
+				DryRun:     ptr.To(false),
+				Hysteresis: &v1alpha1.Hysteresis{ConsecutiveReadings: 1, Margin: ptr.To(0.05)},
+			},
+		},
+	}
+}
+
+// node adds a node with allocatable 4 CPUs and 16Gi and a usage reading taken now.
+func (w *world) node(name string, milliCPU, memGi float64, mod ...func(*testutil.NodeBuilder)) *corev1.Node {
+	b := testutil.Node(name)
+	for _, m := range mod {
+		m(b)
+	}
+	n := b.Obj()
+	w.snap.Nodes = append(w.snap.Nodes, n)
+	w.snap.Usage.Nodes[name] = planner.Sample{MilliCPU: milliCPU, Memory: memGi * (1 << 30), Time: now}
+	return n
+}
+
+// pod adds a pod with a usage reading equal to the given usage.
+func (w *world) pod(b *testutil.PodBuilder, milliCPU, memGi float64) *corev1.Pod {
+	p := b.Obj()
+	w.snap.Pods = append(w.snap.Pods, p)
+	w.snap.Usage.Pods[types.NamespacedName{Namespace: p.Namespace, Name: p.Name}] = planner.Sample{MilliCPU: milliCPU, Memory: memGi * (1 << 30), Time: now}
+	return p
+}
+
+// replicas adds n opted-in pods of one ReplicaSet on the given nodes (round robin).
+func (w *world) replicas(ns, rs string, n int, milliCPU, memGi float64, nodes ...string) []*corev1.Pod {
+	var out []*corev1.Pod
+	for i := 0; i < n; i++ {
+		b := testutil.Pod(fmt.Sprintf("%s-%d", rs, i)).Namespace(ns).Node(nodes[i%len(nodes)]).OptIn().Label("app", rs).
+			OwnedBy("ReplicaSet", rs).CPU(fmt.Sprintf("%dm", int(milliCPU))).Memory(fmt.Sprintf("%dMi", int(memGi*1024)))
+		out = append(out, w.pod(b, milliCPU, memGi))
+	}
+	return out
+}
+
+func (w *world) pdb(p *policyv1.PodDisruptionBudget) { w.snap.PDBs = append(w.snap.PDBs, p) }
+
+func (w *world) slo(ns, name string, app string, mod func(*v1alpha1.WorkloadSLO)) *v1alpha1.WorkloadSLO {
+	s := &v1alpha1.WorkloadSLO{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1alpha1.WorkloadSLOSpec{
+			Selector:              &metav1.LabelSelector{MatchLabels: map[string]string{"app": app}},
+			MaxDisruptionsPerHour: ptr.To[int32](1),
+			ReadinessWindow:       &metav1.Duration{Duration: 5 * time.Minute},
+		},
+	}
+	if mod != nil {
+		mod(s)
+	}
+	w.slos = append(w.slos, s)
+	return s
+}
+
+func (w *world) plan() planner.Result {
+	return planner.Plan(w.snap, w.policy, w.slos, w.state, now)
+}
+
+func codes(rs []planner.Reason) []planner.ReasonCode {
+	var out []planner.ReasonCode
+	for _, r := range rs {
+		out = append(out, r.Code)
+	}
+	return out
+}
+
+func heldBack(res planner.Result, pod string) *planner.HeldBack {
+	for i := range res.HeldBack {
+		if res.HeldBack[i].Pod.Name == pod {
+			return &res.HeldBack[i]
+		}
+	}
+	return nil
+}
+
+func priorityClass(name string, value int32) *schedulingv1.PriorityClass {
+	return &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Value: value}
+}
+
+func resourceQuantity(s string) resource.Quantity { return resource.MustParse(s) }
+
+func intstrInt(v int32) intstr.IntOrString { return intstr.FromInt32(v) }

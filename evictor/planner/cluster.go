@@ -122,8 +122,9 @@ func buildCluster(s *Snapshot, cfg *Config, st State, now time.Time) *cluster {
 				break
 			}
 		}
-		alloc, _ := scoring.NodeAllocatable(n)
+		alloc, maxPods := scoring.NodeAllocatable(n)
 		ni.alloc = alloc
+		ni.load.Allocatable, ni.load.MaxPods = alloc, maxPods
 		ni.place.Capacity = scoring.Capacity(scoring.Resources{CPU: float64(alloc.MilliCPU), Memory: float64(alloc.Memory)}, ni.factor)
 		ni.state = st.Nodes[n.Name]
 		cl.nodes = append(cl.nodes, ni)

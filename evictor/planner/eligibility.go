@@ -23,11 +23,13 @@ type Eligibility struct {
 	cfg        Config
 	now        time.Time
 	namespaces map[string]labels.Set
-	pdbs       map[string][]*pdbInfo
-	slos       map[string][]*sloInfo
+	pdbs       *selectorIndex[*pdbInfo]
+	slos       *selectorIndex[*sloInfo]
 	workloads  map[types.UID]*workloadInfo
 	podsByNS   map[string][]*corev1.Pod
 	backoff    map[WorkloadKey]Backoff
+	// podSelectorText is the pod selector as text, rendered once for the many messages that quote it.
+	podSelectorText string
 
 	// From the policy's ledger: evictions in the last hour, per namespace, and the latest per workload.
 	hourUsed      int
@@ -86,15 +88,16 @@ func NewEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, s
 	e := &Eligibility{
 		cfg: cfg, now: now,
 		namespaces:    make(map[string]labels.Set, len(s.Namespaces)),
-		pdbs:          map[string][]*pdbInfo{},
-		slos:          map[string][]*sloInfo{},
-		workloads:     map[types.UID]*workloadInfo{},
+		pdbs:          newSelectorIndex[*pdbInfo](),
+		slos:          newSelectorIndex[*sloInfo](),
+		workloads:     make(map[types.UID]*workloadInfo, len(s.Pods)/4),
 		backoff:       st.Backoff,
 		nsUsed:        map[string]int{},
 		lastEvictedAt: map[WorkloadKey]time.Time{},
 		nsPlanned:     map[string]int{},
 		inPlan:        map[WorkloadKey]int{},
 	}
+	e.podSelectorText = cfg.PodSelector.String()
 	for _, ns := range s.Namespaces {
 		e.namespaces[ns.Name] = labels.Set(ns.Labels)
 	}
@@ -107,7 +110,7 @@ func NewEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, s
 		if err != nil {
 			continue
 		}
-		e.pdbs[pdb.Namespace] = append(e.pdbs[pdb.Namespace], &pdbInfo{pdb: pdb, selector: sel})
+		e.pdbs.add(pdb.Namespace, sel, &pdbInfo{pdb: pdb, selector: sel})
 	}
 	hourAgo := now.Add(-time.Hour)
 	for _, slo := range slos {
@@ -135,7 +138,7 @@ func NewEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, s
 				}
 			}
 		}
-		e.slos[slo.Namespace] = append(e.slos[slo.Namespace], si)
+		e.slos.add(slo.Namespace, sel, si)
 	}
 	if policy != nil {
 		for _, d := range policy.Status.Ledger {
@@ -165,10 +168,10 @@ func NewEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, s
 			}
 		}
 	}
-	if len(e.slos) > 0 {
+	if len(e.slos.byNS) > 0 {
 		e.podsByNS = map[string][]*corev1.Pod{}
 		for _, p := range s.Pods {
-			if _, ok := e.slos[p.Namespace]; ok && active(p) {
+			if _, ok := e.slos.byNS[p.Namespace]; ok && active(p) {
 				e.podsByNS[p.Namespace] = append(e.podsByNS[p.Namespace], p)
 			}
 		}
@@ -197,16 +200,8 @@ func (e *Eligibility) candidate(pod *corev1.Pod) *candidate {
 		c.wl = e.workloads[c.owner.UID]
 	}
 	lbls := labels.Set(pod.Labels)
-	for _, si := range e.slos[pod.Namespace] {
-		if si.selector.Matches(lbls) {
-			c.slos = append(c.slos, si)
-		}
-	}
-	for _, pi := range e.pdbs[pod.Namespace] {
-		if pi.selector.Matches(lbls) {
-			c.pdbs = append(c.pdbs, pi)
-		}
-	}
+	c.slos = e.slos.match(pod.Namespace, lbls)
+	c.pdbs = e.pdbs.match(pod.Namespace, lbls)
 	c.stateful = isStateful(pod, c.owner)
 	return c
 }
@@ -257,7 +252,7 @@ func reason(code ReasonCode, format string, args ...any) *Reason {
 func (e *Eligibility) optedIn(c *candidate) *Reason {
 	p := c.pod
 	if !e.cfg.PodSelector.Matches(labels.Set(p.Labels)) {
-		return reason(ReasonNotOptedIn, "not opted in: labels do not match the policy's podSelector %s", e.cfg.PodSelector)
+		return reason(ReasonNotOptedIn, "not opted in: labels do not match the policy's podSelector %s", e.podSelectorText)
 	}
 	if e.cfg.ExcludeNamespaces[p.Namespace] {
 		return reason(ReasonNotOptedIn, "not opted in: namespace %s is excluded by the policy", p.Namespace)

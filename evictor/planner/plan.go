@@ -88,6 +88,13 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 	pr := newPredictor(cl.scope, cfg.Weights)
 	h := &candHeap{}
 	var movable []*cand
+	onHot := 0
+	for _, n := range cl.scope {
+		if n.state.Class == scoring.Hot {
+			onHot += len(n.pods)
+		}
+	}
+	res.HeldBack = make([]HeldBack, 0, onHot)
 
 	for _, n := range cl.scope {
 		if n.state.Class != scoring.Hot {
@@ -178,13 +185,6 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		res.Nodes = append(res.Nodes, NodeReport{Name: n.name, NodeClass: className, CPU: u.CPU, Memory: u.Memory, Score: n.score,
 			PredictedScore: n.predicted, State: n.state, HotThreshold: n.hot, ColdThreshold: n.cold})
 	}
-	sort.SliceStable(res.HeldBack, func(i, j int) bool {
-		a, b := res.HeldBack[i].Pod, res.HeldBack[j].Pod
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
-		}
-		return a.Name < b.Name
-	})
 	return res
 }
 

@@ -293,7 +293,9 @@ func TestPlanNodeClassProfileAndCapacity(t *testing.T) {
 	w := newWorld()
 	w.node("hot", 3800, 14)
 	w.node("x86", 400, 2, func(b *testutil.NodeBuilder) { b.Label("class", "x86") })
-	w.node("pi", 400, 1, func(b *testutil.NodeBuilder) { b.Label("class", "pi").Label(corev1.LabelArchStable, "arm64").Allocatable("4", "8Gi") })
+	w.node("pi", 400, 1, func(b *testutil.NodeBuilder) {
+		b.Label("class", "pi").Label(corev1.LabelArchStable, "arm64").Allocatable("4", "8Gi")
+	})
 	w.snap.NodeClasses = []*v1alpha1.NodeClass{
 		nodeClass("x86", "class", "x86", 50, 1, v1alpha1.ProfileCPUBound),
 		nodeClass("rpi4", "class", "pi", 50, 0.5, v1alpha1.ProfileBalanced),

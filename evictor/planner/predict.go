@@ -16,29 +16,32 @@ const shortlistSize = 16
 
 // predictor predicts where the replacement of an evicted pod lands.
 type predictor struct {
-	scope []*nodeInfo
-	w     scoring.Weights
-	pw    scoring.PlacementWeights
-	short []*nodeInfo
-	mark  map[*nodeInfo]bool
+	scope  []*nodeInfo
+	groups [][]*nodeInfo // scope by NodeClass, in order of first appearance
+	w      scoring.Weights
+	pw     scoring.PlacementWeights
+	short  []*nodeInfo
+	mark   map[*nodeInfo]bool
 }
 
 func newPredictor(scope []*nodeInfo, w scoring.Weights) *predictor {
 	pr := &predictor{scope: scope, w: w, pw: scoring.DefaultPlacementWeights, mark: map[*nodeInfo]bool{}}
+	index := map[*classInfo]int{}
+	for _, n := range scope {
+		i, ok := index[n.class]
+		if !ok {
+			i = len(pr.groups)
+			index[n.class] = i
+			pr.groups = append(pr.groups, nil)
+		}
+		pr.groups[i] = append(pr.groups[i], n)
+	}
 	pr.rebuild()
 	return pr
 }
 
 // rebuild recomputes the shortlist after moves changed node loads.
 func (pr *predictor) rebuild() {
-	groups := map[*classInfo][]*nodeInfo{}
-	var order []*classInfo
-	for _, n := range pr.scope {
-		if _, ok := groups[n.class]; !ok {
-			order = append(order, n.class)
-		}
-		groups[n.class] = append(groups[n.class], n)
-	}
 	clear(pr.mark)
 	pr.short = pr.short[:0]
 	add := func(n *nodeInfo) {
@@ -47,13 +50,13 @@ func (pr *predictor) rebuild() {
 			pr.short = append(pr.short, n)
 		}
 	}
-	for _, cls := range order {
-		g := groups[cls]
-		for _, n := range lowest(g, func(n *nodeInfo) float64 { return n.predicted }) {
-			add(n)
+	var buf [shortlistSize + 1]ranked
+	for _, g := range pr.groups {
+		for _, r := range lowest(buf[:0], g, func(n *nodeInfo) float64 { return n.predicted }) {
+			add(r.n)
 		}
-		for _, n := range lowest(g, requestedFraction) {
-			add(n)
+		for _, r := range lowest(buf[:0], g, requestedFraction) {
+			add(r.n)
 		}
 	}
 	sort.Slice(pr.short, func(i, j int) bool { return pr.short[i].name < pr.short[j].name })
@@ -70,13 +73,14 @@ func requestedFraction(n *nodeInfo) float64 {
 	return f / 2
 }
 
-// lowest returns the shortlistSize nodes of g with the lowest key (ties by name), not hot.
-func lowest(g []*nodeInfo, key func(*nodeInfo) float64) []*nodeInfo {
-	type kv struct {
-		n *nodeInfo
-		k float64
-	}
-	best := make([]kv, 0, shortlistSize+1)
+type ranked struct {
+	n *nodeInfo
+	k float64
+}
+
+// lowest fills best with the shortlistSize nodes of g with the lowest key (ties by name) that are
+// not hot.
+func lowest(best []ranked, g []*nodeInfo, key func(*nodeInfo) float64) []ranked {
 	for _, n := range g {
 		if n.state.Class == scoring.Hot {
 			continue
@@ -86,18 +90,13 @@ func lowest(g []*nodeInfo, key func(*nodeInfo) float64) []*nodeInfo {
 			continue
 		}
 		i := sort.Search(len(best), func(i int) bool { return less(k, n.name, best[i].k, best[i].n.name) })
-		best = append(best, kv{})
-		copy(best[i+1:], best[i:])
-		best[i] = kv{n, k}
-		if len(best) > shortlistSize {
-			best = best[:shortlistSize]
+		if len(best) < shortlistSize {
+			best = append(best, ranked{})
 		}
+		copy(best[i+1:], best[i:len(best)-1])
+		best[i] = ranked{n, k}
 	}
-	out := make([]*nodeInfo, len(best))
-	for i := range best {
-		out[i] = best[i].n
-	}
-	return out
+	return best
 }
 
 func less(k1 float64, n1 string, k2 float64, n2 string) bool {

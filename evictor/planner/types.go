@@ -192,7 +192,9 @@ type Result struct {
 	SigmaBefore, SigmaAfter float64
 	HotNodes, ColdNodes     int
 	Moves                   []Move
-	HeldBack                []HeldBack
+	// HeldBack lists candidates not moved, in the order they were decided: node by node (by
+	// name) and pod by pod for the rules checked up front, then as selection reached them.
+	HeldBack []HeldBack
 	// LowerBound is the fewest evictions that could bring every hot node under its hot threshold.
 	LowerBound int
 	// ClearsHotNodes is true when, after the planned moves, every hot node is predicted under its

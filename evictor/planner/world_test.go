@@ -119,3 +119,7 @@ func priorityClass(name string, value int32) *schedulingv1.PriorityClass {
 func resourceQuantity(s string) resource.Quantity { return resource.MustParse(s) }
 
 func intstrInt(v int32) intstr.IntOrString { return intstr.FromInt32(v) }
+
+func rateLimits(perCycle int32) *v1alpha1.RateLimits {
+	return &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To(perCycle), MaxEvictionsPerNodePerCycle: ptr.To(perCycle), MaxEvictionsPerHour: ptr.To(perCycle * 10)}
+}

@@ -33,6 +33,10 @@ type NodeLoad struct {
 	Requested Requests
 	// Pods is how many pods are on the node.
 	Pods int64
+	// Allocatable and MaxPods, when Allocatable is set, save reading them from the node on every
+	// check (NodeAllocatable).
+	Allocatable Requests
+	MaxPods     int64
 }
 
 // Infeasible says why a pod cannot go to a node; the empty string means it can.
@@ -63,7 +67,10 @@ func (c *Constraints) Feasible(node *corev1.Node, load NodeLoad) Infeasible {
 	if ok, err := c.affinity.Match(node); err != nil || !ok {
 		return "node does not match the pod's nodeSelector or required node affinity"
 	}
-	alloc, maxPods := NodeAllocatable(node)
+	alloc, maxPods := load.Allocatable, load.MaxPods
+	if alloc == (Requests{}) {
+		alloc, maxPods = NodeAllocatable(node)
+	}
 	if load.Requested.MilliCPU+c.Requests.MilliCPU > alloc.MilliCPU {
 		return "insufficient cpu"
 	}

@@ -13,7 +13,7 @@ const (
 	DefaultColdThreshold               = 0.35
 	DefaultHysteresisMargin            = 0.05
 	DefaultConsecutiveReadings         = 3
-	DefaultMinSigmaImprovement         = 0.002
+	DefaultMinSigmaImprovement         = 0.0001
 	DefaultMaxEvictionsPerCycle        = 5
 	DefaultMaxEvictionsPerNodePerCycle = 2
 	DefaultMaxEvictionsPerHour         = 30

@@ -55,8 +55,10 @@ type RebalancePolicySpec struct {
 	Hysteresis *Hysteresis `json:"hysteresis,omitempty"`
 
 	// minSigmaImprovement is the least drop in sigma (the standard deviation of node utilisation
-	// scores, a fraction) that one eviction must buy to be made. Defaults to 0.002.
-	// +kubebuilder:default=0.002
+	// scores, a fraction) that one eviction must buy to be made. One eviction moves sigma by
+	// roughly (gap it closes x pod's share of a node) / (nodes x sigma), so large clusters need a
+	// smaller value: 0.0001 (the default) suits tens of nodes, use 0.00001 for thousands.
+	// +kubebuilder:default=0.0001
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=1
 	// +optional

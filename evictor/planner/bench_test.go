@@ -1,0 +1,54 @@
+package planner_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/evictor/planner/plannertest"
+	"github.com/tinorodney/rebalancer/pkg/scoring"
+)
+
+var benchSizes = []struct{ nodes, podsPerNode int }{{500, 30}, {5000, 30}}
+
+func benchWorld(nodes, podsPerNode int) plannertest.World {
+	return plannertest.Cluster(plannertest.Spec{Seed: 1, Nodes: nodes, PodsPerNode: podsPerNode, Replicas: 10, HotFraction: 0.1, OptIn: 0.6, Mixed: true})
+}
+
+// BenchmarkPlan measures one plan at the Kubernetes scalability limits: 500 nodes / 15,000 pods
+// and 5,000 nodes / 150,000 pods, a tenth of the nodes hot, 60% of workloads opted in, the rate
+// limits raised so the greedy selection does real work (100 moves per cycle).
+func BenchmarkPlan(b *testing.B) {
+	for _, sz := range benchSizes {
+		w := benchWorld(sz.nodes, sz.podsPerNode)
+		w.Policy.Spec.RateLimits = nil
+		limit := int32(100)
+		w.Policy.Spec.RateLimits = rateLimits(limit)
+		b.Run(fmt.Sprintf("nodes=%d,pods=%d", sz.nodes, sz.nodes*sz.podsPerNode), func(b *testing.B) {
+			b.ReportAllocs()
+			var res planner.Result
+			for b.Loop() {
+				res = planner.Plan(w.Snapshot, w.Policy, w.SLOs, w.State, plannertest.Now)
+			}
+			b.ReportMetric(float64(len(res.Moves)), "moves")
+			b.ReportMetric(float64(res.HotNodes), "hot-nodes")
+		})
+	}
+}
+
+// BenchmarkSnapshotScan is the baseline for BenchmarkPlan in the same run: one pass over every
+// pod summing requests per node, the least work any planner must do on the same snapshot.
+func BenchmarkSnapshotScan(b *testing.B) {
+	for _, sz := range benchSizes {
+		w := benchWorld(sz.nodes, sz.podsPerNode)
+		b.Run(fmt.Sprintf("nodes=%d,pods=%d", sz.nodes, sz.nodes*sz.podsPerNode), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				load := make(map[string]scoring.Requests, len(w.Snapshot.Nodes))
+				for _, p := range w.Snapshot.Pods {
+					load[p.Spec.NodeName] = load[p.Spec.NodeName].Add(scoring.PodRequests(p))
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,111 @@
+package planner
+
+import (
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+)
+
+// selectorIndex finds, among many label selectors of one namespace, those that match a pod's
+// labels without trying every one: a selector with an equality requirement (key=value, or key in
+// (values)) is filed under those pairs, and only selectors filed under one of the pod's own labels
+// are tried. Selectors without such a requirement are always tried. Matching itself is the
+// labels package's.
+type selectorIndex[T any] struct {
+	byNS map[string]*nsIndex[T]
+}
+
+type nsIndex[T any] struct {
+	anchored map[string]map[string][]int // key -> value -> entries
+	always   []int
+	entries  []indexed[T]
+}
+
+type indexed[T any] struct {
+	sel  labels.Selector
+	item T
+}
+
+func newSelectorIndex[T any]() *selectorIndex[T] {
+	return &selectorIndex[T]{byNS: map[string]*nsIndex[T]{}}
+}
+
+func (x *selectorIndex[T]) add(namespace string, sel labels.Selector, item T) {
+	ni := x.byNS[namespace]
+	if ni == nil {
+		ni = &nsIndex[T]{anchored: map[string]map[string][]int{}}
+		x.byNS[namespace] = ni
+	}
+	i := len(ni.entries)
+	ni.entries = append(ni.entries, indexed[T]{sel: sel, item: item})
+	reqs, _ := sel.Requirements()
+	for _, r := range reqs {
+		switch r.Operator() {
+		case selection.Equals, selection.DoubleEquals, selection.In:
+			vals := ni.anchored[r.Key()]
+			if vals == nil {
+				vals = map[string][]int{}
+				ni.anchored[r.Key()] = vals
+			}
+			for v := range r.Values() {
+				vals[v] = append(vals[v], i)
+			}
+			return
+		}
+	}
+	ni.always = append(ni.always, i)
+}
+
+// match returns the items whose selectors match the labels, in the order they were added.
+func (x *selectorIndex[T]) match(namespace string, lbls labels.Set) []T {
+	ni := x.byNS[namespace]
+	if ni == nil {
+		return nil
+	}
+	var buf [8]int
+	hits := buf[:0]
+	// Few keys anchor selectors (app, name...): look each up in the pod's labels.
+	for k, vals := range ni.anchored {
+		if v, ok := lbls[k]; ok {
+			hits = append(hits, vals[v]...)
+		}
+	}
+	hits = append(hits, ni.always...)
+	if len(hits) == 0 {
+		return nil
+	}
+	sortInts(hits)
+	var out []T
+	last := -1
+	for _, i := range hits {
+		if i == last {
+			continue
+		}
+		last = i
+		if e := &ni.entries[i]; e.sel.Matches(lbls) {
+			out = append(out, e.item)
+		}
+	}
+	return out
+}
+
+// entriesIn returns every item of the namespace.
+func (x *selectorIndex[T]) entriesIn(namespace string) []T {
+	ni := x.byNS[namespace]
+	if ni == nil {
+		return nil
+	}
+	out := make([]T, len(ni.entries))
+	for i := range ni.entries {
+		out[i] = ni.entries[i].item
+	}
+	return out
+}
+
+func sortInts(a []int) {
+	// Small slices: insertion sort, no allocation.
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}

@@ -66,7 +66,6 @@ type sloInfo struct {
 
 type workloadInfo struct {
 	replicas int
-	ready    int
 }
 
 // candidate is a pod under consideration with what the predicates need about it.
@@ -131,7 +130,7 @@ func NewEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, s
 			si.maxStateful = int(*slo.Spec.MaxStatefulDisruptionsPerHour)
 		}
 		for _, d := range slo.Status.Ledger {
-			if d.Time.Time.After(hourAgo) {
+			if d.Time.After(hourAgo) {
 				si.used++
 				if d.Stateful {
 					si.usedStateful++
@@ -142,12 +141,12 @@ func NewEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, s
 	}
 	if policy != nil {
 		for _, d := range policy.Status.Ledger {
-			if d.Time.Time.After(hourAgo) {
+			if d.Time.After(hourAgo) {
 				e.hourUsed++
 				e.nsUsed[d.Namespace]++
 			}
 			wk := ledgerWorkload(d)
-			if wk.Kind != "" && d.Time.Time.After(e.lastEvictedAt[wk]) {
+			if wk.Kind != "" && d.Time.After(e.lastEvictedAt[wk]) {
 				e.lastEvictedAt[wk] = d.Time.Time
 			}
 		}
@@ -163,9 +162,6 @@ func NewEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, s
 				e.workloads[ref.UID] = wl
 			}
 			wl.replicas++
-			if podReady(p) {
-				wl.ready++
-			}
 		}
 	}
 	if len(e.slos.byNS) > 0 {
@@ -193,7 +189,14 @@ func (e *Eligibility) Check(pod *corev1.Pod) []Reason {
 }
 
 func (e *Eligibility) candidate(pod *corev1.Pod) *candidate {
-	c := &candidate{pod: pod, ref: PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID}, key: pod.Namespace + "/" + pod.Name, ready: podReady(pod)}
+	c := &candidate{}
+	e.fill(c, pod)
+	return c
+}
+
+// fill sets up c for pod.
+func (e *Eligibility) fill(c *candidate, pod *corev1.Pod) {
+	*c = candidate{pod: pod, ref: PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID}, key: pod.Namespace + "/" + pod.Name, ready: podReady(pod)}
 	c.owner = metav1.GetControllerOfNoCopy(pod)
 	if c.owner != nil {
 		c.workload = WorkloadKey{Namespace: pod.Namespace, Kind: c.owner.Kind, Name: c.owner.Name}
@@ -203,7 +206,6 @@ func (e *Eligibility) candidate(pod *corev1.Pod) *candidate {
 	c.slos = e.slos.match(pod.Namespace, lbls)
 	c.pdbs = e.pdbs.match(pod.Namespace, lbls)
 	c.stateful = isStateful(pod, c.owner)
-	return c
 }
 
 func (e *Eligibility) check(c *candidate) []Reason {

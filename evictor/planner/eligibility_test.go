@@ -87,14 +87,14 @@ func TestPredicates(t *testing.T) {
 		{name: "single replica", pod: base().OwnedBy("ReplicaSet", "solo"), want: planner.ReasonSingleReplica},
 
 		{name: "below SLO minAvailable", pod: base(), setup: func(w *world) {
-			w.slo("prod", "web", "web", func(s *v1alpha1.WorkloadSLO) { s.Spec.MinAvailable = ptr.To(intstr.FromInt32(3)) })
+			w.slo("web", "web", func(s *v1alpha1.WorkloadSLO) { s.Spec.MinAvailable = ptr.To(intstr.FromInt32(3)) })
 		}, want: planner.ReasonMinAvailable},
 		{name: "SLO minAvailable percentage met", pod: base(), setup: func(w *world) {
 			// 3 pods, 60% rounds up to 2; 3 ready - 1 = 2 stay
-			w.slo("prod", "web", "web", func(s *v1alpha1.WorkloadSLO) { s.Spec.MinAvailable = ptr.To(intstr.FromString("60%")) })
+			w.slo("web", "web", func(s *v1alpha1.WorkloadSLO) { s.Spec.MinAvailable = ptr.To(intstr.FromString("60%")) })
 		}},
 		{name: "SLO minAvailable unset needs one left", pod: base(), setup: func(w *world) {
-			w.slo("prod", "web", "web", nil)
+			w.slo("web", "web", nil)
 		}},
 
 		{name: "StatefulSet pod without SLO", pod: base().StatefulSetOwner("db"), setup: func(w *world) {
@@ -102,10 +102,10 @@ func TestPredicates(t *testing.T) {
 		}, want: planner.ReasonStateful},
 		{name: "PVC pod without SLO", pod: base().PVC("data"), want: planner.ReasonStateful},
 		{name: "stateful pod allowed by SLO", pod: base().PVC("data"), setup: func(w *world) {
-			w.slo("prod", "web", "web", func(s *v1alpha1.WorkloadSLO) { s.Spec.AllowStateful = ptr.To(true) })
+			w.slo("web", "web", func(s *v1alpha1.WorkloadSLO) { s.Spec.AllowStateful = ptr.To(true) })
 		}},
 		{name: "stateful budget exhausted", pod: base().PVC("data"), setup: func(w *world) {
-			w.slo("prod", "web", "web", func(s *v1alpha1.WorkloadSLO) {
+			w.slo("web", "web", func(s *v1alpha1.WorkloadSLO) {
 				s.Spec.AllowStateful = ptr.To(true)
 				s.Spec.MaxDisruptionsPerHour = ptr.To[int32](3)
 				s.Spec.MaxStatefulDisruptionsPerHour = ptr.To[int32](1)
@@ -127,23 +127,23 @@ func TestPredicates(t *testing.T) {
 		}, want: planner.ReasonBackoff},
 
 		{name: "SLO budget exhausted", pod: base(), setup: func(w *world) {
-			w.slo("prod", "web", "web", func(s *v1alpha1.WorkloadSLO) {
+			w.slo("web", "web", func(s *v1alpha1.WorkloadSLO) {
 				s.Status.Ledger = []v1alpha1.Disruption{{Time: metav1.NewTime(now.Add(-50 * time.Minute)), Namespace: "prod", Pod: "web-7"}}
 			})
 		}, want: planner.ReasonSLOBudget},
 		{name: "SLO budget renewed after an hour", pod: base(), setup: func(w *world) {
-			w.slo("prod", "web", "web", func(s *v1alpha1.WorkloadSLO) {
+			w.slo("web", "web", func(s *v1alpha1.WorkloadSLO) {
 				s.Status.Ledger = []v1alpha1.Disruption{{Time: metav1.NewTime(now.Add(-61 * time.Minute)), Namespace: "prod", Pod: "web-7"}}
 			})
 		}},
 
 		{name: "replacement not Ready long enough", pod: base(), setup: func(w *world) {
 			w.snap.Pods[1].Status.Conditions[0].LastTransitionTime = metav1.NewTime(now.Add(-time.Minute))
-			w.slo("prod", "web", "web", nil)
+			w.slo("web", "web", nil)
 		}, want: planner.ReasonReadinessWindow},
 		{name: "replacement not Ready", pod: base(), setup: func(w *world) {
 			w.snap.Pods[1].Status.Conditions[0].Status = corev1.ConditionFalse
-			w.slo("prod", "web", "web", func(s *v1alpha1.WorkloadSLO) { s.Spec.MinAvailable = ptr.To(intstr.FromInt32(0)) })
+			w.slo("web", "web", func(s *v1alpha1.WorkloadSLO) { s.Spec.MinAvailable = ptr.To(intstr.FromInt32(0)) })
 		}, want: planner.ReasonReadinessWindow},
 
 		{name: "namespace budget exhausted", pod: base(), setup: func(w *world) {

@@ -16,7 +16,7 @@ import (
 // cand is a candidate with what selection needs: its node, expected usage, placement constraints
 // and, once evaluated, its predicted destination and sigma drop.
 type cand struct {
-	*candidate
+	candidate
 	node    *nodeInfo
 	usage   scoring.Resources
 	profile scoring.Profile
@@ -103,8 +103,9 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		pods := append([]*corev1.Pod(nil), n.pods...)
 		sort.Slice(pods, func(i, j int) bool { return podLess(pods[i], pods[j]) })
 		for _, p := range pods {
-			c := &cand{candidate: elig.candidate(p), node: n}
-			if rs := elig.check(c.candidate); len(rs) > 0 {
+			c := &cand{node: n}
+			elig.fill(&c.candidate, p)
+			if rs := elig.check(&c.candidate); len(rs) > 0 {
 				res.hold(c, rs...)
 				continue
 			}
@@ -137,7 +138,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		}
 		if c.version != version {
 			// Earlier moves spent budgets and changed loads: check and predict again.
-			if rs := elig.check(c.candidate); len(rs) > 0 {
+			if rs := elig.check(&c.candidate); len(rs) > 0 {
 				res.hold(c, rs...)
 				continue
 			}
@@ -166,7 +167,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		c.dest.load.Requested = c.dest.load.Requested.Add(c.cons.Requests)
 		c.dest.load.Pods++
 		c.node.evicted++
-		elig.record(c.candidate)
+		elig.record(&c.candidate)
 		pr.rebuild()
 		version++
 	}

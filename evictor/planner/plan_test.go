@@ -28,9 +28,9 @@ func skewed() *world {
 	w.node("n1", 3600, 12)
 	w.node("n2", 600, 2)
 	w.node("n3", 1800, 6)
-	w.replicas("prod", "web", 6, 600, 2, "n1")
-	w.replicas("prod", "api", 1, 600, 2, "n2")
-	w.replicas("prod", "db", 3, 600, 2, "n3")
+	w.replicas("web", 6, 600, 2, "n1")
+	w.replicas("api", 1, 600, 2, "n2")
+	w.replicas("db", 3, 600, 2, "n3")
 	return w
 }
 
@@ -89,7 +89,7 @@ func TestPlanSpreadsOverWorkloadsAndStopsWhenCleared(t *testing.T) {
 	w.node("n2", 400, 1)
 	w.node("n3", 400, 1)
 	for _, rs := range []string{"a", "b", "c", "d", "e", "f"} {
-		w.replicas("prod", rs, 2, 600, 2, "n1", "n1")
+		w.replicas(rs, 2, 600, 2, "n1", "n1")
 	}
 	w.policy.Spec.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](10), MaxEvictionsPerNodePerCycle: ptr.To[int32](10)}
 	res := w.plan()
@@ -154,7 +154,7 @@ func TestPlanHoldsBackWhenNothingFits(t *testing.T) {
 		t.Errorf("z-0 (nodeSelector zone=a): %+v, want LandsOnSameNode", h)
 	}
 	// h-* cannot go to n2 (tainted); n3 is hot too.
-	if h := heldBack(res, "h-0"); h == nil || !(h.Has(planner.ReasonLandsOnHotNode) || h.Has(planner.ReasonLandsOnSameNode)) {
+	if h := heldBack(res, "h-0"); h == nil || (!h.Has(planner.ReasonLandsOnHotNode) && !h.Has(planner.ReasonLandsOnSameNode)) {
 		t.Errorf("h-0: %+v, want LandsOnHotNode or LandsOnSameNode", h)
 	}
 	if len(res.Moves) != 0 {
@@ -181,7 +181,7 @@ func TestPlanRateLimits(t *testing.T) {
 			w.node("n2", 100, 1)
 			w.node("n3", 100, 1)
 			for _, rs := range []string{"a", "b", "c"} {
-				w.replicas("prod", rs, 2, 1000, 4, "n1")
+				w.replicas(rs, 2, 1000, 4, "n1")
 			}
 			w.policy.Spec.RateLimits = &tc.limits
 			res := w.plan()
@@ -202,9 +202,9 @@ func TestPlanWorkloadSLOBudget(t *testing.T) {
 	w.node("n1", 4000, 16)
 	w.node("n2", 100, 1)
 	w.node("n3", 100, 1)
-	w.replicas("prod", "api", 2, 400, 1, "n1")
-	w.replicas("prod", "api2", 2, 100, 1, "n2", "n3")
-	w.slo("prod", "api", "api", func(s *v1alpha1.WorkloadSLO) { s.Spec.MinAvailable = ptr.To(intstrInt(0)) })
+	w.replicas("api", 2, 400, 1, "n1")
+	w.replicas("api2", 2, 100, 1, "n2", "n3")
+	w.slo("api", "api", func(s *v1alpha1.WorkloadSLO) { s.Spec.MinAvailable = ptr.To(intstrInt(0)) })
 	w.policy.Spec.PodBackoff = &metav1.Duration{}
 	res := w.plan()
 	if len(res.Moves) != 1 {
@@ -346,5 +346,46 @@ func nodeClass(name, key, value string, weight int32, factor float64, profiles .
 			CapacityFactor:    ptr.To(factor),
 			PreferredProfiles: profiles,
 		},
+	}
+}
+
+func TestLowerBound(t *testing.T) {
+	cases := []struct {
+		name      string
+		n1CPU     float64
+		n1Mem     float64
+		podCPU    []float64 // one pod per entry, memory 0
+		wantLB    int
+		wantClear bool
+	}{
+		// n1 = 0.5*3800/4000 + 0.5*0 = 0.475: not hot under the default 0.75 -> nothing needed
+		{"not hot", 3800, 0, []float64{1000, 1000}, 0, true},
+		// n1 = 0.5*3800/4000 + 0.5*16/16 = 0.975; excess over 0.75 = 0.225.
+		// shares: 1200m -> 0.15, 800m -> 0.1, 400m -> 0.05. 0.15 < 0.225; 0.15+0.1 = 0.25 > 0.225 -> LB 2
+		{"two largest needed", 3800, 16, []float64{400, 1200, 800}, 2, true},
+		// the same node with only small pods: 0.05 each, need 5 (0.25 > 0.225), but only 3 exist -> LB 3
+		{"cannot be cleared", 3800, 16, []float64{400, 400, 400}, 3, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld()
+			w.node("n1", tc.n1CPU, tc.n1Mem)
+			w.node("n2", 0, 0)
+			w.node("n3", 0, 0)
+			w.policy.Spec.RateLimits = rateLimits(10)
+			for i, c := range tc.podCPU {
+				w.replicas(string(rune('a'+i)), 2, c, 0, "n1", "n2")
+			}
+			res := w.plan()
+			if res.LowerBound != tc.wantLB {
+				t.Errorf("LowerBound = %d, want %d", res.LowerBound, tc.wantLB)
+			}
+			if res.ClearsHotNodes != tc.wantClear {
+				t.Errorf("ClearsHotNodes = %v, want %v (moves %v)", res.ClearsHotNodes, tc.wantClear, res.Moves)
+			}
+			if res.ClearsHotNodes && len(res.Moves) < res.LowerBound {
+				t.Errorf("%d moves clear the node, below LB %d", len(res.Moves), res.LowerBound)
+			}
+		})
 	}
 }

@@ -67,7 +67,7 @@ func checkInvariants(w plannertest.World, res planner.Result) error {
 	}
 	cfg, err := planner.Resolve(w.Policy, w.Snapshot.PriorityClasses)
 	if err != nil {
-		return fmt.Errorf("plan with moves under invalid config: %v", err)
+		return fmt.Errorf("plan with moves under invalid config: %w", err)
 	}
 	pods := map[string]*corev1.Pod{}
 	for _, p := range w.Snapshot.Pods {

@@ -88,19 +88,6 @@ func (x *selectorIndex[T]) match(namespace string, lbls labels.Set) []T {
 	return out
 }
 
-// entriesIn returns every item of the namespace.
-func (x *selectorIndex[T]) entriesIn(namespace string) []T {
-	ni := x.byNS[namespace]
-	if ni == nil {
-		return nil
-	}
-	out := make([]T, len(ni.entries))
-	for i := range ni.entries {
-		out[i] = ni.entries[i].item
-	}
-	return out
-}
-
 func sortInts(a []int) {
 	// Small slices: insertion sort, no allocation.
 	for i := 1; i < len(a); i++ {

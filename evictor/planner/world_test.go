@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -43,7 +42,7 @@ func newWorld() *world {
 }
 
 // node adds a node with allocatable 4 CPUs and 16Gi and a usage reading taken now.
-func (w *world) node(name string, milliCPU, memGi float64, mod ...func(*testutil.NodeBuilder)) *corev1.Node {
+func (w *world) node(name string, milliCPU, memGi float64, mod ...func(*testutil.NodeBuilder)) {
 	b := testutil.Node(name)
 	for _, m := range mod {
 		m(b)
@@ -51,33 +50,32 @@ func (w *world) node(name string, milliCPU, memGi float64, mod ...func(*testutil
 	n := b.Obj()
 	w.snap.Nodes = append(w.snap.Nodes, n)
 	w.snap.Usage.Nodes[name] = planner.Sample{MilliCPU: milliCPU, Memory: memGi * (1 << 30), Time: now}
-	return n
 }
 
 // pod adds a pod with a usage reading equal to the given usage.
-func (w *world) pod(b *testutil.PodBuilder, milliCPU, memGi float64) *corev1.Pod {
+func (w *world) pod(b *testutil.PodBuilder, milliCPU, memGi float64) {
 	p := b.Obj()
 	w.snap.Pods = append(w.snap.Pods, p)
 	w.snap.Usage.Pods[types.NamespacedName{Namespace: p.Namespace, Name: p.Name}] = planner.Sample{MilliCPU: milliCPU, Memory: memGi * (1 << 30), Time: now}
-	return p
+
 }
 
 // replicas adds n opted-in pods of one ReplicaSet on the given nodes (round robin).
-func (w *world) replicas(ns, rs string, n int, milliCPU, memGi float64, nodes ...string) []*corev1.Pod {
-	var out []*corev1.Pod
+// Every replica is in namespace prod.
+func (w *world) replicas(rs string, n int, milliCPU, memGi float64, nodes ...string) {
 	for i := 0; i < n; i++ {
-		b := testutil.Pod(fmt.Sprintf("%s-%d", rs, i)).Namespace(ns).Node(nodes[i%len(nodes)]).OptIn().Label("app", rs).
+		b := testutil.Pod(fmt.Sprintf("%s-%d", rs, i)).Namespace("prod").Node(nodes[i%len(nodes)]).OptIn().Label("app", rs).
 			OwnedBy("ReplicaSet", rs).CPU(fmt.Sprintf("%dm", int(milliCPU))).Memory(fmt.Sprintf("%dMi", int(memGi*1024)))
-		out = append(out, w.pod(b, milliCPU, memGi))
+		w.pod(b, milliCPU, memGi)
 	}
-	return out
 }
 
 func (w *world) pdb(p *policyv1.PodDisruptionBudget) { w.snap.PDBs = append(w.snap.PDBs, p) }
 
-func (w *world) slo(ns, name string, app string, mod func(*v1alpha1.WorkloadSLO)) *v1alpha1.WorkloadSLO {
+// slo adds a WorkloadSLO in namespace prod over pods labelled app.
+func (w *world) slo(name string, app string, mod func(*v1alpha1.WorkloadSLO)) {
 	s := &v1alpha1.WorkloadSLO{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "prod", Name: name},
 		Spec: v1alpha1.WorkloadSLOSpec{
 			Selector:              &metav1.LabelSelector{MatchLabels: map[string]string{"app": app}},
 			MaxDisruptionsPerHour: ptr.To[int32](1),
@@ -88,7 +86,6 @@ func (w *world) slo(ns, name string, app string, mod func(*v1alpha1.WorkloadSLO)
 		mod(s)
 	}
 	w.slos = append(w.slos, s)
-	return s
 }
 
 func (w *world) plan() planner.Result {

@@ -373,6 +373,18 @@ type RebalancePolicyStatus struct {
 	// +optional
 	ColdNodes int32 `json:"coldNodes,omitempty"`
 
+	// hotNodeNames and coldNodeNames name the nodes classified hot and cold in the last cycle,
+	// sorted. The Rebalancer's scheduler reads them, so it calls hot exactly the nodes the evictor
+	// calls hot.
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=5000
+	// +optional
+	HotNodeNames []string `json:"hotNodeNames,omitempty"`
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=5000
+	// +optional
+	ColdNodeNames []string `json:"coldNodeNames,omitempty"`
+
 	// lastCycleTime is when the last cycle finished.
 	// +optional
 	LastCycleTime *metav1.Time `json:"lastCycleTime,omitempty"`

@@ -556,6 +556,16 @@ func (in *RebalancePolicyStatus) DeepCopyInto(out *RebalancePolicyStatus) {
 		*out = new(float64)
 		**out = **in
 	}
+	if in.HotNodeNames != nil {
+		in, out := &in.HotNodeNames, &out.HotNodeNames
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
+	if in.ColdNodeNames != nil {
+		in, out := &in.ColdNodeNames, &out.ColdNodeNames
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.LastCycleTime != nil {
 		in, out := &in.LastCycleTime, &out.LastCycleTime
 		*out = (*in).DeepCopy()

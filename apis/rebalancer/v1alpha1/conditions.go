@@ -24,6 +24,7 @@ const (
 	ReasonValid                 = "Valid"
 	ReasonUnknownPriorityClass  = "UnknownPriorityClass"
 	ReasonPrometheusUnreachable = "PrometheusUnreachable"
+	ReasonNoPrometheusAddress   = "NoPrometheusAddress"
 	ReasonInvalidQuery          = "InvalidQuery"
 	ReasonMetricsStale          = "MetricsStale"
 	ReasonSourceUnavailable     = "SourceUnavailable"

@@ -285,7 +285,7 @@ const (
 )
 
 // MetricsSource says where usage comes from and when a reading is too old to act on.
-// +kubebuilder:validation:XValidation:rule="(has(self.source) && self.source == 'prometheus') == has(self.prometheus)",message="metrics.prometheus must be set when metrics.source is prometheus, and only then"
+// +kubebuilder:validation:XValidation:rule="!has(self.prometheus) || (has(self.source) && self.source == 'prometheus')",message="metrics.prometheus may be set only when metrics.source is prometheus"
 type MetricsSource struct {
 	// source of usage readings: metricsServer (the metrics.k8s.io API) or prometheus.
 	// Defaults to metricsServer.
@@ -293,7 +293,8 @@ type MetricsSource struct {
 	// +optional
 	Source UsageSourceType `json:"source,omitempty"`
 
-	// prometheus configures the Prometheus source; only with source prometheus.
+	// prometheus configures the Prometheus source; only with source prometheus. Without it, the
+	// evictor's --prometheus-address and the default queries are used.
 	// +optional
 	Prometheus *PrometheusSource `json:"prometheus,omitempty"`
 
@@ -309,12 +310,11 @@ type MetricsSource struct {
 // PrometheusSource is a Prometheus server and the PromQL queries that read usage from it.
 type PrometheusSource struct {
 	// address of the Prometheus server, an http or https URL such as
-	// http://prometheus-operated.monitoring:9090.
-	// +kubebuilder:validation:MinLength=1
+	// http://prometheus-operated.monitoring:9090. Unset means the evictor's --prometheus-address.
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && (url(self).getScheme() == 'http' || url(self).getScheme() == 'https')",message="prometheus.address must be an http or https URL, such as http://prometheus.monitoring:9090"
-	// +required
-	Address string `json:"address"`
+	// +optional
+	Address string `json:"address,omitempty"`
 
 	// queries override the default PromQL queries. Unset ones keep the defaults, which read
 	// node-exporter for nodes and cAdvisor for pods.

@@ -1,0 +1,127 @@
+// Command evictor is the Rebalancer's evictor: it moves opted-in pods off hot nodes through the
+// eviction API, within every budget. This file only wires flags, the manager and the controller.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/evictor"
+	"github.com/tinorodney/rebalancer/pkg/metrics"
+	"github.com/tinorodney/rebalancer/pkg/usage"
+)
+
+func main() {
+	var (
+		metricsAddr, probeAddr, promAddr, leaderNS string
+		leaderElect, secureMetrics, dryRunOnly     bool
+	)
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint (and the /dashboard page) binds to; 0 disables it.")
+	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
+	flag.StringVar(&promAddr, "prometheus-address", "", "Prometheus server for policies with spec.metrics.source prometheus that name no address, e.g. http://prometheus-operated.monitoring:9090.")
+	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica evicts.")
+	flag.StringVar(&leaderNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the pod's namespace).")
+	flag.BoolVar(&secureMetrics, "metrics-secure", false, "Serve metrics over HTTPS behind Kubernetes authentication and authorization (TokenReview and SubjectAccessReview).")
+	flag.BoolVar(&dryRunOnly, "dry-run", false, "Never evict, whatever the policies say: every policy behaves as if spec.dryRun were true.")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	if err := run(metricsAddr, probeAddr, promAddr, leaderNS, leaderElect, secureMetrics, dryRunOnly); err != nil {
+		ctrl.Log.Error(err, "Evictor stopped")
+		os.Exit(1)
+	}
+}
+
+func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureMetrics, dryRunOnly bool) error {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	m := metrics.NewEvictor()
+	if err := m.Register(ctrlmetrics.Registry); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+	metricsOpts := metricsserver.Options{BindAddress: metricsAddr}
+	if secureMetrics {
+		metricsOpts.SecureServing = true
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        scheme,
+		Metrics:                       metricsOpts,
+		HealthProbeBindAddress:        probeAddr,
+		LeaderElection:                leaderElect,
+		LeaderElectionID:              "rebalancer-evictor.rebalancer.atarnet.org",
+		LeaderElectionNamespace:       leaderNS,
+		LeaderElectionReleaseOnCancel: true,
+		Cache: cache.Options{
+			DefaultTransform: cache.TransformStripManagedFields(),
+			ByObject: map[client.Object]cache.ByObject{
+				&corev1.Pod{}:  {Transform: evictor.TrimPod},
+				&corev1.Node{}: {Transform: evictor.TrimNode},
+			},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("creating manager: %w", err)
+	}
+	mc, err := metricsclient.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("creating metrics.k8s.io client: %w", err)
+	}
+	var live evictor.Executor = evictor.Live{Evicter: evictor.SubResourceEvicter{Client: mgr.GetClient()}, Metrics: m}
+	dry := evictor.DryRun{Metrics: m}
+	if dryRunOnly {
+		live = dry
+	}
+	r := &evictor.Reconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		Live: live, DryRun: dry,
+		Recorder: mgr.GetEventRecorder("rebalancer-evictor"),
+		Sources:  &evictor.Sources{MetricsServer: &usage.MetricsServer{Client: mc}, PrometheusAddress: promAddr, Clock: clock.RealClock{}},
+		Metrics:  m,
+		Clock:    clock.RealClock{},
+	}
+	ctx := ctrl.SetupSignalHandler()
+	if err := r.SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", func(req *http.Request) error {
+		if !mgr.GetCache().WaitForCacheSync(req.Context()) {
+			return fmt.Errorf("caches not synced")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	ctrl.Log.Info("Starting the evictor", "metrics", metricsAddr, "probes", probeAddr, "leaderElection", leaderElect, "dryRunOnly", dryRunOnly)
+	return mgr.Start(ctx)
+}

@@ -1,0 +1,257 @@
+package evictor
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/evictor/planner"
+)
+
+// execute carries out the plan's moves in order. In dry-run it only reports them.
+func (r *Reconciler) execute(ctx context.Context, p *v1alpha1.RebalancePolicy, cl *cluster, st *policyState, res *planner.Result, now time.Time) []MoveOutcome {
+	logger := log.FromContext(ctx)
+	pods := map[types.NamespacedName]*corev1.Pod{}
+	for _, pod := range cl.snap.Pods {
+		pods[types.NamespacedName{Namespace: pod.Namespace, Name: pod.Name}] = pod
+	}
+	hotThreshold := map[string]float64{}
+	for _, n := range res.Nodes {
+		hotThreshold[n.Name] = n.HotThreshold
+	}
+	var out []MoveOutcome
+	for _, m := range res.Moves {
+		pod := pods[types.NamespacedName{Namespace: m.Pod.Namespace, Name: m.Pod.Name}]
+		if pod == nil {
+			out = append(out, MoveOutcome{Move: m, Outcome: Gone, Detail: "pod no longer in the cache"})
+			continue
+		}
+		if res.DryRun {
+			r.DryRun.Execute(ctx, pod, m)
+			r.Recorder.Eventf(pod, p, corev1.EventTypeNormal, "WouldEvict", "Evict",
+				"Dry-run: would evict from %s; replacement predicted on %s; sigma %.4f -> %.4f", m.From, m.To, m.SigmaBefore, m.SigmaAfter)
+			logger.Info("Would evict (dry-run)", m.LogValues()...)
+			out = append(out, MoveOutcome{Move: m, Outcome: WouldEvict, Detail: "dry-run"})
+			continue
+		}
+		mo := r.evict(ctx, p, st, pod, m, now)
+		if mo.Outcome == Evicted {
+			st.followed = append(st.followed, followed{Move: m, At: now, HotThreshold: hotThreshold[m.From]})
+		}
+		out = append(out, mo)
+	}
+	return out
+}
+
+// evict checks the pod again on fresh state, records the disruption in the ledgers
+// (write-ahead), calls the eviction API, and releases the ledger entries if the call fails.
+func (r *Reconciler) evict(ctx context.Context, p *v1alpha1.RebalancePolicy, st *policyState, cached *corev1.Pod, m planner.Move, now time.Time) MoveOutcome {
+	logger := log.FromContext(ctx).WithValues(m.LogValues()...)
+	pod, reasons, err := r.recheck(ctx, p, st, cached, now)
+	switch {
+	case apierrors.IsNotFound(err):
+		return MoveOutcome{Move: m, Outcome: Gone, Detail: "pod gone before eviction"}
+	case err != nil:
+		logger.Error(err, "Checking the pod before eviction failed; not evicting")
+		return MoveOutcome{Move: m, Outcome: Failed, Detail: err.Error()}
+	case len(reasons) > 0:
+		msg := joinReasons(reasons)
+		r.Recorder.Eventf(pod, p, corev1.EventTypeNormal, "EvictionSkipped", "Evict", "Not evicted after a fresh check: %s", msg)
+		logger.Info("Not evicted after a fresh check", "reasons", msg)
+		return MoveOutcome{Move: m, Outcome: Skipped, Detail: msg}
+	}
+
+	entry := v1alpha1.Disruption{Time: metav1.NewTime(now), Namespace: pod.Namespace, Pod: pod.Name, Node: m.From,
+		Workload: m.Workload.String(), Stateful: m.Stateful}
+	if err := r.recordDisruption(ctx, p, m.SLOs, entry, true); err != nil {
+		logger.Error(err, "Recording the disruption failed; not evicting")
+		return MoveOutcome{Move: m, Outcome: Failed, Detail: err.Error()}
+	}
+	result := r.Live.Execute(ctx, pod, m)
+	if result.Outcome != Evicted {
+		if err := r.recordDisruption(ctx, p, m.SLOs, entry, false); err != nil {
+			logger.Error(err, "Releasing the disruption from the ledgers failed; the budget stays spent until the entry expires")
+		}
+	}
+	wk := m.Workload
+	switch result.Outcome {
+	case Evicted:
+		r.Metrics.Evictions.WithLabelValues(pod.Namespace, string(m.Reason.Code)).Inc()
+		r.Recorder.Eventf(pod, p, corev1.EventTypeNormal, "Evicted", "Evict",
+			"Evicted from hot node %s to lower sigma %.4f -> %.4f; replacement predicted on %s", m.From, m.SigmaBefore, m.SigmaAfter, m.To)
+		logger.Info("Evicted")
+	case Gone:
+		logger.Info("Pod gone or replaced before eviction", "code", result.Code)
+	case Refused:
+		wait := max(result.RetryAfter, durationOr(p.Spec.Interval, v1alpha1.DefaultInterval))
+		st.plan.Backoff = withBackoff(st.plan.Backoff, wk, now.Add(wait), "a PodDisruptionBudget refused the last eviction (429)")
+		r.Recorder.Eventf(pod, p, corev1.EventTypeWarning, "EvictionRefused", "Evict", "A PodDisruptionBudget refused the eviction; retrying after %s", wait)
+		logger.Info("Eviction refused by a PodDisruptionBudget", "retryAfter", wait)
+	case Skipped:
+		st.plan.Backoff = withBackoff(st.plan.Backoff, wk, now.Add(durationOr(p.Spec.PodBackoff, v1alpha1.DefaultPodBackoff)), "more than one PodDisruptionBudget covers its pods")
+		r.Recorder.Eventf(pod, p, corev1.EventTypeWarning, "MultiplePDBs", "Evict", "Skipped: %v", result.Err)
+		logger.Info("Eviction skipped: more than one PodDisruptionBudget covers the pod")
+	default:
+		st.plan.Backoff = withBackoff(st.plan.Backoff, wk, now.Add(durationOr(p.Spec.PodBackoff, v1alpha1.DefaultPodBackoff)), fmt.Sprintf("the last eviction failed: %v", result.Err))
+		r.Recorder.Eventf(pod, p, corev1.EventTypeWarning, "EvictionFailed", "Evict", "Eviction failed (%d): %v", result.Code, result.Err)
+		logger.Error(result.Err, "Eviction failed", "code", result.Code)
+	}
+	return MoveOutcome{Move: m, Outcome: result.Outcome, Detail: result.String()}
+}
+
+func withBackoff(m map[planner.WorkloadKey]planner.Backoff, wk planner.WorkloadKey, until time.Time, why string) map[planner.WorkloadKey]planner.Backoff {
+	if m == nil {
+		m = map[planner.WorkloadKey]planner.Backoff{}
+	}
+	if b, ok := m[wk]; !ok || b.Until.Before(until) {
+		m[wk] = planner.Backoff{Until: until, Reason: why}
+	}
+	return m
+}
+
+func joinReasons(rs []planner.Reason) string {
+	msgs := make([]string, len(rs))
+	for i, r := range rs {
+		msgs[i] = r.Message
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// recheck reads the pod, its namespace's pods, budgets and SLOs and the policy from the API
+// server (not the cache) and runs every eligibility rule again.
+func (r *Reconciler) recheck(ctx context.Context, p *v1alpha1.RebalancePolicy, st *policyState, cached *corev1.Pod, now time.Time) (*corev1.Pod, []planner.Reason, error) {
+	var pod corev1.Pod
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(cached), &pod); err != nil {
+		return nil, nil, err
+	}
+	if pod.UID != cached.UID {
+		return nil, nil, apierrors.NewNotFound(corev1.Resource("pods"), pod.Name)
+	}
+	var (
+		policy v1alpha1.RebalancePolicy
+		pods   corev1.PodList
+		pdbs   policyv1.PodDisruptionBudgetList
+		slos   v1alpha1.WorkloadSLOList
+		ns     corev1.Namespace
+	)
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(p), &policy); err != nil {
+		return nil, nil, fmt.Errorf("reading the policy: %w", err)
+	}
+	if err := r.APIReader.List(ctx, &pods, client.InNamespace(pod.Namespace)); err != nil {
+		return nil, nil, fmt.Errorf("listing pods: %w", err)
+	}
+	if err := r.APIReader.List(ctx, &pdbs, client.InNamespace(pod.Namespace)); err != nil {
+		return nil, nil, fmt.Errorf("listing PodDisruptionBudgets: %w", err)
+	}
+	if err := r.APIReader.List(ctx, &slos, client.InNamespace(pod.Namespace)); err != nil {
+		return nil, nil, fmt.Errorf("listing WorkloadSLOs: %w", err)
+	}
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Name: pod.Namespace}, &ns); err != nil {
+		return nil, nil, fmt.Errorf("reading the namespace: %w", err)
+	}
+	snap := planner.Snapshot{Namespaces: []*corev1.Namespace{&ns}}
+	for i := range pods.Items {
+		snap.Pods = append(snap.Pods, &pods.Items[i])
+	}
+	for i := range pdbs.Items {
+		snap.PDBs = append(snap.PDBs, &pdbs.Items[i])
+	}
+	var sloPtrs []*v1alpha1.WorkloadSLO
+	for i := range slos.Items {
+		sloPtrs = append(sloPtrs, &slos.Items[i])
+	}
+	cfg, err := planner.Resolve(&policy, r.priorityClasses(ctx))
+	if err != nil {
+		return &pod, []planner.Reason{{Code: "ConfigInvalid", Message: err.Error()}}, nil
+	}
+	return &pod, planner.NewEligibility(&snap, cfg, &policy, sloPtrs, st.plan, now).Check(&pod), nil
+}
+
+// recordDisruption adds (add=true) or removes the entry in the policy's ledger and in the ledger
+// of each WorkloadSLO the move spends, pruning entries older than the longest window they serve.
+func (r *Reconciler) recordDisruption(ctx context.Context, p *v1alpha1.RebalancePolicy, slos []string, entry v1alpha1.Disruption, add bool) error {
+	keep := max(time.Hour, durationOr(p.Spec.PodBackoff, v1alpha1.DefaultPodBackoff))
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var fresh v1alpha1.RebalancePolicy
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(p), &fresh); err != nil {
+			return err
+		}
+		fresh.Status.Ledger = editLedger(fresh.Status.Ledger, entry, add, entry.Time.Add(-keep))
+		return r.Client.Status().Update(ctx, &fresh)
+	})
+	if err != nil {
+		return fmt.Errorf("updating the ledger of RebalancePolicy %s: %w", p.Name, err)
+	}
+	for _, key := range slos {
+		ns, name, _ := strings.Cut(key, "/")
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			var fresh v1alpha1.WorkloadSLO
+			if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &fresh); err != nil {
+				return err
+			}
+			fresh.Status.Ledger = editLedger(fresh.Status.Ledger, entry, add, entry.Time.Add(-time.Hour))
+			return r.Client.Status().Update(ctx, &fresh)
+		})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("updating the ledger of WorkloadSLO %s: %w", key, err)
+		}
+	}
+	return nil
+}
+
+func editLedger(l []v1alpha1.Disruption, entry v1alpha1.Disruption, add bool, cutoff time.Time) []v1alpha1.Disruption {
+	out := make([]v1alpha1.Disruption, 0, len(l)+1)
+	for _, d := range l {
+		if d.Time.Time.Before(cutoff) {
+			continue
+		}
+		if !add && d.Namespace == entry.Namespace && d.Pod == entry.Pod && d.Time.Equal(&entry.Time) {
+			continue
+		}
+		out = append(out, d)
+	}
+	if add {
+		out = append(out, entry)
+	}
+	// The ledger is bounded (MaxItems 1000): drop the oldest.
+	if len(out) > 1000 {
+		out = out[len(out)-1000:]
+	}
+	return out
+}
+
+// reportHeldBack puts an event on each opted-in pod that a budget or several
+// PodDisruptionBudgets hold back, so `kubectl describe pod` says why it stays.
+func (r *Reconciler) reportHeldBack(p *v1alpha1.RebalancePolicy, cl *cluster, res *planner.Result) {
+	for _, h := range res.HeldBack {
+		if h.Has(planner.ReasonNotOptedIn) {
+			continue
+		}
+		budget := h.Has(planner.ReasonSLOBudget) || h.Has(planner.ReasonNamespaceBudget) || h.Has(planner.ReasonHourlyLimit)
+		multi := h.Has(planner.ReasonMultiplePDBs)
+		if !budget && !multi {
+			continue
+		}
+		pod := findPod(cl, h.Pod)
+		if pod == nil {
+			continue
+		}
+		if budget {
+			r.Recorder.Eventf(pod, p, corev1.EventTypeNormal, "BudgetExhausted", "Evict", "Held back: %s", reasonText(h))
+		}
+		if multi {
+			r.Recorder.Eventf(pod, p, corev1.EventTypeWarning, "MultiplePDBs", "Evict", "Skipped: %s", reasonText(h))
+		}
+	}
+}

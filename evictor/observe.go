@@ -1,0 +1,42 @@
+package evictor
+
+import (
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/pkg/metrics"
+	"github.com/tinorodney/rebalancer/pkg/scoring"
+)
+
+// recordMetrics exports the cycle: utilisation and classification per node, sigma, the plan's
+// size and lower bound, candidates held back by reason, namespace budgets.
+func (r *Reconciler) recordMetrics(p *v1alpha1.RebalancePolicy, res *planner.Result) {
+	m := r.Metrics
+	for _, n := range res.Nodes {
+		m.NodeUtilization.WithLabelValues(n.Name, metrics.ResourceCPU).Set(n.CPU)
+		m.NodeUtilization.WithLabelValues(n.Name, metrics.ResourceMemory).Set(n.Memory)
+		m.NodeUtilization.WithLabelValues(n.Name, metrics.ResourceScore).Set(n.Score)
+		for _, c := range []scoring.Class{scoring.Hot, scoring.Cold, scoring.Normal} {
+			v := 0.0
+			if n.State.Class == c {
+				v = 1
+			}
+			m.NodeClassification.WithLabelValues(n.Name, c.String()).Set(v)
+		}
+	}
+	for _, x := range res.Excluded {
+		m.NodeUtilization.DeleteLabelValues(x.Name, metrics.ResourceCPU)
+		m.NodeUtilization.DeleteLabelValues(x.Name, metrics.ResourceMemory)
+		m.NodeUtilization.DeleteLabelValues(x.Name, metrics.ResourceScore)
+	}
+	if len(res.Blockers) == 0 {
+		m.Sigma.WithLabelValues(p.Name).Set(res.SigmaBefore)
+	}
+	m.LowerBound.WithLabelValues(p.Name).Set(float64(res.LowerBound))
+	m.PlannedMoves.WithLabelValues(p.Name).Set(float64(len(res.Moves)))
+	for code, n := range res.HeldBackByReason() {
+		m.SkippedCandidates.WithLabelValues(string(code)).Add(float64(n))
+	}
+	for ns, left := range budgets(p, res, res.Time) {
+		m.BudgetRemaining.WithLabelValues(ns).Set(float64(left))
+	}
+}

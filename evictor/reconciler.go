@@ -1,0 +1,302 @@
+package evictor
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/pkg/metrics"
+	"github.com/tinorodney/rebalancer/pkg/usage"
+)
+
+// +kubebuilder:rbac:groups=rebalancer.atarnet.org,resources=rebalancepolicies;workloadslos;nodeclasses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=rebalancer.atarnet.org,resources=rebalancepolicies/status;workloadslos/status;nodeclasses/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=nodes;pods;namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=pods/eviction,verbs=create
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=scheduling.k8s.io,resources=priorityclasses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=metrics.k8s.io,resources=nodes;pods,verbs=get;list
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconciler runs one rebalancing loop per RebalancePolicy, on the policy's interval.
+type Reconciler struct {
+	// Client reads from the informer caches and writes status.
+	Client client.Client
+	// APIReader reads straight from the API server, for the checks right before an eviction.
+	APIReader client.Reader
+	// Live evicts; DryRun only counts. A policy in dry-run only ever reaches DryRun.
+	Live     Executor
+	DryRun   Executor
+	Recorder events.EventRecorder
+	Sources  SourceFactory
+	Metrics  *metrics.Evictor
+	Clock    clock.Clock
+	// Observers see every cycle (the dashboard's history).
+	Observers []Observer
+	// FollowWindow is how long the node a pod was evicted from has to cool before the eviction
+	// counts as wasted and the workload is backed off. Defaults to 3 intervals.
+	FollowWindow time.Duration
+	// SourceTimeout bounds one usage read. Defaults to 30s.
+	SourceTimeout time.Duration
+
+	states states
+	scores nodeScores
+}
+
+// Observer receives each cycle's outcome.
+type Observer interface {
+	ObserveCycle(c Cycle)
+}
+
+// Cycle is one policy cycle: the plan and what became of each move.
+type Cycle struct {
+	Policy     string
+	Time       time.Time
+	DryRun     bool
+	Result     planner.Result
+	Outcomes   []MoveOutcome
+	Conditions []metav1.Condition
+	SLOs       []v1alpha1.WorkloadSLO
+	Budgets    map[string]int // namespace -> remaining this hour, -1 unlimited
+	// Followups are evictions of earlier cycles whose outcome became known in this one.
+	Followups []Followup
+}
+
+// MoveOutcome is a planned move and what happened to it.
+type MoveOutcome struct {
+	Move    planner.Move
+	Outcome Outcome
+	Detail  string
+}
+
+// SetupWithManager registers the controller: a policy is reconciled when its spec changes and
+// then every interval. Informers for every kind the snapshot reads are registered here, so the
+// first cycle waits for all of them to sync.
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &corev1.Pod{}, IndexPodNode, func(o client.Object) []string {
+		if n := o.(*corev1.Pod).Spec.NodeName; n != "" {
+			return []string{n}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("indexing pods by node: %w", err)
+	}
+	for _, obj := range []client.Object{&corev1.Node{}, &policyv1.PodDisruptionBudget{}, &corev1.Namespace{},
+		&schedulingv1.PriorityClass{}, &v1alpha1.NodeClass{}, &v1alpha1.WorkloadSLO{}} {
+		if _, err := mgr.GetCache().GetInformer(ctx, obj); err != nil {
+			return fmt.Errorf("starting informer for %T: %w", obj, err)
+		}
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.RebalancePolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Named("rebalancepolicy").
+		Complete(r)
+}
+
+// Reconcile runs one cycle for the policy and schedules the next.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	logger := log.FromContext(ctx)
+	var p v1alpha1.RebalancePolicy
+	if err := r.Client.Get(ctx, req.NamespacedName, &p); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.states.forget(req.Name)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if p.DeletionTimestamp != nil {
+		return ctrl.Result{}, nil
+	}
+	interval := durationOr(p.Spec.Interval, v1alpha1.DefaultInterval)
+	now := r.Clock.Now()
+	// A cycle started by something other than a spec change waits out the interval.
+	if last := p.Status.LastCycleTime; last != nil && p.Status.ObservedGeneration == p.Generation {
+		if wait := last.Add(interval).Sub(now); wait > time.Second {
+			return ctrl.Result{RequeueAfter: wait}, nil
+		}
+	}
+
+	cl, err := readCluster(ctx, r.Client)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	st := r.states.get(p.Name)
+	followups := r.follow(ctx, &p, cl, st, now)
+
+	snap := cl.snap
+	snap.ExcludedNodes = ownedElsewhere(&p, cl.policies, snap.Nodes)
+	var conds []metav1.Condition
+	if len(snap.ExcludedNodes) > 0 {
+		conds = append(conds, condition(v1alpha1.ConditionConflict, metav1.ConditionTrue, v1alpha1.ReasonOverlapsOlderPolicy,
+			fmt.Sprintf("%d of the nodes this policy selects belong to an older RebalancePolicy; nothing is evicted from them", len(snap.ExcludedNodes))))
+	} else {
+		conds = append(conds, condition(v1alpha1.ConditionConflict, metav1.ConditionFalse, v1alpha1.ReasonNoOverlap, "no other policy selects these nodes"))
+	}
+
+	readings, usageCond := r.read(ctx, &p)
+	conds = append(conds, usageCond)
+	cycle := Cycle{Policy: p.Name, Time: now, Followups: followups}
+	if usageCond.Status != metav1.ConditionTrue {
+		// Fail closed: without readings, plan nothing and evict nothing.
+		logger.Info("Usage unavailable, evicting nothing", "reason", usageCond.Reason, "message", usageCond.Message)
+		if usageCond.Reason != v1alpha1.ReasonNoPrometheusAddress {
+			conds = append(conds, condition(v1alpha1.ConditionConfigValid, metav1.ConditionTrue, v1alpha1.ReasonValid, "the spec is usable"))
+		} else {
+			conds = append(conds, condition(v1alpha1.ConditionConfigValid, metav1.ConditionFalse, usageCond.Reason, usageCond.Message))
+		}
+		cycle.Conditions = conds
+		if err := r.writePolicyStatus(ctx, &p, nil, conds, now); err != nil {
+			return ctrl.Result{}, err
+		}
+		r.observe(cycle)
+		return ctrl.Result{RequeueAfter: interval}, nil
+	}
+	snap.Usage = toPlannerUsage(readings)
+
+	start := time.Now()
+	res := planner.Plan(snap, &p, cl.slos, st.plan, now)
+	r.Metrics.PlanDuration.Observe(time.Since(start).Seconds())
+	st.plan = res.State
+	cycle.Result, cycle.DryRun = res, res.DryRun
+
+	conds = append(conds, planConditions(&res)...)
+	if len(res.Blockers) == 0 {
+		cycle.Outcomes = r.execute(ctx, &p, cl, st, &res, now)
+		r.reportHeldBack(&p, cl, &res)
+	} else {
+		for _, b := range res.Blockers {
+			r.Recorder.Eventf(&p, nil, corev1.EventTypeWarning, b.Reason, "Plan", "Evicting nothing: %s", b.Message)
+		}
+	}
+	r.recordMetrics(&p, &res)
+	cycle.Conditions = conds
+	if err := r.writePolicyStatus(ctx, &p, &res, conds, now); err != nil {
+		return ctrl.Result{}, err
+	}
+	slos, err := r.writeSLOStatus(ctx, cl, st, &res, now)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	cycle.SLOs = slos
+	cycle.Budgets = budgets(&p, &res, now)
+	if err := r.writeNodeClassStatus(ctx, cl, &res); err != nil {
+		return ctrl.Result{}, err
+	}
+	r.observe(cycle)
+	logger.V(1).Info("Cycle done", "sigma", res.SigmaBefore, "hot", res.HotNodes, "cold", res.ColdNodes,
+		"moves", len(res.Moves), "heldBack", len(res.HeldBack), "lowerBound", res.LowerBound, "dryRun", res.DryRun)
+	return ctrl.Result{RequeueAfter: interval}, nil
+}
+
+func (r *Reconciler) observe(c Cycle) {
+	for _, o := range r.Observers {
+		o.ObserveCycle(c)
+	}
+}
+
+// read reads usage for the policy and says, as the MetricsAvailable condition, whether it can be
+// used.
+func (r *Reconciler) read(ctx context.Context, p *v1alpha1.RebalancePolicy) (usage.Readings, metav1.Condition) {
+	src, err := r.Sources.SourceFor(p)
+	if err != nil {
+		return usage.Readings{}, condition(v1alpha1.ConditionMetricsAvailable, metav1.ConditionFalse, v1alpha1.ReasonNoPrometheusAddress, err.Error())
+	}
+	timeout := r.SourceTimeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	readings, err := src.Read(rctx)
+	if err != nil {
+		r.Metrics.UsageSourceErrors.Inc()
+		reason := v1alpha1.ReasonSourceUnavailable
+		if p.Spec.Metrics != nil && p.Spec.Metrics.Source == v1alpha1.UsageSourcePrometheus {
+			reason = v1alpha1.ReasonPrometheusUnreachable
+		}
+		return usage.Readings{}, condition(v1alpha1.ConditionMetricsAvailable, metav1.ConditionFalse, reason,
+			fmt.Sprintf("reading usage failed, nothing is evicted: %v", err))
+	}
+	return readings, condition(v1alpha1.ConditionMetricsAvailable, metav1.ConditionTrue, v1alpha1.ReasonMetricsFresh, "usage readings are available")
+}
+
+func toPlannerUsage(u usage.Readings) planner.Usage {
+	out := planner.Usage{Nodes: make(map[string]planner.Sample, len(u.Nodes)), Pods: make(map[types.NamespacedName]planner.Sample, len(u.Pods))}
+	for k, s := range u.Nodes {
+		out.Nodes[k] = planner.Sample{MilliCPU: s.MilliCPU, Memory: s.Memory, Time: s.Time}
+	}
+	for k, s := range u.Pods {
+		out.Pods[k] = planner.Sample{MilliCPU: s.MilliCPU, Memory: s.Memory, Time: s.Time}
+	}
+	return out
+}
+
+// planConditions turns a plan into ConfigValid, MetricsAvailable (refined), DryRun and Ready.
+func planConditions(res *planner.Result) []metav1.Condition {
+	var out []metav1.Condition
+	configOK := true
+	for _, b := range res.Blockers {
+		out = append(out, condition(b.Condition, metav1.ConditionFalse, b.Reason, b.Message))
+		if b.Condition == v1alpha1.ConditionConfigValid {
+			configOK = false
+		}
+	}
+	if configOK {
+		out = append(out, condition(v1alpha1.ConditionConfigValid, metav1.ConditionTrue, v1alpha1.ReasonValid, "the spec is usable"))
+	}
+	if res.DryRun {
+		out = append(out, condition(v1alpha1.ConditionDryRun, metav1.ConditionTrue, v1alpha1.ReasonDryRunEnabled, "the policy reports what it would evict and evicts nothing"))
+	} else {
+		out = append(out, condition(v1alpha1.ConditionDryRun, metav1.ConditionFalse, v1alpha1.ReasonDryRunDisabled, "the policy evicts"))
+	}
+	return out
+}
+
+func condition(t string, s metav1.ConditionStatus, reason, msg string) metav1.Condition {
+	if len(msg) > 32768 {
+		msg = msg[:32768]
+	}
+	return metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg}
+}
+
+// setConditions merges conds into the list and derives Ready: True only when every condition that
+// stops evictions is fine.
+func setConditions(list *[]metav1.Condition, conds []metav1.Condition, generation int64, now time.Time) {
+	ready := metav1.ConditionTrue
+	reason, msg := v1alpha1.ReasonCycleSucceeded, "the last cycle ran with valid configuration and fresh usage"
+	for _, c := range conds {
+		c.ObservedGeneration = generation
+		c.LastTransitionTime = metav1.NewTime(now)
+		meta.SetStatusCondition(list, c)
+		blocking := (c.Type == v1alpha1.ConditionConfigValid || c.Type == v1alpha1.ConditionMetricsAvailable) && c.Status == metav1.ConditionFalse
+		if blocking && ready == metav1.ConditionTrue {
+			ready, reason, msg = metav1.ConditionFalse, c.Reason, c.Message
+		}
+	}
+	meta.SetStatusCondition(list, metav1.Condition{Type: v1alpha1.ConditionReady, Status: ready, Reason: reason, Message: msg,
+		ObservedGeneration: generation, LastTransitionTime: metav1.NewTime(now)})
+}
+
+func durationOr(d *metav1.Duration, def time.Duration) time.Duration {
+	if d == nil || d.Duration <= 0 {
+		return def
+	}
+	return d.Duration
+}

@@ -1,0 +1,74 @@
+package evictor
+
+import (
+	"sync"
+	"time"
+
+	"github.com/tinorodney/rebalancer/evictor/planner"
+)
+
+// policyState is what the evictor remembers about one policy between cycles. Budgets are not
+// here: they are in object status. Losing this state (a restart) only makes the evictor more
+// careful: nodes need their consecutive readings again before they count as hot.
+type policyState struct {
+	plan planner.State
+	// followed are recent evictions whose outcome is still being watched.
+	followed []followed
+	// pendingSince is when a held-back pod was first held back, by pod key.
+	pendingSince map[string]time.Time
+}
+
+// followed is an eviction whose replacement and source node are being watched.
+type followed struct {
+	Move planner.Move
+	At   time.Time
+	// HotThreshold of the node the pod left.
+	HotThreshold float64
+}
+
+type states struct {
+	mu sync.Mutex
+	m  map[string]*policyState
+}
+
+func (s *states) get(policy string) *policyState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]*policyState{}
+	}
+	st := s.m[policy]
+	if st == nil {
+		st = &policyState{pendingSince: map[string]time.Time{}}
+		s.m[policy] = st
+	}
+	return st
+}
+
+func (s *states) forget(policy string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, policy)
+}
+
+// nodeScores keeps every node's latest score from any policy, for NodeClass status.
+type nodeScores struct {
+	mu sync.Mutex
+	m  map[string]float64
+}
+
+func (n *nodeScores) set(node string, score float64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.m == nil {
+		n.m = map[string]float64{}
+	}
+	n.m[node] = score
+}
+
+func (n *nodeScores) get(node string) (float64, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	v, ok := n.m[node]
+	return v, ok
+}

@@ -1,0 +1,307 @@
+package evictor
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/pkg/scoring"
+)
+
+func (r *Reconciler) priorityClasses(ctx context.Context) []*schedulingv1.PriorityClass {
+	var l schedulingv1.PriorityClassList
+	if err := r.Client.List(ctx, &l); err != nil {
+		return nil
+	}
+	out := make([]*schedulingv1.PriorityClass, len(l.Items))
+	for i := range l.Items {
+		out[i] = &l.Items[i]
+	}
+	return out
+}
+
+// writePolicyStatus records the cycle in the policy's status. res is nil when no plan was made.
+// The ledger is read fresh and only pruned, never overwritten from the cache.
+func (r *Reconciler) writePolicyStatus(ctx context.Context, p *v1alpha1.RebalancePolicy, res *planner.Result, conds []metav1.Condition, now time.Time) error {
+	keep := max(time.Hour, durationOr(p.Spec.PodBackoff, v1alpha1.DefaultPodBackoff))
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var fresh v1alpha1.RebalancePolicy
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(p), &fresh); err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return err
+		}
+		s := &fresh.Status
+		s.ObservedGeneration = fresh.Generation
+		s.LastCycleTime = ptr.To(metav1.NewTime(now))
+		s.Ledger = editLedger(s.Ledger, v1alpha1.Disruption{}, false, now.Add(-keep))
+		s.EvictionsLastHour = 0
+		for _, d := range s.Ledger {
+			if d.Time.After(now.Add(-time.Hour)) {
+				s.EvictionsLastHour++
+			}
+		}
+		setConditions(&s.Conditions, conds, fresh.Generation, now)
+		if res != nil && len(res.Blockers) == 0 {
+			s.Sigma = ptr.To(round4(res.SigmaBefore))
+			s.Nodes = int32(len(res.Nodes))
+			s.HotNodes, s.ColdNodes = int32(res.HotNodes), int32(res.ColdNodes)
+			s.HotNodeNames, s.ColdNodeNames = nil, nil
+			for _, n := range res.Nodes {
+				switch n.State.Class {
+				case scoring.Hot:
+					s.HotNodeNames = append(s.HotNodeNames, n.Name)
+				case scoring.Cold:
+					s.ColdNodeNames = append(s.ColdNodeNames, n.Name)
+				}
+			}
+			s.HotNodeNames, s.ColdNodeNames = capList(s.HotNodeNames, 5000), capList(s.ColdNodeNames, 5000)
+			s.LastPlan = summary(res)
+		} else {
+			s.HotNodeNames, s.ColdNodeNames = nil, nil
+			s.LastPlan = nil
+			if res != nil {
+				s.LastPlan = summary(res)
+			}
+		}
+		return r.Client.Status().Update(ctx, &fresh)
+	})
+}
+
+func capList(l []string, n int) []string {
+	if len(l) > n {
+		return l[:n]
+	}
+	return l
+}
+
+func round4(v float64) float64 {
+	return float64(int64(v*10000+0.5)) / 10000
+}
+
+// summary is the short account of a plan kept in status.
+func summary(res *planner.Result) *v1alpha1.PlanSummary {
+	s := &v1alpha1.PlanSummary{Moves: int32(len(res.Moves)), HeldBack: int32(len(res.HeldBack)), LowerBound: int32(res.LowerBound)}
+	if len(res.Blockers) == 0 {
+		s.PredictedSigma = ptr.To(round4(res.SigmaAfter))
+	}
+	for code, n := range res.HeldBackByReason() {
+		s.HeldBackReasons = append(s.HeldBackReasons, v1alpha1.ReasonCount{Reason: string(code), Count: int32(n)})
+	}
+	sort.Slice(s.HeldBackReasons, func(i, j int) bool {
+		a, b := s.HeldBackReasons[i], s.HeldBackReasons[j]
+		if a.Count != b.Count {
+			return a.Count > b.Count
+		}
+		return a.Reason < b.Reason
+	})
+	if len(s.HeldBackReasons) > 32 {
+		s.HeldBackReasons = s.HeldBackReasons[:32]
+	}
+	verb := "evict"
+	if res.DryRun {
+		verb = "would evict (dry-run)"
+	}
+	switch {
+	case len(res.Blockers) > 0:
+		s.Message = "evicting nothing: " + res.Blockers[0].Message
+	case res.HotNodes == 0:
+		s.Message = fmt.Sprintf("no hot node; sigma %.4f", res.SigmaBefore)
+	default:
+		s.Message = fmt.Sprintf("%d hot node(s); %s %d pod(s), lower bound %d; sigma %.4f -> %.4f predicted; %d candidate(s) held back",
+			res.HotNodes, verb, len(res.Moves), res.LowerBound, res.SigmaBefore, res.SigmaAfter, len(res.HeldBack))
+	}
+	if len(s.Message) > 1024 {
+		s.Message = s.Message[:1024]
+	}
+	return s
+}
+
+// writeSLOStatus records each WorkloadSLO's budget: ledger (pruned), what remains, which pods are
+// held back and why. It returns the statuses written, for the dashboard.
+func (r *Reconciler) writeSLOStatus(ctx context.Context, cl *cluster, st *policyState, res *planner.Result, now time.Time) ([]v1alpha1.WorkloadSLO, error) {
+	var out []v1alpha1.WorkloadSLO
+	seen := map[string]bool{}
+	for _, slo := range cl.slos {
+		sel, err := metav1.LabelSelectorAsSelector(slo.Spec.Selector)
+		if err != nil {
+			continue
+		}
+		matching := int32(0)
+		for _, p := range cl.snap.Pods {
+			if p.Namespace == slo.Namespace && p.DeletionTimestamp == nil && sel.Matches(labels.Set(p.Labels)) {
+				matching++
+			}
+		}
+		var pending []v1alpha1.PendingDisruption
+		for _, h := range res.HeldBack {
+			if h.Pod.Namespace != slo.Namespace {
+				continue
+			}
+			pod := findPod(cl, h.Pod)
+			if pod == nil || !sel.Matches(labels.Set(pod.Labels)) || h.Has(planner.ReasonNotOptedIn) {
+				continue
+			}
+			key := h.Pod.String() + "\x00" + reasonText(h)
+			seen[key] = true
+			since, ok := st.pendingSince[key]
+			if !ok {
+				since = now
+				st.pendingSince[key] = now
+			}
+			if len(pending) < 100 {
+				pending = append(pending, v1alpha1.PendingDisruption{Pod: h.Pod.Name, Node: h.Node, Reason: reasonText(h), Since: ptr.To(metav1.NewTime(since))})
+			}
+		}
+		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			var fresh v1alpha1.WorkloadSLO
+			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(slo), &fresh); err != nil {
+				return err
+			}
+			before := fresh.Status.DeepCopy()
+			s := &fresh.Status
+			s.ObservedGeneration = fresh.Generation
+			s.Ledger = editLedger(s.Ledger, v1alpha1.Disruption{}, false, now.Add(-time.Hour))
+			used := int32(len(s.Ledger))
+			limit := ptr.Deref(fresh.Spec.MaxDisruptionsPerHour, v1alpha1.DefaultSLOMaxDisruptionsPerHour)
+			s.DisruptionsRemaining = ptr.To(max(limit-used, 0))
+			s.MatchingPods = matching
+			s.Pending = pending
+			c := metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonBudgetAvailable,
+				Message: fmt.Sprintf("%d of %d disruptions left this hour", max(limit-used, 0), limit), ObservedGeneration: fresh.Generation, LastTransitionTime: metav1.NewTime(now)}
+			if used >= limit {
+				c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.ReasonBudgetExhausted
+				c.Message = fmt.Sprintf("budget exhausted: %d of %d disruptions used in the last hour", used, limit)
+			}
+			meta.SetStatusCondition(&s.Conditions, c)
+			out = append(out, fresh)
+			if equality.Semantic.DeepEqual(before, s) {
+				return nil
+			}
+			return r.Client.Status().Update(ctx, &fresh)
+		})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return out, fmt.Errorf("updating status of WorkloadSLO %s/%s: %w", slo.Namespace, slo.Name, err)
+		}
+	}
+	for k := range st.pendingSince {
+		if !seen[k] {
+			delete(st.pendingSince, k)
+		}
+	}
+	return out, nil
+}
+
+func reasonText(h planner.HeldBack) string {
+	return joinReasons(h.Reasons)
+}
+
+func findPod(cl *cluster, ref planner.PodRef) *corev1.Pod {
+	for _, p := range cl.snap.Pods {
+		if p.Namespace == ref.Namespace && p.Name == ref.Name {
+			return p
+		}
+	}
+	return nil
+}
+
+// writeNodeClassStatus records each NodeClass's members and their mean utilisation score (from
+// the latest reading of any policy).
+func (r *Reconciler) writeNodeClassStatus(ctx context.Context, cl *cluster, res *planner.Result) error {
+	for _, n := range res.Nodes {
+		r.scores.set(n.Name, n.Score)
+	}
+	members := map[string][]string{}
+	for _, n := range cl.snap.Nodes {
+		if c := planner.ClassOf(n, cl.snap.NodeClasses); c != "" {
+			members[c] = append(members[c], n.Name)
+		}
+	}
+	for _, nc := range cl.snap.NodeClasses {
+		names := members[nc.Name]
+		sort.Strings(names)
+		var sum float64
+		known := 0
+		for _, n := range names {
+			if v, ok := r.scores.get(n); ok {
+				sum += v
+				known++
+			}
+		}
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			var fresh v1alpha1.NodeClass
+			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(nc), &fresh); err != nil {
+				return err
+			}
+			before := fresh.Status.DeepCopy()
+			s := &fresh.Status
+			s.ObservedGeneration = fresh.Generation
+			s.NodeCount = int32(len(names))
+			s.Nodes = capList(names, 256)
+			s.MeanUtilization = nil
+			if known > 0 {
+				s.MeanUtilization = ptr.To(round4(sum / float64(known)))
+			}
+			c := metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonNodesMatched,
+				Message: fmt.Sprintf("%d node(s) belong to the class", len(names)), ObservedGeneration: fresh.Generation}
+			if len(names) == 0 {
+				c.Status, c.Reason, c.Message = metav1.ConditionFalse, v1alpha1.ReasonNoMatchingNodes, "no node matches the nodeSelector (or a heavier class takes them)"
+			}
+			meta.SetStatusCondition(&s.Conditions, c)
+			if equality.Semantic.DeepEqual(before, s) {
+				return nil
+			}
+			return r.Client.Status().Update(ctx, &fresh)
+		})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("updating status of NodeClass %s: %w", nc.Name, err)
+		}
+	}
+	return nil
+}
+
+// budgets is what the policy's namespace budgets still allow this hour, -1 for namespaces with
+// no budget that have candidates.
+func budgets(p *v1alpha1.RebalancePolicy, res *planner.Result, now time.Time) map[string]int {
+	out := map[string]int{}
+	used := map[string]int{}
+	for _, d := range p.Status.Ledger {
+		if d.Time.After(now.Add(-time.Hour)) {
+			used[d.Namespace]++
+		}
+	}
+	for _, m := range res.Moves {
+		if !res.DryRun {
+			used[m.Pod.Namespace]++
+		}
+	}
+	for _, b := range p.Spec.NamespaceBudgets {
+		out[b.Namespace] = max(int(b.MaxDisruptionsPerHour)-used[b.Namespace], 0)
+	}
+	for _, h := range res.HeldBack {
+		if _, ok := out[h.Pod.Namespace]; !ok && !h.Has(planner.ReasonNotOptedIn) {
+			out[h.Pod.Namespace] = -1
+		}
+	}
+	for _, m := range res.Moves {
+		if _, ok := out[m.Pod.Namespace]; !ok {
+			out[m.Pod.Namespace] = -1
+		}
+	}
+	return out
+}

@@ -55,8 +55,18 @@ tools: controlplane ## Build every pinned tool
 	$(GOLANGCI_LINT) version
 
 .PHONY: test
-test: controlplane ## Run all tests, including those against the real API server
+test: controlplane ## Run all tests, including those against the real API server, and the race detector over the controller
 	REBALANCER_CONTROLPLANE=$(CONTROLPLANE) go test $(GO_TEST_FLAGS) ./...
+	REBALANCER_CONTROLPLANE=$(CONTROLPLANE) go test -race $(GO_TEST_FLAGS) ./evictor/... ./test/evictor/...
+
+.PHONY: bench
+bench: ## Run the Go benchmarks of the planner, scoring and cache transform (ratios against baselines in the same run)
+	go test -run '^$$' -bench 'BenchmarkPlan|BenchmarkSnapshotScan|BenchmarkPlacementScore' -benchmem -cpu 1 ./evictor/planner/ ./pkg/scoring/
+	go test -run '^$$' -bench 'BenchmarkCachedPodHeap' -benchtime 1x ./evictor/
+
+.PHONY: mutation-check
+mutation-check: ## Disable each eligibility predicate in turn and check a test fails
+	hack/mutation-check.sh
 
 .PHONY: lint
 lint: ## Run golangci-lint (pinned in hack/tools)

@@ -2,12 +2,16 @@ package evictor
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
 // TrimPod keeps only what the planner and executor read, so the cache holds tens of thousands of
-// pods cheaply: identity, labels, the annotations that matter, owner, scheduling constraints,
-// requests, volumes that decide local storage and statefulness, and phase, readiness and start.
+// pods cheaply: identity, labels, annotations (but kubectl's last-applied copy), the controller
+// owner, scheduling constraints, the pod's effective requests as one container, the volumes that
+// decide local storage and statefulness, and phase, readiness and start time.
 // It is a cache transform (cache.Options.ByObject[...].Transform).
 func TrimPod(obj any) (any, error) {
 	p, ok := obj.(*corev1.Pod)
@@ -26,10 +30,8 @@ func TrimPod(obj any) (any, error) {
 			NodeName: p.Spec.NodeName, SchedulerName: p.Spec.SchedulerName,
 			Priority: p.Spec.Priority, PriorityClassName: p.Spec.PriorityClassName,
 			NodeSelector: p.Spec.NodeSelector, Tolerations: p.Spec.Tolerations,
-			Overhead: p.Spec.Overhead, Resources: p.Spec.Resources,
-			Containers:     trimContainers(p.Spec.Containers),
-			InitContainers: trimContainers(p.Spec.InitContainers),
-			Volumes:        trimVolumes(p.Spec.Volumes),
+			Containers: effectiveContainer(p),
+			Volumes:    trimVolumes(p.Spec.Volumes),
 		},
 		Status: corev1.PodStatus{Phase: p.Status.Phase, StartTime: p.Status.StartTime, Conditions: readyOnly(p.Status.Conditions)},
 	}
@@ -66,15 +68,30 @@ func controllerOnly(refs []metav1.OwnerReference) []metav1.OwnerReference {
 	return nil
 }
 
-func trimContainers(cs []corev1.Container) []corev1.Container {
-	if len(cs) == 0 {
-		return nil
+// effectiveContainer folds the pod's containers, init containers, sidecars, pod-level resources
+// and overhead into one container that requests what the scheduler counts for the whole pod
+// (scoring.PodRequests) and, when every container has one, carries the sum of their
+// ephemeral-storage limits. The planner reads nothing else from containers, and one container
+// with one small map costs far less than the pod's own.
+func effectiveContainer(p *corev1.Pod) []corev1.Container {
+	r := scoring.PodRequests(p)
+	c := corev1.Container{Name: "effective", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+		corev1.ResourceCPU:    *resource.NewMilliQuantity(r.MilliCPU, resource.DecimalSI),
+		corev1.ResourceMemory: *resource.NewQuantity(r.Memory, resource.BinarySI),
+	}}}
+	var storage int64
+	for i := range p.Spec.Containers {
+		q, ok := p.Spec.Containers[i].Resources.Limits[corev1.ResourceEphemeralStorage]
+		if !ok {
+			storage = -1
+			break
+		}
+		storage += q.Value()
 	}
-	out := make([]corev1.Container, len(cs))
-	for i := range cs {
-		out[i] = corev1.Container{Name: cs[i].Name, Resources: cs[i].Resources, RestartPolicy: cs[i].RestartPolicy}
+	if storage >= 0 && len(p.Spec.Containers) > 0 {
+		c.Resources.Limits = corev1.ResourceList{corev1.ResourceEphemeralStorage: *resource.NewQuantity(storage, resource.BinarySI)}
 	}
-	return out
+	return []corev1.Container{c}
 }
 
 func trimVolumes(vs []corev1.Volume) []corev1.Volume {

@@ -66,7 +66,7 @@ func (e *Env) StartControllerManager(controllers ...string) (*ControllerManager,
 	select {
 	case err := <-cm.done:
 		log, _ := os.ReadFile(logf.Name())
-		return nil, fmt.Errorf("kube-controller-manager exited at start: %v\n%s", err, tail(log, 3000))
+		return nil, fmt.Errorf("kube-controller-manager exited at start: %w\n%s", err, tail(log, 3000))
 	case <-time.After(2 * time.Second):
 	}
 	return cm, nil
@@ -75,7 +75,7 @@ func (e *Env) StartControllerManager(controllers ...string) (*ControllerManager,
 // Stop stops the controller manager and removes its files.
 func (c *ControllerManager) Stop() {
 	c.cancel()
-	<-c.done
+	_ = <-c.done // killed on purpose: its exit status says nothing
 	_ = os.RemoveAll(c.dir)
 }
 

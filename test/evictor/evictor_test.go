@@ -20,18 +20,18 @@ import (
 
 // skewed builds the usual picture: node hot at 3600m/12Gi of 4/16 (score 0.825), nodes cold and
 // mid at 400m/1Gi and 1600m/6Gi. Pods of the given apps run on the hot node, 600m/2Gi each.
-func skewed(s *scenario, apps map[string]int, opts ...podOpt) (hot string, pods []string) {
+func skewed(s *scenario, apps map[string]int) (hot string, pods []string) {
 	hot = s.node("hot", 3600, 12)
 	s.node("cold", 400, 1)
 	s.node("mid", 1600, 6)
 	for app, n := range apps {
 		for i := 0; i < n; i++ {
 			name := app + "-" + string(rune('a'+i))
-			s.pod(name, hot, app, 600, 2048, append([]podOpt{optIn, ownedBy("ReplicaSet", app)}, opts...)...)
+			s.pod(name, hot, app, 600, 2048, optIn, replicaSet(app))
 			pods = append(pods, name)
 		}
 		// One more replica elsewhere so no pod is its workload's only one.
-		s.pod(app+"-elsewhere", s.ns+"-mid", app, 100, 128, optIn, ownedBy("ReplicaSet", app))
+		s.pod(app+"-elsewhere", s.ns+"-mid", app, 100, 128, optIn, replicaSet(app))
 	}
 	return hot, pods
 }
@@ -74,9 +74,9 @@ func TestWorkloadSLOBudget(t *testing.T) {
 	s.node("cold", 200, 1)
 	s.node("cold2", 200, 1)
 	for _, name := range []string{"api-a", "api-b"} {
-		s.pod(name, hot, "api", 400, 1024, optIn, ownedBy("ReplicaSet", "api"))
+		s.pod(name, hot, "api", 400, 1024, optIn, replicaSet("api"))
 	}
-	s.pod("api-c", s.ns+"-cold", "api", 100, 128, optIn, ownedBy("ReplicaSet", "api"))
+	s.pod("api-c", s.ns+"-cold", "api", 100, 128, optIn, replicaSet("api"))
 	create(t, &v1alpha1.WorkloadSLO{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "api"},
 		Spec: v1alpha1.WorkloadSLOSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "api"}}, MaxDisruptionsPerHour: ptr.To[int32](1)}})
 	ev := startEvictor(t, s.src, options{})
@@ -126,10 +126,10 @@ func TestPDBCompliance(t *testing.T) {
 	s.node("cold", 200, 1)
 	s.node("cold2", 200, 1)
 	for _, name := range []string{"db-a", "db-b"} {
-		s.pod(name, hot, "db", 500, 2048, optIn, ownedBy("ReplicaSet", "db"))
+		s.pod(name, hot, "db", 500, 2048, optIn, replicaSet("db"))
 	}
-	s.pod("two-a", hot, "two", 500, 2048, optIn, ownedBy("ReplicaSet", "two"))
-	s.pod("two-b", s.ns+"-cold", "two", 100, 128, optIn, ownedBy("ReplicaSet", "two"))
+	s.pod("two-a", hot, "two", 500, 2048, optIn, replicaSet("two"))
+	s.pod("two-b", s.ns+"-cold", "two", 100, 128, optIn, replicaSet("two"))
 	s.pdb("db", map[string]string{"app": "db"}, 2) // 2 of 2 must stay: 0 allowed
 	s.pdb("two", map[string]string{"app": "two"}, 0)
 	s.pdb("everything-two", map[string]string{"app": "two"}, 0)
@@ -159,8 +159,8 @@ func TestPriorityGuardrails(t *testing.T) {
 	s.node("cold", 200, 1)
 	s.node("cold2", 200, 1)
 	critical := func(p *corev1.Pod) { p.Spec.PriorityClassName = "system-cluster-critical" }
-	s.pod("crit-a", hot, "crit", 800, 4096, optIn, ownedBy("ReplicaSet", "crit"), critical)
-	s.pod("crit-b", hot, "crit", 800, 4096, optIn, ownedBy("ReplicaSet", "crit"), critical)
+	s.pod("crit-a", hot, "crit", 800, 4096, optIn, replicaSet("crit"), critical)
+	s.pod("crit-b", hot, "crit", 800, 4096, optIn, replicaSet("crit"), critical)
 	startEvictor(t, s.src, options{})
 	start := time.Now()
 	s.createPolicy(nil)
@@ -184,7 +184,7 @@ func TestRestartKeepsBudget(t *testing.T) {
 	s.node("cold", 200, 1)
 	s.node("cold2", 200, 1)
 	for _, name := range []string{"api-a", "api-b", "api-c"} {
-		s.pod(name, hot, "api", 400, 1024, optIn, ownedBy("ReplicaSet", "api"))
+		s.pod(name, hot, "api", 400, 1024, optIn, replicaSet("api"))
 	}
 	create(t, &v1alpha1.WorkloadSLO{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "api"},
 		Spec: v1alpha1.WorkloadSLOSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "api"}}, MaxDisruptionsPerHour: ptr.To[int32](1)}})
@@ -212,9 +212,9 @@ func TestRestartKeepsBudget(t *testing.T) {
 // 6. Stale or missing metrics: nothing is evicted and the policy says why.
 func TestStaleOrMissingMetrics(t *testing.T) {
 	cases := []struct {
-		name   string
-		break_ func(s *scenario, hot string)
-		reason string
+		name    string
+		breakIt func(s *scenario, hot string)
+		reason  string
 	}{
 		{"stale", func(s *scenario, hot string) {
 			for _, n := range []string{hot, s.ns + "-cold", s.ns + "-mid"} {
@@ -227,7 +227,7 @@ func TestStaleOrMissingMetrics(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newScenario(t)
 			hot, pods := skewed(s, map[string]int{"web": 3})
-			tc.break_(s, hot)
+			tc.breakIt(s, hot)
 			startEvictor(t, s.src, options{})
 			start := time.Now()
 			s.createPolicy(nil)

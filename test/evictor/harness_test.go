@@ -150,7 +150,9 @@ func (in *instance) stop() {
 		return
 	}
 	in.cancel()
-	<-in.done
+	if err := <-in.done; err != nil {
+		panic(fmt.Sprintf("evictor stopped with an error: %v", err))
+	}
 	in.cancel = nil
 }
 
@@ -213,14 +215,15 @@ type podOpt func(*corev1.Pod)
 
 func optIn(p *corev1.Pod) { p.Labels[v1alpha1.OptInLabelKey] = v1alpha1.OptInLabelValue }
 
-func ownedBy(kind, name string) podOpt {
+// replicaSet makes the pod a replica of the ReplicaSet name.
+func replicaSet(name string) podOpt {
 	return func(p *corev1.Pod) {
-		p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: kind, Name: name, UID: types.UID("uid-" + name), Controller: ptr.To(true)}}
+		p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: name, UID: types.UID("uid-" + name), Controller: ptr.To(true)}}
 	}
 }
 
 // pod creates a Running, Ready pod bound to node, started an hour ago, using what it requests.
-func (s *scenario) pod(name, node, app string, milliCPU int64, memMi int64, opts ...podOpt) *corev1.Pod {
+func (s *scenario) pod(name, node, app string, milliCPU int64, memMi int64, opts ...podOpt) {
 	s.t.Helper()
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.ns, Labels: map[string]string{"app": app}},
@@ -240,12 +243,11 @@ func (s *scenario) pod(name, node, app string, milliCPU int64, memMi int64, opts
 		s.t.Fatal(err)
 	}
 	s.src.pod(s.ns, name, float64(milliCPU), float64(memMi)/1024, s.now)
-	return p
 }
 
 // createPolicy creates a live policy over this scenario's nodes and namespace, one reading to
 // classify a node, generous rate limits; mod changes it first.
-func (s *scenario) createPolicy(mod func(*v1alpha1.RebalancePolicySpec)) *v1alpha1.RebalancePolicy {
+func (s *scenario) createPolicy(mod func(*v1alpha1.RebalancePolicySpec)) {
 	s.t.Helper()
 	p := &v1alpha1.RebalancePolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: s.ns},
@@ -263,7 +265,6 @@ func (s *scenario) createPolicy(mod func(*v1alpha1.RebalancePolicySpec)) *v1alph
 	}
 	create(s.t, p)
 	s.policy = p
-	return p
 }
 
 func (s *scenario) pdb(name string, match map[string]string, minAvailable int32) {

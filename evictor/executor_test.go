@@ -1,0 +1,91 @@
+package evictor
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/pkg/metrics"
+	tu "github.com/tinorodney/rebalancer/pkg/testutil"
+)
+
+type fakeEvicter struct {
+	err error
+	got *policyv1.Eviction
+}
+
+func (f *fakeEvicter) Evict(_ context.Context, _ *corev1.Pod, e *policyv1.Eviction) error {
+	f.got = e
+	return f.err
+}
+
+func TestLiveClassifiesEvictionAnswers(t *testing.T) {
+	podsGR := schema.GroupResource{Resource: "pods"}
+	tooMany := apierrors.NewTooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", 7)
+	multi := apierrors.NewInternalError(errors.New("This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."))
+	cases := []struct {
+		name       string
+		err        error
+		want       Outcome
+		code       string
+		retryAfter time.Duration
+	}{
+		{"accepted", nil, Evicted, "201", 0},
+		{"PDB refuses with Retry-After", tooMany, Refused, "429", 7 * time.Second},
+		{"several PDBs", multi, Skipped, "500", 0},
+		{"gone", apierrors.NewNotFound(podsGR, "p"), Gone, "404", 0},
+		{"replaced (UID precondition)", apierrors.NewConflict(podsGR, "p", errors.New("uid mismatch")), Gone, "409", 0},
+		{"other server error", apierrors.NewServiceUnavailable("down"), Failed, "503", 0},
+		{"other internal error", apierrors.NewInternalError(errors.New("etcd timeout")), Failed, "500", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := metrics.NewEvictor()
+			ev := &fakeEvicter{err: tc.err}
+			pod := tu.Pod("p").Obj()
+			res := Live{Evicter: ev, Metrics: m}.Execute(context.Background(), pod, planner.Move{})
+			if res.Outcome != tc.want || res.RetryAfter != tc.retryAfter {
+				t.Errorf("outcome %v retryAfter %v, want %v %v (%s)", res.Outcome, res.RetryAfter, tc.want, tc.retryAfter, res)
+			}
+			if got := testutil.ToFloat64(m.EvictionResponses.WithLabelValues(tc.code)); got != 1 {
+				t.Errorf("responses{code=%s} = %v, want 1", tc.code, got)
+			}
+			if ev.got == nil || ev.got.DeleteOptions == nil || ev.got.DeleteOptions.Preconditions == nil || *ev.got.DeleteOptions.Preconditions.UID != pod.UID {
+				t.Errorf("eviction %+v does not carry the pod's UID as a precondition", ev.got)
+			}
+		})
+	}
+}
+
+// TestDryRunCannotEvict: the dry-run executor has no field that could reach the API server.
+func TestDryRunCannotEvict(t *testing.T) {
+	m := metrics.NewEvictor()
+	res := DryRun{Metrics: m}.Execute(context.Background(), tu.Pod("p").Obj(), planner.Move{})
+	if res.Outcome != WouldEvict || testutil.ToFloat64(m.DryRunEvictions) != 1 {
+		t.Errorf("outcome %v, counter %v", res.Outcome, testutil.ToFloat64(m.DryRunEvictions))
+	}
+}
+
+func TestEditLedger(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	at := func(m int) metav1.Time { return metav1.NewTime(t0.Add(time.Duration(m) * time.Minute)) }
+	l := []v1alpha1.Disruption{{Time: at(-90), Pod: "old"}, {Time: at(-30), Pod: "a"}}
+	l = editLedger(l, v1alpha1.Disruption{Time: at(0), Pod: "b"}, true, t0.Add(-time.Hour))
+	if len(l) != 2 || l[0].Pod != "a" || l[1].Pod != "b" {
+		t.Fatalf("after add: %+v, want the hour-old entry pruned and b appended", l)
+	}
+	l = editLedger(l, v1alpha1.Disruption{Time: at(0), Pod: "b"}, false, t0.Add(-time.Hour))
+	if len(l) != 1 || l[0].Pod != "a" {
+		t.Fatalf("after release: %+v, want only a", l)
+	}
+}

@@ -54,8 +54,16 @@ tools: controlplane ## Build every pinned tool
 	$(CONTROLLER_GEN) --version
 	$(GOLANGCI_LINT) version
 
+# Debian's Chromium, for the dashboard's end-to-end test (root on these machines; apt is reachable).
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: chromium
+chromium: ## Install Debian's chromium for the browser test, when missing
+	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the dashboard test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 .PHONY: test
-test: controlplane ## Run all tests, including those against the real API server, and the race detector over the controller
+test: controlplane chromium ## Run all tests, including those against the real API server, and the race detector over the controller
 	REBALANCER_CONTROLPLANE=$(CONTROLPLANE) go test $(GO_TEST_FLAGS) ./...
 	REBALANCER_CONTROLPLANE=$(CONTROLPLANE) go test -race $(GO_TEST_FLAGS) ./evictor/... ./test/evictor/...
 

@@ -75,6 +75,8 @@ type Cycle struct {
 	Conditions []metav1.Condition
 	SLOs       []v1alpha1.WorkloadSLO
 	Budgets    map[string]int // namespace -> remaining this hour, -1 unlimited
+	// Status is the policy's status as written at the end of the cycle.
+	Status v1alpha1.RebalancePolicyStatus
 	// Followups are evictions of earlier cycles whose outcome became known in this one.
 	Followups []Followup
 }
@@ -162,9 +164,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			conds = append(conds, condition(v1alpha1.ConditionConfigValid, metav1.ConditionFalse, usageCond.Reason, usageCond.Message))
 		}
 		cycle.Conditions = conds
-		if err := r.writePolicyStatus(ctx, &p, nil, conds, now); err != nil {
+		status, err := r.writePolicyStatus(ctx, &p, nil, conds, now)
+		if err != nil {
 			return ctrl.Result{}, err
 		}
+		cycle.Status = status
 		r.observe(cycle)
 		return ctrl.Result{RequeueAfter: interval}, nil
 	}
@@ -187,9 +191,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	r.recordMetrics(&p, &res)
 	cycle.Conditions = conds
-	if err := r.writePolicyStatus(ctx, &p, &res, conds, now); err != nil {
+	status, err := r.writePolicyStatus(ctx, &p, &res, conds, now)
+	if err != nil {
 		return ctrl.Result{}, err
 	}
+	cycle.Status = status
 	slos, err := r.writeSLOStatus(ctx, cl, st, &res, now)
 	if err != nil {
 		return ctrl.Result{}, err

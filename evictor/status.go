@@ -36,9 +36,10 @@ func (r *Reconciler) priorityClasses(ctx context.Context) []*schedulingv1.Priori
 
 // writePolicyStatus records the cycle in the policy's status. res is nil when no plan was made.
 // The ledger is read fresh and only pruned, never overwritten from the cache.
-func (r *Reconciler) writePolicyStatus(ctx context.Context, p *v1alpha1.RebalancePolicy, res *planner.Result, conds []metav1.Condition, now time.Time) error {
+func (r *Reconciler) writePolicyStatus(ctx context.Context, p *v1alpha1.RebalancePolicy, res *planner.Result, conds []metav1.Condition, now time.Time) (v1alpha1.RebalancePolicyStatus, error) {
 	keep := max(time.Hour, durationOr(p.Spec.PodBackoff, v1alpha1.DefaultPodBackoff))
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	var written v1alpha1.RebalancePolicyStatus
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		var fresh v1alpha1.RebalancePolicy
 		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(p), &fresh); err != nil {
 			if apierrors.IsNotFound(err) {
@@ -79,8 +80,10 @@ func (r *Reconciler) writePolicyStatus(ctx context.Context, p *v1alpha1.Rebalanc
 				s.LastPlan = summary(res)
 			}
 		}
+		written = *s.DeepCopy()
 		return r.Client.Status().Update(ctx, &fresh)
 	})
+	return written, err
 }
 
 func capList(l []string, n int) []string {

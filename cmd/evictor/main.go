@@ -24,6 +24,7 @@ import (
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor"
+	"github.com/tinorodney/rebalancer/evictor/dashboard"
 	"github.com/tinorodney/rebalancer/pkg/metrics"
 	"github.com/tinorodney/rebalancer/pkg/usage"
 )
@@ -66,7 +67,12 @@ func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureM
 	if err := m.Register(ctrlmetrics.Registry); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
-	metricsOpts := metricsserver.Options{BindAddress: metricsAddr}
+	history := dashboard.NewHistory()
+	pages := dashboard.Handler(history)
+	metricsOpts := metricsserver.Options{BindAddress: metricsAddr, ExtraHandlers: map[string]http.Handler{}}
+	for _, path := range dashboard.Paths {
+		metricsOpts.ExtraHandlers[path] = pages
+	}
 	if secureMetrics {
 		metricsOpts.SecureServing = true
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
@@ -102,10 +108,11 @@ func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureM
 	r := &evictor.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Live: live, DryRun: dry,
-		Recorder: mgr.GetEventRecorder("rebalancer-evictor"),
-		Sources:  &evictor.Sources{MetricsServer: &usage.MetricsServer{Client: mc}, PrometheusAddress: promAddr, Clock: clock.RealClock{}},
-		Metrics:  m,
-		Clock:    clock.RealClock{},
+		Recorder:  mgr.GetEventRecorder("rebalancer-evictor"),
+		Sources:   &evictor.Sources{MetricsServer: &usage.MetricsServer{Client: mc}, PrometheusAddress: promAddr, Clock: clock.RealClock{}},
+		Metrics:   m,
+		Clock:     clock.RealClock{},
+		Observers: []evictor.Observer{history},
 	}
 	ctx := ctrl.SetupSignalHandler()
 	if err := r.SetupWithManager(ctx, mgr); err != nil {

@@ -16,7 +16,9 @@ type ControllerManager struct {
 	cmd    *exec.Cmd
 	dir    string
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{}
+	// exit is the process's exit error, set before done closes.
+	exit error
 }
 
 // StartControllerManager runs the built kube-controller-manager against the control plane with
@@ -61,12 +63,12 @@ func (e *Env) StartControllerManager(controllers ...string) (*ControllerManager,
 		cancel()
 		return nil, fmt.Errorf("starting kube-controller-manager: %w", err)
 	}
-	cm := &ControllerManager{cmd: cmd, dir: dir, cancel: cancel, done: make(chan error, 1)}
-	go func() { cm.done <- cmd.Wait(); _ = logf.Close() }()
+	cm := &ControllerManager{cmd: cmd, dir: dir, cancel: cancel, done: make(chan struct{})}
+	go func() { cm.exit = cmd.Wait(); _ = logf.Close(); close(cm.done) }()
 	select {
-	case err := <-cm.done:
+	case <-cm.done:
 		log, _ := os.ReadFile(logf.Name())
-		return nil, fmt.Errorf("kube-controller-manager exited at start: %w\n%s", err, tail(log, 3000))
+		return nil, fmt.Errorf("kube-controller-manager exited at start: %w\n%s", cm.exit, tail(log, 3000))
 	case <-time.After(2 * time.Second):
 	}
 	return cm, nil
@@ -75,7 +77,7 @@ func (e *Env) StartControllerManager(controllers ...string) (*ControllerManager,
 // Stop stops the controller manager and removes its files.
 func (c *ControllerManager) Stop() {
 	c.cancel()
-	_ = <-c.done // killed on purpose: its exit status says nothing
+	<-c.done // killed on purpose: its exit status says nothing
 	_ = os.RemoveAll(c.dir)
 }
 

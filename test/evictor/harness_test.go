@@ -3,11 +3,14 @@ package evictor_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -27,6 +30,7 @@ import (
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor"
+	"github.com/tinorodney/rebalancer/evictor/dashboard"
 	"github.com/tinorodney/rebalancer/pkg/metrics"
 	"github.com/tinorodney/rebalancer/pkg/usage"
 )
@@ -97,14 +101,31 @@ type instance struct {
 type options struct {
 	leaderElect bool
 	identity    string
+	// metricsAddr, when set, serves /metrics and the dashboard there, as the binary does.
+	metricsAddr string
 }
 
 func startEvictor(t *testing.T, src *source, o options) *instance {
 	t.Helper()
 	m := metrics.NewEvictor()
+	history := dashboard.NewHistory()
+	metricsOpts := metricsserver.Options{BindAddress: "0"}
+	if o.metricsAddr != "" {
+		reg := prometheus.NewRegistry()
+		if err := m.Register(reg); err != nil {
+			t.Fatal(err)
+		}
+		pages := dashboard.Handler(history)
+		metricsOpts = metricsserver.Options{BindAddress: o.metricsAddr, ExtraHandlers: map[string]http.Handler{}}
+		for _, p := range dashboard.Paths {
+			metricsOpts.ExtraHandlers[p] = pages
+		}
+		// Serve this instance's registry on /metrics, as the binary serves controller-runtime's.
+		metricsOpts.ExtraHandlers["/instance-metrics"] = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	}
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme:                        env.Scheme,
-		Metrics:                       metricsserver.Options{BindAddress: "0"},
+		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        "0",
 		LeaderElection:                o.leaderElect,
 		LeaderElectionID:              "rebalancer-evictor-test",
@@ -127,12 +148,13 @@ func startEvictor(t *testing.T, src *source, o options) *instance {
 	}
 	r := &evictor.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
-		Live:     evictor.Live{Evicter: evictor.SubResourceEvicter{Client: mgr.GetClient()}, Metrics: m},
-		DryRun:   evictor.DryRun{Metrics: m},
-		Recorder: mgr.GetEventRecorder("rebalancer-evictor" + o.identity),
-		Sources:  sourceFor{src: src, real: &evictor.Sources{Clock: clock.RealClock{}}},
-		Metrics:  m,
-		Clock:    clock.RealClock{},
+		Live:      evictor.Live{Evicter: evictor.SubResourceEvicter{Client: mgr.GetClient()}, Metrics: m},
+		DryRun:    evictor.DryRun{Metrics: m},
+		Recorder:  mgr.GetEventRecorder("rebalancer-evictor" + o.identity),
+		Sources:   sourceFor{src: src, real: &evictor.Sources{Clock: clock.RealClock{}}},
+		Metrics:   m,
+		Clock:     clock.RealClock{},
+		Observers: []evictor.Observer{history},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := r.SetupWithManager(ctx, mgr); err != nil {

@@ -68,7 +68,7 @@ func Cluster(s Spec) World {
 	hot := make([]bool, s.Nodes)
 	for i := 0; i < s.Nodes; i++ {
 		name := fmt.Sprintf("node-%05d", i)
-		cpu, mem := "16", "64Gi"
+		cpu, mem := "16", "32Gi"
 		arch := "amd64"
 		if s.Mixed && i%3 == 2 {
 			cpu, mem, arch = "4", "8Gi", "arm64"

@@ -1,0 +1,387 @@
+package whatif
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/pkg/scoring"
+)
+
+// Decider chooses the pods to evict in one cycle: the Rebalancer's planner, or a baseline.
+type Decider interface {
+	Name() string
+	// Decide returns the pods to evict now.
+	Decide(s planner.Snapshot, now time.Time) ([]planner.PodRef, error)
+	// Evicted tells the decider an eviction happened (to keep its ledgers).
+	Evicted(pod *corev1.Pod, from string, now time.Time)
+}
+
+// PlannerDecider decides with the Rebalancer's planner under a policy, keeping the ledgers in the
+// policy's and WorkloadSLOs' status as the evictor does.
+type PlannerDecider struct {
+	Policy *v1alpha1.RebalancePolicy
+	SLOs   []*v1alpha1.WorkloadSLO
+	State  planner.State
+	// Last is the latest plan.
+	Last planner.Result
+}
+
+// Name is "rebalancer".
+func (p *PlannerDecider) Name() string { return "rebalancer" }
+
+// Decide plans.
+func (p *PlannerDecider) Decide(s planner.Snapshot, now time.Time) ([]planner.PodRef, error) {
+	res := planner.Plan(s, p.Policy, p.SLOs, p.State, now)
+	p.State, p.Last = res.State, res
+	if len(res.Blockers) > 0 {
+		return nil, fmt.Errorf("the plan is blocked: %s", res.Blockers[0].Message)
+	}
+	out := make([]planner.PodRef, len(res.Moves))
+	for i, m := range res.Moves {
+		out[i] = m.Pod
+	}
+	return out, nil
+}
+
+// Evicted writes the eviction to the ledgers.
+func (p *PlannerDecider) Evicted(pod *corev1.Pod, from string, now time.Time) {
+	wk := ""
+	if ref := metav1.GetControllerOfNoCopy(pod); ref != nil {
+		wk = ref.Kind + "/" + ref.Name
+	}
+	d := v1alpha1.Disruption{Time: metav1.NewTime(now), Namespace: pod.Namespace, Pod: pod.Name, Node: from, Workload: wk}
+	p.Policy.Status.Ledger = append(p.Policy.Status.Ledger, d)
+	for _, slo := range p.SLOs {
+		if slo.Namespace == pod.Namespace && selects(slo.Spec.Selector, pod.Labels) {
+			slo.Status.Ledger = append(slo.Status.Ledger, d)
+		}
+	}
+}
+
+func selects(sel *metav1.LabelSelector, lbls map[string]string) bool {
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	return err == nil && !s.Empty() && s.Matches(labelsSet(lbls))
+}
+
+// Options shape a simulation.
+type Options struct {
+	Cycles   int
+	Interval time.Duration
+	// Noise is the relative standard deviation of each pod's usage from one reading to the next.
+	Noise float64
+	Seed  uint64
+	// Weights and thresholds used to measure sigma and classify destinations (the policy's).
+	Weights   scoring.Weights
+	Hot, Cold float64
+	// TargetSigma, when > 0, records how many evictions it took to first reach it.
+	TargetSigma float64
+	// StationaryCycles are the last cycles counted as "after convergence".
+	StationaryCycles int
+	// Backoff is the window in which a second eviction of the same pod lineage counts as double.
+	Backoff time.Duration
+}
+
+// CycleResult is one simulated cycle.
+type CycleResult struct {
+	Cycle     int     `json:"cycle"`
+	Sigma     float64 `json:"sigma"`
+	Hot       int     `json:"hot"`
+	Cold      int     `json:"cold"`
+	Evictions int     `json:"evictions"`
+	Total     int     `json:"totalEvictions"`
+}
+
+// Result is a whole simulation.
+type Result struct {
+	Decider       string        `json:"decider"`
+	Cycles        []CycleResult `json:"cycles"`
+	Evictions     int           `json:"evictions"`
+	LowerBound    int           `json:"lowerBound"`
+	InitialSigma  float64       `json:"initialSigma"`
+	FinalSigma    float64       `json:"finalSigma"`
+	ConvergedAt   int           `json:"convergedAt"` // first cycle after which nothing was evicted; -1 if never
+	ToTarget      int           `json:"evictionsToTargetSigma"`
+	AfterConverge int           `json:"evictionsInStationaryCycles"`
+	Doubles       int           `json:"doubleEvictionsWithinBackoff"`
+	OnCold        int           `json:"replacementsOnColdNodes"`
+	Placed        int           `json:"replacementsPlaced"`
+	Unplaced      int           `json:"replacementsUnplaced"`
+}
+
+// EvictionsPerLB is evictions / lower bound (0 when the bound is 0).
+func (r Result) EvictionsPerLB() float64 {
+	if r.LowerBound == 0 {
+		return 0
+	}
+	return float64(r.Evictions) / float64(r.LowerBound)
+}
+
+// ColdShare is the share of replacements that landed on cold nodes.
+func (r Result) ColdShare() float64 {
+	if r.Placed == 0 {
+		return 0
+	}
+	return float64(r.OnCold) / float64(r.Placed)
+}
+
+type simPod struct {
+	pod     *corev1.Pod
+	base    scoring.Resources // reference units
+	lineage int
+}
+
+// Simulate runs the decider for opts.Cycles cycles on the dump. Each cycle the readings are
+// recomputed from each pod's base usage (with noise), the decider chooses evictions, and every
+// evicted pod's replacement is placed by the scheduler it names: the shared placement score for
+// rebalancer-scheduler, the model of kube-scheduler's default scoring otherwise. The dump is not
+// changed.
+func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, error) {
+	if opts.Interval <= 0 {
+		opts.Interval = time.Minute
+	}
+	rng := rand.New(rand.NewPCG(opts.Seed, opts.Seed^0xa5a5a5a5))
+	factor := map[string]float64{}
+	capacity := map[string]scoring.Resources{}
+	for _, n := range d.Nodes {
+		f := 1.0
+		if c := planner.ClassOf(n, d.NodeClasses); c != "" {
+			for _, nc := range d.NodeClasses {
+				if nc.Name == c {
+					f = ptr.Deref(nc.Spec.CapacityFactor, 1)
+				}
+			}
+		}
+		factor[n.Name] = f
+		a, _ := scoring.NodeAllocatable(n)
+		capacity[n.Name] = scoring.Capacity(scoring.Resources{CPU: float64(a.MilliCPU), Memory: float64(a.Memory)}, f)
+	}
+	// Pods and their usage in reference units; what a node uses beyond its pods stays put.
+	var pods []*simPod
+	podUse := map[string]scoring.Resources{}
+	for i, p := range d.Pods {
+		if p.Spec.NodeName == "" || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		s, ok := d.Usage.Pods[types.NamespacedName{Namespace: p.Namespace, Name: p.Name}]
+		var u scoring.Resources
+		if ok {
+			u = scoring.ToReference(scoring.Resources{CPU: s.MilliCPU, Memory: s.Memory}, factor[p.Spec.NodeName])
+		} else {
+			r := scoring.PodRequests(p)
+			u = scoring.ToReference(scoring.Resources{CPU: float64(r.MilliCPU), Memory: float64(r.Memory)}, factor[p.Spec.NodeName])
+		}
+		pods = append(pods, &simPod{pod: p.DeepCopy(), base: u, lineage: i})
+		podUse[p.Spec.NodeName] = podUse[p.Spec.NodeName].Add(u)
+	}
+	system := map[string]scoring.Resources{}
+	for _, n := range d.Nodes {
+		s := d.Usage.Nodes[n.Name]
+		node := scoring.ToReference(scoring.Resources{CPU: s.MilliCPU, Memory: s.Memory}, factor[n.Name])
+		rest := node.Sub(podUse[n.Name])
+		system[n.Name] = scoring.Resources{CPU: math.Max(rest.CPU, 0), Memory: math.Max(rest.Memory, 0)}
+	}
+
+	res := Result{Decider: dec.Name(), ConvergedAt: -1, ToTarget: -1}
+	lastEvicted := map[int]time.Time{}
+	now := start
+	replacement := 0
+	for cycle := 1; cycle <= opts.Cycles; cycle++ {
+		// Readings for this cycle.
+		usage := planner.Usage{Nodes: map[string]planner.Sample{}, Pods: map[types.NamespacedName]planner.Sample{}}
+		nodeRef := map[string]scoring.Resources{}
+		for n, s := range system {
+			nodeRef[n] = s
+		}
+		for _, sp := range pods {
+			u := sp.base
+			if opts.Noise > 0 {
+				k := math.Max(0, 1+opts.Noise*rng.NormFloat64())
+				u = scoring.Resources{CPU: u.CPU * k, Memory: u.Memory * k}
+			}
+			node := sp.pod.Spec.NodeName
+			nodeRef[node] = nodeRef[node].Add(u)
+			f := factor[node]
+			usage.Pods[types.NamespacedName{Namespace: sp.pod.Namespace, Name: sp.pod.Name}] = planner.Sample{MilliCPU: u.CPU / f, Memory: u.Memory, Time: now}
+		}
+		scores := make([]float64, 0, len(d.Nodes))
+		nodeScore := map[string]float64{}
+		hot, cold := 0, 0
+		for _, n := range d.Nodes {
+			r := nodeRef[n.Name]
+			usage.Nodes[n.Name] = planner.Sample{MilliCPU: r.CPU / factor[n.Name], Memory: r.Memory, Time: now}
+			sc := opts.Weights.NodeScore(r, capacity[n.Name])
+			nodeScore[n.Name] = sc
+			scores = append(scores, sc)
+			switch {
+			case sc >= opts.Hot:
+				hot++
+			case sc < opts.Cold:
+				cold++
+			}
+		}
+		sigma := scoring.NewSpread(scores).Sigma()
+		if cycle == 1 {
+			res.InitialSigma = sigma
+		}
+		if opts.TargetSigma > 0 && res.ToTarget < 0 && sigma <= opts.TargetSigma {
+			res.ToTarget = res.Evictions
+		}
+
+		snap := d.Snapshot()
+		snap.Pods = make([]*corev1.Pod, len(pods))
+		for i, sp := range pods {
+			snap.Pods[i] = sp.pod
+		}
+		snap.Usage = usage
+		evict, err := dec.Decide(snap, now)
+		if err != nil {
+			return res, fmt.Errorf("cycle %d: %w", cycle, err)
+		}
+		if cycle == 1 {
+			if pd, ok := dec.(*PlannerDecider); ok {
+				res.LowerBound = pd.Last.LowerBound
+			}
+		}
+		hotSet := hotNodes(dec)
+		evicted := 0
+		for _, ref := range evict {
+			i := indexOf(pods, ref)
+			if i < 0 {
+				continue
+			}
+			sp := pods[i]
+			from := sp.pod.Spec.NodeName
+			if t, ok := lastEvicted[sp.lineage]; ok && now.Sub(t) < opts.Backoff {
+				res.Doubles++
+			}
+			lastEvicted[sp.lineage] = now
+			dec.Evicted(sp.pod, from, now)
+			// The replacement is scheduled while the old pod still holds its requests.
+			dest := place(d, pods, sp, nodeRef, capacity, opts.Weights, hotSet)
+			pods = append(pods[:i], pods[i+1:]...)
+			evicted++
+			if dest == "" {
+				res.Unplaced++
+				continue
+			}
+			res.Placed++
+			if nodeScore[dest] < opts.Cold {
+				res.OnCold++
+			}
+			replacement++
+			np := sp.pod.DeepCopy()
+			np.Name = fmt.Sprintf("%s-r%d", trimReplica(sp.pod.Name), replacement)
+			np.UID = types.UID(fmt.Sprintf("sim-%d", replacement))
+			np.Spec.NodeName = dest
+			t := metav1.NewTime(now)
+			np.CreationTimestamp, np.Status.StartTime = t, &t
+			np.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: t}}
+			pods = append(pods, &simPod{pod: np, base: sp.base, lineage: sp.lineage})
+			nodeRef[from] = nodeRef[from].Sub(sp.base)
+			nodeRef[dest] = nodeRef[dest].Add(sp.base)
+		}
+		res.Evictions += evicted
+		res.Cycles = append(res.Cycles, CycleResult{Cycle: cycle, Sigma: sigma, Hot: hot, Cold: cold, Evictions: evicted, Total: res.Evictions})
+		if opts.StationaryCycles > 0 && cycle > opts.Cycles-opts.StationaryCycles {
+			res.AfterConverge += evicted
+		}
+		now = now.Add(opts.Interval)
+	}
+	res.FinalSigma = res.Cycles[len(res.Cycles)-1].Sigma
+	for i := len(res.Cycles) - 1; i >= 0; i-- {
+		if res.Cycles[i].Evictions > 0 {
+			if i+1 < len(res.Cycles) {
+				res.ConvergedAt = res.Cycles[i+1].Cycle
+			}
+			break
+		}
+		if i == 0 {
+			res.ConvergedAt = 1
+		}
+	}
+	return res, nil
+}
+
+// hotNodes are the nodes the decider calls hot, for the placement score's hot band.
+func hotNodes(dec Decider) map[string]bool {
+	out := map[string]bool{}
+	if pd, ok := dec.(*PlannerDecider); ok {
+		for _, n := range pd.Last.Nodes {
+			if n.State.Class == scoring.Hot {
+				out[n.Name] = true
+			}
+		}
+	}
+	return out
+}
+
+func indexOf(pods []*simPod, ref planner.PodRef) int {
+	for i, sp := range pods {
+		if sp.pod.Namespace == ref.Namespace && sp.pod.Name == ref.Name {
+			return i
+		}
+	}
+	return -1
+}
+
+func trimReplica(name string) string {
+	for i := len(name) - 1; i > 0; i-- {
+		if name[i] == '-' && i+1 < len(name) && name[i+1] == 'r' {
+			return name[:i]
+		}
+	}
+	return name
+}
+
+// place puts the replacement of sp where its scheduler would: feasible nodes only, ties by name.
+func place(d *Dump, pods []*simPod, sp *simPod, nodeRef, capacity map[string]scoring.Resources, w scoring.Weights, hot map[string]bool) string {
+	load := map[string]scoring.NodeLoad{}
+	for _, o := range pods {
+		l := load[o.pod.Spec.NodeName]
+		l.Requested = l.Requested.Add(scoring.PodRequests(o.pod))
+		l.Pods++
+		load[o.pod.Spec.NodeName] = l
+	}
+	cons := scoring.NewConstraints(sp.pod)
+	profile := scoring.ParseProfile(sp.pod.Labels[v1alpha1.ProfileKey])
+	nodes := append([]*corev1.Node(nil), d.Nodes...)
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
+	best, bestScore := "", int64(-1)
+	for _, n := range nodes {
+		if cons.Feasible(n, load[n.Name]) != "" {
+			continue
+		}
+		var s int64
+		if sp.pod.Spec.SchedulerName == v1alpha1.SchedulerName {
+			pn := scoring.PlacementNode{Capacity: capacity[n.Name], Usage: nodeRef[n.Name], ClassWeight: 0.5, Hot: hot[n.Name]}
+			if c := planner.ClassOf(n, d.NodeClasses); c != "" {
+				for _, nc := range d.NodeClasses {
+					if nc.Name == c {
+						pn.ClassWeight = float64(ptr.Deref(nc.Spec.Weight, 50)) / 100
+						for _, p := range nc.Spec.PreferredProfiles {
+							pn.Profiles = pn.Profiles.With(scoring.ParseProfile(string(p)))
+						}
+					}
+				}
+			}
+			s = scoring.PlacementScore(&pn, &scoring.PlacementPod{Usage: sp.base, Profile: profile}, w, scoring.DefaultPlacementWeights)
+		} else {
+			a, _ := scoring.NodeAllocatable(n)
+			s = scoring.DefaultSchedulerScore(load[n.Name].Requested, cons.Requests.NonZero(), a)
+		}
+		if s > bestScore {
+			best, bestScore = n.Name, s
+		}
+	}
+	return best
+}

@@ -1,0 +1,220 @@
+package whatif_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
+
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/evictor/planner/plannertest"
+	"github.com/tinorodney/rebalancer/evictor/whatif"
+	"github.com/tinorodney/rebalancer/pkg/scoring"
+)
+
+// writeDump writes a generated cluster as kubectl would: a v1 List of nodes and pods, the CRs,
+// and the metrics.k8s.io lists as JSON.
+func writeDump(t *testing.T, w plannertest.World) string {
+	t.Helper()
+	dir := t.TempDir()
+	list := corev1.List{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
+	add := func(obj runtime.Object, apiVersion, kind string) {
+		obj.GetObjectKind().SetGroupVersionKind(schemaGVK(apiVersion, kind))
+		raw, err := json.Marshal(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list.Items = append(list.Items, runtime.RawExtension{Raw: raw})
+	}
+	for _, n := range w.Snapshot.Nodes {
+		add(n.DeepCopy(), "v1", "Node")
+	}
+	for _, p := range w.Snapshot.Pods {
+		add(p.DeepCopy(), "v1", "Pod")
+	}
+	for _, p := range w.Snapshot.PDBs {
+		add(p.DeepCopy(), "policy/v1", "PodDisruptionBudget")
+	}
+	writeYAML(t, filepath.Join(dir, "cluster.yaml"), list)
+
+	crs := corev1.List{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
+	list = crs
+	add(w.Policy.DeepCopy(), "rebalancer.atarnet.org/v1alpha1", "RebalancePolicy")
+	for _, nc := range w.Snapshot.NodeClasses {
+		add(nc.DeepCopy(), "rebalancer.atarnet.org/v1alpha1", "NodeClass")
+	}
+	writeYAML(t, filepath.Join(dir, "rebalancer.yaml"), list)
+
+	nm := metricsv1beta1.NodeMetricsList{TypeMeta: metav1.TypeMeta{APIVersion: "metrics.k8s.io/v1beta1", Kind: "NodeMetricsList"}}
+	for name, s := range w.Snapshot.Usage.Nodes {
+		nm.Items = append(nm.Items, metricsv1beta1.NodeMetrics{ObjectMeta: metav1.ObjectMeta{Name: name}, Timestamp: metav1.NewTime(s.Time),
+			Window: metav1.Duration{}, Usage: corev1.ResourceList{corev1.ResourceCPU: *resource.NewMilliQuantity(int64(s.MilliCPU), resource.DecimalSI),
+				corev1.ResourceMemory: *resource.NewQuantity(int64(s.Memory), resource.BinarySI)}})
+	}
+	writeJSONFile(t, filepath.Join(dir, "node-metrics.json"), nm)
+	pm := metricsv1beta1.PodMetricsList{TypeMeta: metav1.TypeMeta{APIVersion: "metrics.k8s.io/v1beta1", Kind: "PodMetricsList"}}
+	for key, s := range w.Snapshot.Usage.Pods {
+		pm.Items = append(pm.Items, metricsv1beta1.PodMetrics{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}, Timestamp: metav1.NewTime(s.Time),
+			Containers: []metricsv1beta1.ContainerMetrics{{Name: "app", Usage: corev1.ResourceList{
+				corev1.ResourceCPU: *resource.NewMilliQuantity(int64(s.MilliCPU), resource.DecimalSI), corev1.ResourceMemory: *resource.NewQuantity(int64(s.Memory), resource.BinarySI)}}}})
+	}
+	writeJSONFile(t, filepath.Join(dir, "pod-metrics.json"), pm)
+	return dir
+}
+
+func writeYAML(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeJSONFile(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func small() plannertest.World {
+	w := plannertest.Cluster(plannertest.Spec{Seed: 3, Nodes: 12, PodsPerNode: 30, Replicas: 4, HotFraction: 0.25, OptIn: 1, Mixed: true})
+	w.Policy.Spec.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](4), MaxEvictionsPerNodePerCycle: ptr.To[int32](2), MaxEvictionsPerHour: ptr.To[int32](200)}
+	return w
+}
+
+func TestLoadAndPlan(t *testing.T) {
+	w := small()
+	d, err := whatif.LoadDir(writeDump(t, w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Nodes) != len(w.Snapshot.Nodes) || len(d.Pods) != len(w.Snapshot.Pods) || len(d.Policies) != 1 || len(d.NodeClasses) != 2 ||
+		len(d.Usage.Nodes) != len(w.Snapshot.Usage.Nodes) || len(d.Usage.Pods) != len(w.Snapshot.Usage.Pods) {
+		t.Fatalf("loaded %d nodes %d pods %d policies %d classes %d node and %d pod readings",
+			len(d.Nodes), len(d.Pods), len(d.Policies), len(d.NodeClasses), len(d.Usage.Nodes), len(d.Usage.Pods))
+	}
+	p, err := d.Policy("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := whatif.Plan(d, p, plannertest.Now)
+	if len(r.HotNodes) == 0 || len(r.Moves) == 0 || r.LowerBound == 0 {
+		t.Fatalf("plan %+v: want hot nodes, moves and a lower bound", r)
+	}
+	var table bytes.Buffer
+	if err := r.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"PREDICTED TO", r.Moves[0].Pod, "Lower bound"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+}
+
+func TestSimulate(t *testing.T) {
+	w := small()
+	for _, p := range w.Snapshot.Pods {
+		p.Spec.SchedulerName = v1alpha1.SchedulerName
+	}
+	d, err := whatif.LoadDir(writeDump(t, w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, _ := d.Policy("")
+	dec := &whatif.PlannerDecider{Policy: policy.DeepCopy(), SLOs: d.SLOs}
+	res, err := whatif.Simulate(d, dec, whatif.Options{Cycles: 30, Interval: time.Minute, Weights: scoring.DefaultWeights, Hot: 0.75, Cold: 0.35,
+		Backoff: 30 * time.Minute, StationaryCycles: 10}, plannertest.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Evictions == 0 || res.FinalSigma >= res.InitialSigma {
+		t.Fatalf("simulation: %d evictions, sigma %.4f -> %.4f: want fewer spread with some evictions", res.Evictions, res.InitialSigma, res.FinalSigma)
+	}
+	if res.Evictions < res.LowerBound && res.Cycles[len(res.Cycles)-1].Hot == 0 {
+		t.Errorf("cleared every hot node with %d evictions, below the lower bound %d", res.Evictions, res.LowerBound)
+	}
+	if res.Doubles != 0 {
+		t.Errorf("%d pods evicted twice within the backoff", res.Doubles)
+	}
+	if len(res.Cycles) != 30 {
+		t.Errorf("%d cycles reported, want 30", len(res.Cycles))
+	}
+	// Same seed, same result.
+	again, _ := whatif.Simulate(d, &whatif.PlannerDecider{Policy: policy.DeepCopy(), SLOs: d.SLOs}, whatif.Options{Cycles: 30, Interval: time.Minute,
+		Weights: scoring.DefaultWeights, Hot: 0.75, Cold: 0.35, Backoff: 30 * time.Minute, StationaryCycles: 10}, plannertest.Now)
+	if again.Evictions != res.Evictions || again.FinalSigma != res.FinalSigma {
+		t.Errorf("two runs differ: %d/%v and %d/%v", res.Evictions, res.FinalSigma, again.Evictions, again.FinalSigma)
+	}
+}
+
+// TestBadInput: a clear error that names the file and the object, and nothing loaded.
+func TestBadInput(t *testing.T) {
+	cases := []struct {
+		name    string
+		breakIt func(t *testing.T, dir string)
+		want    []string
+	}{
+		{"malformed file", func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte("apiVersion: v1\nkind: Pod\nmetadata: [not, a, map\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"broken.yaml", "document 1"}},
+		{"no node metrics", func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, "node-metrics.json")); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"NodeMetricsList", "metrics.k8s.io/v1beta1/nodes"}},
+		{"no nodes", func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, "cluster.yaml")); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"no Node"}},
+		{"pod on an unknown node", func(t *testing.T, dir string) {
+			extra := "apiVersion: v1\nkind: Pod\nmetadata: {name: stray, namespace: prod}\nspec: {nodeName: ghost, containers: [{name: c, image: x}]}\n"
+			if err := os.WriteFile(filepath.Join(dir, "stray.yaml"), []byte(extra), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"prod/stray", "ghost"}},
+		{"unknown kind in a List item", func(t *testing.T, dir string) {
+			bad := "apiVersion: v1\nkind: List\nitems:\n- apiVersion: example.com/v9\n  kind: Gadget\n  metadata: {name: g}\n"
+			if err := os.WriteFile(filepath.Join(dir, "gadgets.yaml"), []byte(bad), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"gadgets.yaml", "item 0"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeDump(t, small())
+			tc.breakIt(t, dir)
+			d, err := whatif.LoadDir(dir)
+			if err == nil || d != nil {
+				t.Fatalf("LoadDir = %v, %v; want an error and nothing loaded", d, err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}

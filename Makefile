@@ -87,3 +87,7 @@ clean: ## Remove built binaries
 .PHONY: fmt
 fmt: ## Format the code (gofmt, goimports with local imports last)
 	$(GOLANGCI_LINT) fmt ./...
+
+.PHONY: decision-bench
+decision-bench: ## Run the decision-quality benchmark (Rebalancer vs descheduler vs lower bound) and write docs/
+	cd test/bench && go run . -out ../../docs

@@ -72,6 +72,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		h.Hot, h.Cold = n.hot, n.cold
 		n.state = h.Next(n.state, n.score)
 		n.place.Hot = n.state.Class == scoring.Hot
+		n.place.Cold = n.state.Class == scoring.Cold
 		res.State.Nodes[n.name] = n.state
 		scores[i] = n.score
 		switch n.state.Class {

@@ -247,12 +247,11 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 		if err != nil {
 			return res, fmt.Errorf("cycle %d: %w", cycle, err)
 		}
-		if cycle == 1 {
-			if pd, ok := dec.(*PlannerDecider); ok {
-				res.LowerBound = pd.Last.LowerBound
-			}
+		// The lower bound is the planner's on the first cycle that finds hot nodes.
+		if pd, ok := dec.(*PlannerDecider); ok && res.LowerBound == 0 && pd.Last.HotNodes > 0 {
+			res.LowerBound = pd.Last.LowerBound
 		}
-		hotSet := hotNodes(dec)
+		hotSet, coldSet := classified(dec)
 		evicted := 0
 		for _, ref := range evict {
 			i := indexOf(pods, ref)
@@ -267,7 +266,7 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 			lastEvicted[sp.lineage] = now
 			dec.Evicted(sp.pod, from, now)
 			// The replacement is scheduled while the old pod still holds its requests.
-			dest := place(d, pods, sp, nodeRef, capacity, opts.Weights, hotSet)
+			dest := place(d, pods, sp, nodeRef, capacity, opts.Weights, hotSet, coldSet)
 			pods = append(pods[:i], pods[i+1:]...)
 			evicted++
 			if dest == "" {
@@ -312,17 +311,21 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 	return res, nil
 }
 
-// hotNodes are the nodes the decider calls hot, for the placement score's hot band.
-func hotNodes(dec Decider) map[string]bool {
-	out := map[string]bool{}
+// classified are the nodes the decider calls hot and cold, as the evictor publishes them for the
+// scheduler's placement score.
+func classified(dec Decider) (hot, cold map[string]bool) {
+	hot, cold = map[string]bool{}, map[string]bool{}
 	if pd, ok := dec.(*PlannerDecider); ok {
 		for _, n := range pd.Last.Nodes {
-			if n.State.Class == scoring.Hot {
-				out[n.Name] = true
+			switch n.State.Class {
+			case scoring.Hot:
+				hot[n.Name] = true
+			case scoring.Cold:
+				cold[n.Name] = true
 			}
 		}
 	}
-	return out
+	return hot, cold
 }
 
 func indexOf(pods []*simPod, ref planner.PodRef) int {
@@ -344,7 +347,7 @@ func trimReplica(name string) string {
 }
 
 // place puts the replacement of sp where its scheduler would: feasible nodes only, ties by name.
-func place(d *Dump, pods []*simPod, sp *simPod, nodeRef, capacity map[string]scoring.Resources, w scoring.Weights, hot map[string]bool) string {
+func place(d *Dump, pods []*simPod, sp *simPod, nodeRef, capacity map[string]scoring.Resources, w scoring.Weights, hot, cold map[string]bool) string {
 	load := map[string]scoring.NodeLoad{}
 	for _, o := range pods {
 		l := load[o.pod.Spec.NodeName]
@@ -363,7 +366,7 @@ func place(d *Dump, pods []*simPod, sp *simPod, nodeRef, capacity map[string]sco
 		}
 		var s int64
 		if sp.pod.Spec.SchedulerName == v1alpha1.SchedulerName {
-			pn := scoring.PlacementNode{Capacity: capacity[n.Name], Usage: nodeRef[n.Name], ClassWeight: 0.5, Hot: hot[n.Name]}
+			pn := scoring.PlacementNode{Capacity: capacity[n.Name], Usage: nodeRef[n.Name], ClassWeight: 0.5, Hot: hot[n.Name], Cold: cold[n.Name]}
 			if c := planner.ClassOf(n, d.NodeClasses); c != "" {
 				for _, nc := range d.NodeClasses {
 					if nc.Name == c {

@@ -10,6 +10,11 @@ const MaxScore int64 = 100
 // every node it does not.
 const HotBand int64 = 10
 
+// ColdBonus is added to the score of a node classified cold (capped at MaxScore), so that evicted
+// pods go where the evictor wants load: a cold node beats a normal one unless the normal node is
+// much better on headroom, class and profile.
+const ColdBonus int64 = 25
+
 // Profile is a workload profile as a bit, so a NodeClass's preferred profiles fit in one byte.
 type Profile uint8
 
@@ -59,6 +64,8 @@ type PlacementNode struct {
 	Profiles ProfileSet
 	// Hot is true when the node is classified hot.
 	Hot bool
+	// Cold is true when the node is classified cold.
+	Cold bool
 }
 
 // PlacementPod is what the placement score needs to know about a pod.
@@ -102,7 +109,8 @@ func ProfileMatch(set ProfileSet, p Profile) float64 {
 //
 //	projected = Score(Utilize(n.Usage + p.Usage, n.Capacity)), clamped to [0, 1]
 //	raw       = (H x (1 - projected) + C x n.ClassWeight + P x ProfileMatch) / (H + C + P)
-//	score     = HotBand + round((MaxScore - HotBand) x raw)   for a node that is not hot
+//	score     = HotBand + round((MaxScore - HotBand) x raw)   for a normal node
+//	score     = min(MaxScore, that + ColdBonus)                for a cold node
 //	score     = round((HotBand - 1) x raw)                     for a hot node
 //
 // where H, C, P are the PlacementWeights. It allocates nothing.
@@ -117,7 +125,11 @@ func PlacementScore(n *PlacementNode, p *PlacementPod, w Weights, pw PlacementWe
 	if n.Hot {
 		return int64(math.Round(float64(HotBand-1) * raw))
 	}
-	return HotBand + int64(math.Round(float64(MaxScore-HotBand)*raw))
+	score := HotBand + int64(math.Round(float64(MaxScore-HotBand)*raw))
+	if n.Cold {
+		score = min(score+ColdBonus, MaxScore)
+	}
+	return score
 }
 
 func clamp01(v float64) float64 {

@@ -187,3 +187,9 @@ func nodeClass(name, arch string, weight int32, factor float64, profiles ...v1al
 		},
 	}
 }
+
+// DefaultHot and DefaultCold are the policy thresholds generated clusters run under.
+func DefaultHot() float64 { return v1alpha1.DefaultHotThreshold }
+
+// DefaultCold is the cold threshold generated clusters run under.
+func DefaultCold() float64 { return v1alpha1.DefaultColdThreshold }

@@ -12,8 +12,9 @@ const HotBand int64 = 10
 
 // ColdBonus is added to the score of a node classified cold (capped at MaxScore), so that evicted
 // pods go where the evictor wants load: a cold node beats a normal one unless the normal node is
-// much better on headroom, class and profile.
-const ColdBonus int64 = 25
+// far better on headroom, class and profile. The decision-quality benchmark chose it: at 25,
+// 29-31% of replacements landed on cold nodes; at 60, 94-95%, for a final sigma 0.01 higher.
+const ColdBonus int64 = 60
 
 // Profile is a workload profile as a bit, so a NodeClass's preferred profiles fit in one byte.
 type Profile uint8

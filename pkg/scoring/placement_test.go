@@ -31,10 +31,10 @@ func TestPlacementScore(t *testing.T) {
 		// score = 10 + round(68.06) = 78
 		{"empty node of top weight", PlacementNode{Capacity: capacity, ClassWeight: 1},
 			PlacementPod{Usage: Resources{1000, 1 * gi}}, 78},
-		// the over-capacity node, cold: 28 + ColdBonus 60 = 88
+		// the over-capacity node, cold: 28 + ColdBonus 25 = 53
 		{"cold node gets the bonus", PlacementNode{Capacity: capacity, Usage: Resources{4000, 16 * gi}, ClassWeight: 0.5, Cold: true},
-			PlacementPod{Usage: Resources{1000, 1 * gi}}, 88},
-		// the empty top-weight node, cold: 78 + 60 = 138, capped at 100
+			PlacementPod{Usage: Resources{1000, 1 * gi}}, 53},
+		// the empty top-weight node, cold: 78 + 25 = 103, capped at 100
 		{"cold bonus is capped", PlacementNode{Capacity: capacity, ClassWeight: 1, Cold: true},
 			PlacementPod{Usage: Resources{1000, 1 * gi}}, 100},
 	}

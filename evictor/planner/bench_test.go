@@ -12,7 +12,7 @@ import (
 var benchSizes = []struct{ nodes, podsPerNode int }{{500, 30}, {5000, 30}}
 
 func benchWorld(nodes, podsPerNode int) plannertest.World {
-	return plannertest.Cluster(plannertest.Spec{Seed: 1, Nodes: nodes, PodsPerNode: podsPerNode, Replicas: 10, HotFraction: 0.1, OptIn: 0.6, Mixed: true})
+	return plannertest.Cluster(plannertest.Spec{Seed: 1, Nodes: nodes, PodsPerNode: podsPerNode, Replicas: 10, HotFraction: 0.1, OptIn: 0.6, Mixed: true, ServerMemory: "64Gi"})
 }
 
 // BenchmarkPlan measures one plan at the Kubernetes scalability limits: 500 nodes / 15,000 pods

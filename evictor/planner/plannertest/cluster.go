@@ -44,6 +44,8 @@ type Spec struct {
 	OptIn float64
 	// Mixed adds a Raspberry Pi class (capacityFactor 0.5, 4 CPUs, 8Gi) for a third of the nodes.
 	Mixed bool
+	// ServerMemory is the memory of the 16-CPU server nodes; default 32Gi.
+	ServerMemory string
 }
 
 // Cluster generates a large, realistic cluster for benchmarks: most pods are plain Deployment
@@ -68,7 +70,10 @@ func Cluster(s Spec) World {
 	hot := make([]bool, s.Nodes)
 	for i := 0; i < s.Nodes; i++ {
 		name := fmt.Sprintf("node-%05d", i)
-		cpu, mem := "16", "32Gi"
+		cpu, mem := "16", s.ServerMemory
+		if mem == "" {
+			mem = "32Gi"
+		}
 		arch := "amd64"
 		if s.Mixed && i%3 == 2 {
 			cpu, mem, arch = "4", "8Gi", "arm64"

@@ -1,0 +1,350 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
+	"k8s.io/component-base/metrics/legacyregistry"
+	"k8s.io/utils/ptr"
+
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/pkg/usage"
+	"github.com/tinorodney/rebalancer/plugins/nodeclassfit"
+)
+
+const (
+	throughputNodes = 500
+	throughputPods  = 1000
+	// workers create objects in parallel: the API server, not the test, should be the limit.
+	workers = 16
+)
+
+// defaultProfile is kube-scheduler's default profile, the baseline.
+const defaultProfile = `apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+  - schedulerName: default-scheduler
+`
+
+// nowSource serves fixed readings stamped with the time of each read, so they never go stale
+// however long the benchmark runs.
+type nowSource struct{ readings usage.Readings }
+
+func (s *nowSource) Read(context.Context) (usage.Readings, error) {
+	out := usage.Readings{Nodes: make(map[string]usage.Sample, len(s.readings.Nodes)), Pods: map[types.NamespacedName]usage.Sample{}}
+	now := time.Now()
+	for n, smp := range s.readings.Nodes {
+		smp.Time = now
+		out.Nodes[n] = smp
+	}
+	return out, nil
+}
+
+// BenchmarkThroughput compares the scheduling throughput (pods/s) of the rebalancer-scheduler
+// profile from manifests/scheduler against kube-scheduler's default profile, scheduler_perf
+// style: 500 nodes of two NodeClasses (half of them x86, half Raspberry Pi, one in twenty hot in
+// the evictor's status, every node with a usage reading), then 1,000 pods created while no
+// scheduler runs; the scheduler starts and the time from the first bind to the last is measured.
+// Both runs use the same pods (half cpu-bound, half memory-bound, ten controllers) and the same
+// client QPS (500). Run it alone (README.md):
+//
+//	go test ./test/scheduler -run '^$' -bench BenchmarkThroughput -benchtime 1x -timeout 30m
+func BenchmarkThroughput(b *testing.B) {
+	ctx := context.Background()
+	cs := clientset(b)
+	readings := usage.Readings{Nodes: map[string]usage.Sample{}}
+	var hot []string
+	names := make(chan int)
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range names {
+				arch := "amd64"
+				if i%2 == 1 {
+					arch = "arm64"
+				}
+				n := testNode(fmt.Sprintf("tp-node-%03d", i), "16", "64Gi", map[string]string{"kubernetes.io/arch": arch, "rebalancer.test/suite": "throughput"})
+				if err := createNode(ctx, cs, n); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < throughputNodes; i++ {
+		name := fmt.Sprintf("tp-node-%03d", i)
+		readings.Nodes[name] = usage.Sample{MilliCPU: float64(1000 + (i*37)%8000), Memory: float64((4 + i%24) << 30)}
+		if i%20 == 0 {
+			hot = append(hot, name)
+		}
+		select {
+		case names <- i:
+		case err := <-errs:
+			b.Fatal(err)
+		}
+	}
+	close(names)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	b.Cleanup(func() { _ = deleteNodes(ctx, cs, "rebalancer.test/suite=throughput") })
+
+	for _, c := range []*v1alpha1.NodeClass{
+		nodeClass("tp-x86", 60, 1, map[string]string{"kubernetes.io/arch": "amd64"}, v1alpha1.ProfileCPUBound),
+		nodeClass("tp-rpi4", 40, 0.5, map[string]string{"kubernetes.io/arch": "arm64"}, v1alpha1.ProfileMemoryBound),
+	} {
+		if err := env.Client.Create(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = env.Client.Delete(ctx, c) })
+	}
+	policy := &v1alpha1.RebalancePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
+	if err := env.Client.Create(ctx, policy); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = env.Client.Delete(ctx, policy) })
+	policy.Status.HotNodeNames, policy.Status.HotNodes = hot, int32(len(hot))
+	policy.Status.LastCycleTime = ptr.To(metav1.Now())
+	if err := env.Client.Status().Update(ctx, policy); err != nil {
+		b.Fatal(err)
+	}
+
+	var defTotal, oursTotal float64
+	round := 0
+	for b.Loop() {
+		round++
+		runDefault := func() float64 {
+			return runThroughput(b, cs, fmt.Sprintf("tp-default-%d", round), corev1.DefaultSchedulerName, schedulerConfig(b, defaultProfile), nil)
+		}
+		runOurs := func() float64 {
+			var snaps snapshotWaiter
+			return runThroughput(b, cs, fmt.Sprintf("tp-ours-%d", round), v1alpha1.SchedulerName, schedulerConfig(b, ""), &snaps,
+				nodeclassfit.WithSource(&nowSource{readings: readings}), snaps.option())
+		}
+		// Alternate which profile goes first, so neither always runs in a warmer process.
+		var def, ours float64
+		if round%2 == 1 {
+			def, ours = runDefault(), runOurs()
+		} else {
+			ours, def = runOurs(), runDefault()
+		}
+		defTotal, oursTotal = defTotal+def, oursTotal+ours
+		b.Logf("round %d: default %.1f pods/s, rebalancer-scheduler %.1f pods/s (%.0f%%)", round, def, ours, 100*ours/def)
+	}
+	b.ReportMetric(defTotal/float64(round), "default-pods/s")
+	b.ReportMetric(oursTotal/float64(round), "ours-pods/s")
+	b.ReportMetric(oursTotal/defTotal, "ours/default")
+	// What the profiles cost the scheduler itself, apart from the API server: the mean time of
+	// the PreScore and Score extension points (Score includes NormalizeScore) per cycle.
+	def, ours := scoringMicros(b, corev1.DefaultSchedulerName), scoringMicros(b, v1alpha1.SchedulerName)
+	b.ReportMetric(def, "default-score-µs/pod")
+	b.ReportMetric(ours, "ours-score-µs/pod")
+	// Per node, in the same runs: this plugin's Score against NodeResourcesBalancedAllocation's
+	// (kube-scheduler times plugins on a sample of the cycles).
+	b.ReportMetric(pluginScoreNanos(b, nodeclassfit.Name), "ours-Score-ns/node")
+	b.ReportMetric(pluginScoreNanos(b, "NodeResourcesBalancedAllocation"), "balancedallocation-Score-ns/node")
+}
+
+// pluginScoreNanos is the mean time, in nanoseconds, of one Score call of the plugin, from
+// scheduler_plugin_execution_duration_seconds (which has no profile label: BalancedAllocation's
+// covers both profiles).
+func pluginScoreNanos(b *testing.B, plugin string) float64 {
+	b.Helper()
+	families, err := legacyregistry.DefaultGatherer.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sum float64
+	var n uint64
+	for _, f := range families {
+		if f.GetName() != "scheduler_plugin_execution_duration_seconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if label(m, "plugin") == plugin && label(m, "extension_point") == "Score" {
+				sum += m.GetHistogram().GetSampleSum()
+				n += m.GetHistogram().GetSampleCount()
+			}
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n) * 1e9
+}
+
+// scoringMicros is the mean time, in microseconds per scheduling cycle, the profile spent in the
+// PreScore and Score extension points, from kube-scheduler's
+// scheduler_framework_extension_point_duration_seconds (over every run in this process).
+func scoringMicros(b *testing.B, profile string) float64 {
+	b.Helper()
+	families, err := legacyregistry.DefaultGatherer.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sum float64
+	var cycles uint64
+	for _, f := range families {
+		if f.GetName() != "scheduler_framework_extension_point_duration_seconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			point := label(m, "extension_point")
+			if label(m, "profile") != profile || (point != "PreScore" && point != "Score") {
+				continue
+			}
+			sum += m.GetHistogram().GetSampleSum()
+			if point == "Score" {
+				cycles += m.GetHistogram().GetSampleCount()
+			}
+		}
+	}
+	if cycles == 0 {
+		return 0
+	}
+	return sum / float64(cycles) * 1e6
+}
+
+// runThroughput creates the pods, starts a scheduler, and returns the pods bound per second
+// between the 10th and the 90th percentile of the bind times seen through a watch. With snaps,
+// pods bound before the plugin had a snapshot are scheduled without it and not counted.
+func runThroughput(b *testing.B, cs kubernetes.Interface, ns, schedulerName, configFile string, snaps *snapshotWaiter, opts ...nodeclassfit.Option) float64 {
+	b.Helper()
+	ctx := context.Background()
+	ns = createNamespace(b, cs, ns)
+	indexes := make(chan int)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range indexes {
+				profile := "cpu-bound"
+				if i%2 == 1 {
+					profile = "memory-bound"
+				}
+				p := testPod(ns, fmt.Sprintf("pod-%04d", i), schedulerName, "100m", "128Mi", map[string]string{v1alpha1.ProfileKey: profile})
+				owner := fmt.Sprintf("app-%d", i%10)
+				p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: owner, UID: types.UID(ns + owner), Controller: ptr.To(true)}}
+				if _, err := cs.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < throughputPods; i++ {
+		select {
+		case indexes <- i:
+		case err := <-errs:
+			b.Fatal(err)
+		}
+	}
+	close(indexes)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	list, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// A RetryWatcher resumes where a closed watch left off.
+	w, err := watchtools.NewRetryWatcherWithContext(ctx, list.ResourceVersion, &cache.ListWatch{
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return cs.CoreV1().Pods(ns).Watch(ctx, o)
+		},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Stop()
+
+	s := startScheduler(b, configFile, opts...)
+	defer s.stop()
+	bound := make([]time.Time, 0, throughputPods)
+	seen := map[string]bool{}
+	timeout := time.After(10 * time.Minute)
+	for len(bound) < throughputPods {
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				b.Fatal("the pod watch closed")
+			}
+			if ev.Type == watch.Error {
+				b.Fatal(apierrors.FromObject(ev.Object))
+			}
+			p, ok := ev.Object.(*corev1.Pod)
+			if ok && p.Spec.NodeName != "" && !seen[p.Name] {
+				seen[p.Name] = true
+				bound = append(bound, time.Now())
+			}
+		case <-timeout:
+			b.Fatalf("%d of %d pods bound within 10m", len(bound), throughputPods)
+		}
+	}
+	// Binds before the plugin's first snapshot were scored without it: leave them out.
+	if snaps != nil {
+		first := snaps.firstSnapshot()
+		kept := bound[:0:0]
+		for _, t := range bound {
+			if !t.Before(first) {
+				kept = append(kept, t)
+			}
+		}
+		if n := len(bound) - len(kept); n > 0 {
+			b.Logf("%d pods were bound before the plugin's first snapshot and are not counted", n)
+		}
+		bound = kept
+	}
+	if len(bound) < 20 {
+		b.Fatalf("only %d pods bound after the plugin's first snapshot", len(bound))
+	}
+	// The steady rate: binds between the 10th and the 90th percentile, leaving out the start-up
+	// and the stragglers (scheduler_perf likewise reports percentiles, not the whole run).
+	lo, hi := len(bound)/10, len(bound)*9/10
+	pps := float64(hi-lo) / bound[hi].Sub(bound[lo]).Seconds()
+
+	// Leave the cluster as the next run expects it: no pods.
+	s.stop()
+	if err := deletePods(ctx, cs, ns); err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		left, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(left.Items) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d pods of %s left after 2m", len(left.Items), ns)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Let the API server and etcd finish with the deletions before the next run is timed.
+	time.Sleep(5 * time.Second)
+	return pps
+}

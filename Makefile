@@ -41,12 +41,12 @@ verify-generate: generate ## Fail when generated files differ from what is commi
 	@test -z "$$(git status --porcelain -- apis manifests charts)" || { git status --porcelain -- apis manifests charts; echo "Untracked generated files: run 'make generate' and commit the result" >&2; exit 1; }
 
 .PHONY: controlplane
-controlplane: $(CONTROLPLANE)/.built-$(K8S_VERSION) ## Build kube-apiserver, etcd and kube-controller-manager into bin/controlplane
+controlplane: $(CONTROLPLANE)/.built-$(K8S_VERSION) ## Build kube-apiserver, etcd, kube-controller-manager, kube-scheduler and kubectl into bin/controlplane
 
 $(CONTROLPLANE)/.built-$(K8S_VERSION): $(CONTROLPLANE_SRC)
 	@mkdir -p $(CONTROLPLANE)
 	@echo "Building the control plane $(K8S_VERSION) into $(CONTROLPLANE) (first build takes several minutes)"
-	cd hack/tools/controlplane && go build -trimpath -ldflags "$(CONTROLPLANE_LDFLAGS)" -o $(CONTROLPLANE)/ ./kube-apiserver ./etcd ./kube-controller-manager
+	cd hack/tools/controlplane && go build -trimpath -ldflags "$(CONTROLPLANE_LDFLAGS)" -o $(CONTROLPLANE)/ ./kube-apiserver ./etcd ./kube-controller-manager ./kube-scheduler ./kubectl
 	@rm -f $(CONTROLPLANE)/.built-*
 	@touch $@
 
@@ -146,3 +146,58 @@ endef
 .PHONY: cross
 cross: ## Cross-compile the binaries (CGO_ENABLED=0) for linux/amd64 and linux/arm64 into bin/cross/
 	$(foreach p,$(CROSS_PLATFORMS),$(foreach b,$(CROSS_BINARIES),$(call CROSS_BUILD,$(p),$(b))))
+
+# ---- The demo sandbox and the e2e playbook (issue 9) -------------------------------------------------
+
+# kwok/kwokctl and metrics-server, each pinned in its own tools module (their Kubernetes libraries
+# differ from ours and from each other's), built from the module proxy; kube-scheduler and kubectl
+# come from the control plane above. Each binary is rebuilt only when its module's pin changes.
+KWOK_MOD           := hack/tools/kwok
+METRICS_SERVER_MOD := hack/tools/metricsserver
+KWOK_VERSION        = $(shell awk '$$1 == "sigs.k8s.io/kwok" {print $$2}' $(KWOK_MOD)/go.mod)
+METRICS_SERVER_VERSION = $(shell awk '$$1 == "sigs.k8s.io/metrics-server" {print $$2}' $(METRICS_SERVER_MOD)/go.mod)
+KWOK           := $(BIN)/kwok
+KWOKCTL        := $(BIN)/kwokctl
+METRICS_SERVER := $(BIN)/metrics-server
+
+.PHONY: kwok
+kwok: $(KWOK) $(KWOKCTL) ## Build the pinned kwok and kwokctl (hack/tools/kwok) into bin/
+
+$(KWOK) $(KWOKCTL) &: $(KWOK_MOD)/go.mod $(KWOK_MOD)/go.sum
+	@mkdir -p $(BIN)
+	cd $(KWOK_MOD) && go build -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$(KWOK_VERSION) -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$(K8S_VERSION)" \
+		-o $(BIN)/ sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl
+	@touch $(KWOK) $(KWOKCTL)
+
+.PHONY: metrics-server
+metrics-server: $(METRICS_SERVER) ## Build the pinned metrics-server (hack/tools/metricsserver) into bin/
+
+$(METRICS_SERVER): $(METRICS_SERVER_MOD)/go.mod $(METRICS_SERVER_MOD)/go.sum
+	@mkdir -p $(BIN)
+	cd $(METRICS_SERVER_MOD) && go build -trimpath -ldflags "-s -w -X sigs.k8s.io/metrics-server/pkg/version.gitVersion=$(METRICS_SERVER_VERSION)" \
+		-o $(METRICS_SERVER) sigs.k8s.io/metrics-server/cmd/metrics-server
+	@touch $@
+
+# Our two programs, as a user runs them against the sandbox (go build skips them when unchanged).
+.PHONY: demo-binaries
+demo-binaries:
+	@mkdir -p $(BIN)
+	go build -o $(BIN)/ ./cmd/evictor ./cmd/scheduler
+	go build -o $(BIN)/demo-watch ./hack/demo/watch
+
+.PHONY: sandbox-tools
+sandbox-tools: controlplane kwok metrics-server demo-binaries ## Build everything the sandbox and the demo run
+
+.PHONY: demo
+demo: sandbox-tools ## Run the Rebalancer on a local simulated cluster (kwok); Ctrl-C stops everything
+	hack/demo/demo.sh
+
+# ss (iproute2) for the e2e check that the sandbox dials nothing outside 127.0.0.0/8.
+.PHONY: iproute2
+iproute2:
+	@command -v ss >/dev/null || { echo "Installing iproute2 for ss"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }
+
+.PHONY: e2e
+e2e: sandbox-tools iproute2 ## Run the testing playbook (test/e2e) against the sandbox
+	REBALANCER_BIN=$(BIN) go test -tags e2e -count=1 -timeout 30m $(GO_TEST_FLAGS) ./test/e2e/...

@@ -76,9 +76,10 @@ func (r *Reconciler) follow(ctx context.Context, p *v1alpha1.RebalancePolicy, cl
 	return out
 }
 
-// replacementNode is the node of the newest pod of the workload created after the eviction.
+// replacementNode is the node of the first pod of the workload created after the eviction: its
+// replacement (a later one would belong to a later eviction of the same workload).
 func replacementNode(cl *cluster, f followed) string {
-	var newest *corev1.Pod
+	var first *corev1.Pod
 	for _, p := range cl.snap.Pods {
 		if p.Namespace != f.Move.Pod.Namespace || p.Spec.NodeName == "" || p.CreationTimestamp.Time.Before(f.At.Add(-time.Second)) {
 			continue
@@ -87,12 +88,12 @@ func replacementNode(cl *cluster, f followed) string {
 		if ref == nil || ref.Kind != f.Move.Workload.Kind || ref.Name != f.Move.Workload.Name || p.UID == f.Move.Pod.UID {
 			continue
 		}
-		if newest == nil || p.CreationTimestamp.After(newest.CreationTimestamp.Time) {
-			newest = p
+		if first == nil || p.CreationTimestamp.Before(&first.CreationTimestamp) {
+			first = p
 		}
 	}
-	if newest == nil {
+	if first == nil {
 		return ""
 	}
-	return newest.Spec.NodeName
+	return first.Spec.NodeName
 }

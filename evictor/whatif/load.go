@@ -124,25 +124,9 @@ func (d *Dump) loadFile(path string, decoder runtime.Decoder) error {
 func (d *Dump) add(path string, obj runtime.Object, decoder runtime.Decoder) error {
 	switch o := obj.(type) {
 	case *corev1.List:
-		for i, item := range o.Items {
-			inner, _, err := decoder.Decode(item.Raw, nil, nil)
-			if err != nil {
-				return fmt.Errorf("%s: item %d of the List: %w", path, i, err)
-			}
-			if err := d.add(path, inner, decoder); err != nil {
-				return err
-			}
-		}
+		return d.addItems(path, o.Items, decoder)
 	case *metav1.List:
-		for i, item := range o.Items {
-			inner, _, err := decoder.Decode(item.Raw, nil, nil)
-			if err != nil {
-				return fmt.Errorf("%s: item %d of the List: %w", path, i, err)
-			}
-			if err := d.add(path, inner, decoder); err != nil {
-				return err
-			}
-		}
+		return d.addItems(path, o.Items, decoder)
 	case *corev1.NodeList:
 		for i := range o.Items {
 			d.Nodes = append(d.Nodes, &o.Items[i])
@@ -198,6 +182,20 @@ func (d *Dump) add(path string, obj runtime.Object, decoder runtime.Decoder) err
 		}
 	default:
 		// Other kinds (Services, Deployments...) may come along in a broad dump; they do not matter.
+	}
+	return nil
+}
+
+// addItems decodes and adds the items of a List (kubectl's `-o yaml` of several kinds).
+func (d *Dump) addItems(path string, items []runtime.RawExtension, decoder runtime.Decoder) error {
+	for i, item := range items {
+		inner, _, err := decoder.Decode(item.Raw, nil, nil)
+		if err != nil {
+			return fmt.Errorf("%s: item %d of the List: %w", path, i, err)
+		}
+		if err := d.add(path, inner, decoder); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -54,44 +53,17 @@ type cluster struct {
 }
 
 func resolveClasses(ncs []*v1alpha1.NodeClass, cfg *Config) []*classInfo {
-	out := make([]*classInfo, 0, len(ncs))
-	for _, nc := range ncs {
-		if nc.Spec.NodeSelector == nil {
-			continue
-		}
-		sel, err := metav1.LabelSelectorAsSelector(nc.Spec.NodeSelector)
-		if err != nil || sel.Empty() {
-			continue
-		}
-		ci := &classInfo{
-			name: nc.Name, selector: sel, created: nc.CreationTimestamp.Time,
-			weight: deref(nc.Spec.Weight, int32(v1alpha1.DefaultNodeClassWeight)),
-			factor: deref(nc.Spec.CapacityFactor, v1alpha1.DefaultNodeClassCapacityFactor),
-			hot:    cfg.Hysteresis.Hot, cold: cfg.Hysteresis.Cold,
-		}
-		if ci.factor <= 0 {
-			ci.factor = 1
-		}
-		for _, p := range nc.Spec.PreferredProfiles {
-			ci.profiles = ci.profiles.With(scoring.ParseProfile(string(p)))
-		}
-		if t := nc.Spec.Thresholds; t != nil {
+	shared := scoring.ResolveNodeClasses(ncs)
+	out := make([]*classInfo, len(shared))
+	for i, c := range shared {
+		ci := &classInfo{name: c.Name, selector: c.Selector, weight: c.Weight, created: c.Created,
+			factor: c.CapacityFactor, profiles: c.Profiles, hot: cfg.Hysteresis.Hot, cold: cfg.Hysteresis.Cold}
+		if t := c.Thresholds; t != nil {
 			ci.hot = nonZero(t.Hot, v1alpha1.DefaultHotThreshold)
 			ci.cold = nonZero(t.Cold, v1alpha1.DefaultColdThreshold)
 		}
-		out = append(out, ci)
+		out[i] = ci
 	}
-	// A node matching several classes takes the highest weight, then the oldest, then by name.
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.weight != b.weight {
-			return a.weight > b.weight
-		}
-		if !a.created.Equal(b.created) {
-			return a.created.Before(b.created)
-		}
-		return a.name < b.name
-	})
 	return out
 }
 

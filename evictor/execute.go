@@ -160,17 +160,8 @@ func (r *Reconciler) recheck(ctx context.Context, p *v1alpha1.RebalancePolicy, s
 	if err := r.APIReader.Get(ctx, types.NamespacedName{Name: pod.Namespace}, &ns); err != nil {
 		return nil, nil, fmt.Errorf("reading the namespace: %w", err)
 	}
-	snap := planner.Snapshot{Namespaces: []*corev1.Namespace{&ns}}
-	for i := range pods.Items {
-		snap.Pods = append(snap.Pods, &pods.Items[i])
-	}
-	for i := range pdbs.Items {
-		snap.PDBs = append(snap.PDBs, &pdbs.Items[i])
-	}
-	var sloPtrs []*v1alpha1.WorkloadSLO
-	for i := range slos.Items {
-		sloPtrs = append(sloPtrs, &slos.Items[i])
-	}
+	snap := planner.Snapshot{Namespaces: []*corev1.Namespace{&ns}, Pods: pointers(pods.Items), PDBs: pointers(pdbs.Items)}
+	sloPtrs := pointers(slos.Items)
 	cfg, err := planner.Resolve(&policy, r.priorityClasses(ctx))
 	if err != nil {
 		return &pod, []planner.Reason{{Code: "ConfigInvalid", Message: err.Error()}}, nil

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
@@ -46,27 +47,29 @@ func readCluster(ctx context.Context, c client.Reader) (*cluster, error) {
 			return nil, fmt.Errorf("listing %s: %w", l.what, err)
 		}
 	}
-	cl := &cluster{policies: policies.Items}
-	for i := range nodes.Items {
-		cl.snap.Nodes = append(cl.snap.Nodes, &nodes.Items[i])
-	}
-	for i := range pods.Items {
-		cl.snap.Pods = append(cl.snap.Pods, &pods.Items[i])
-	}
-	for i := range pdbs.Items {
-		cl.snap.PDBs = append(cl.snap.PDBs, &pdbs.Items[i])
-	}
-	for i := range nss.Items {
-		cl.snap.Namespaces = append(cl.snap.Namespaces, &nss.Items[i])
-	}
-	for i := range pcs.Items {
-		cl.snap.PriorityClasses = append(cl.snap.PriorityClasses, &pcs.Items[i])
-	}
-	for i := range ncs.Items {
-		cl.snap.NodeClasses = append(cl.snap.NodeClasses, &ncs.Items[i])
-	}
-	for i := range slos.Items {
-		cl.slos = append(cl.slos, &slos.Items[i])
-	}
+	cl := &cluster{policies: policies.Items, slos: pointers(slos.Items)}
+	cl.snap.Nodes, cl.snap.Pods, cl.snap.PDBs = pointers(nodes.Items), pointers(pods.Items), pointers(pdbs.Items)
+	cl.snap.Namespaces, cl.snap.PriorityClasses, cl.snap.NodeClasses = pointers(nss.Items), pointers(pcs.Items), pointers(ncs.Items)
 	return cl, nil
+}
+
+// pointers returns a pointer to each item of a list, without copying the items.
+func pointers[T any](items []T) []*T {
+	out := make([]*T, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	return out
+}
+
+// CacheOptions are the evictor's informer-cache settings: managed fields stripped from every
+// object, pods and nodes trimmed to what the planner reads (TrimPod, TrimNode).
+func CacheOptions() cache.Options {
+	return cache.Options{
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Pod{}:  {Transform: TrimPod},
+			&corev1.Node{}: {Transform: TrimNode},
+		},
+	}
 }

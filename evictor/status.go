@@ -27,11 +27,7 @@ func (r *Reconciler) priorityClasses(ctx context.Context) []*schedulingv1.Priori
 	if err := r.Client.List(ctx, &l); err != nil {
 		return nil
 	}
-	out := make([]*schedulingv1.PriorityClass, len(l.Items))
-	for i := range l.Items {
-		out[i] = &l.Items[i]
-	}
-	return out
+	return pointers(l.Items)
 }
 
 // writePolicyStatus records the cycle in the policy's status. res is nil when no plan was made.

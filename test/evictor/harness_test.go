@@ -23,7 +23,6 @@ import (
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -135,13 +134,7 @@ func startEvictor(t *testing.T, src *source, o options) *instance {
 		RetryPeriod:                   ptr.To(500 * time.Millisecond),
 		LeaderElectionReleaseOnCancel: true,
 		Controller:                    config.Controller{SkipNameValidation: ptr.To(true)},
-		Cache: cache.Options{
-			DefaultTransform: cache.TransformStripManagedFields(),
-			ByObject: map[client.Object]cache.ByObject{
-				&corev1.Pod{}:  {Transform: evictor.TrimPod},
-				&corev1.Node{}: {Transform: evictor.TrimNode},
-			},
-		},
+		Cache:                         evictor.CacheOptions(),
 	})
 	if err != nil {
 		t.Fatal(err)

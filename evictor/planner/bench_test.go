@@ -46,7 +46,7 @@ func BenchmarkSnapshotScan(b *testing.B) {
 			for b.Loop() {
 				load := make(map[string]scoring.Requests, len(w.Snapshot.Nodes))
 				for _, p := range w.Snapshot.Pods {
-					load[p.Spec.NodeName] = load[p.Spec.NodeName].Add(scoring.PodRequests(p))
+					load[p.NodeName] = load[p.NodeName].Add(p.Requests)
 				}
 			}
 		})

@@ -40,7 +40,7 @@ type nodeInfo struct {
 	predicted float64 // score after the moves chosen so far
 	evicted   int
 	sample    Sample
-	pods      []*corev1.Pod
+	pods      []*Pod
 }
 
 // cluster is the snapshot indexed for planning.
@@ -105,11 +105,11 @@ func buildCluster(s *Snapshot, cfg *Config, st State, now time.Time) *cluster {
 	sort.Slice(cl.nodes, func(i, j int) bool { return cl.nodes[i].name < cl.nodes[j].name })
 
 	for _, p := range s.Pods {
-		ni := cl.byName[p.Spec.NodeName]
+		ni := cl.byName[p.NodeName]
 		if ni == nil || !holdsResources(p) {
 			continue
 		}
-		ni.load.Requested = ni.load.Requested.Add(scoring.PodRequests(p))
+		ni.load.Requested = ni.load.Requested.Add(p.Requests)
 		ni.load.Pods++
 		ni.pods = append(ni.pods, p)
 	}
@@ -138,8 +138,8 @@ func buildCluster(s *Snapshot, cfg *Config, st State, now time.Time) *cluster {
 		usage := scoring.ToReference(scoring.Resources{CPU: sample.MilliCPU, Memory: sample.Memory}, ni.factor)
 		// Pods started after the reading are not in it yet: count them at their requests.
 		for _, p := range ni.pods {
-			if p.Status.StartTime != nil && p.Status.StartTime.After(sample.Time) {
-				r := scoring.PodRequests(p)
+			if p.Started.After(sample.Time) {
+				r := p.Requests
 				usage = usage.Add(scoring.ToReference(scoring.Resources{CPU: float64(r.MilliCPU), Memory: float64(r.Memory)}, ni.factor))
 			}
 		}
@@ -152,15 +152,15 @@ func buildCluster(s *Snapshot, cfg *Config, st State, now time.Time) *cluster {
 }
 
 // holdsResources: pods that finished hold no resources on their node.
-func holdsResources(p *corev1.Pod) bool {
-	return p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed
+func holdsResources(p *Pod) bool {
+	return p.Phase != corev1.PodSucceeded && p.Phase != corev1.PodFailed
 }
 
 // podUsage is the pod's expected usage in reference units: its fresh reading, or its requests.
-func podUsage(p *corev1.Pod, s *Snapshot, ni *nodeInfo, staleAfter time.Duration, now time.Time) scoring.Resources {
+func podUsage(p *Pod, s *Snapshot, ni *nodeInfo, staleAfter time.Duration, now time.Time) scoring.Resources {
 	if smp, ok := s.Usage.Pods[types.NamespacedName{Namespace: p.Namespace, Name: p.Name}]; ok && now.Sub(smp.Time) <= staleAfter {
 		return scoring.ToReference(scoring.Resources{CPU: smp.MilliCPU, Memory: smp.Memory}, ni.factor)
 	}
-	r := scoring.PodRequests(p)
+	r := p.Requests
 	return scoring.ToReference(scoring.Resources{CPU: float64(r.MilliCPU), Memory: float64(r.Memory)}, ni.factor)
 }

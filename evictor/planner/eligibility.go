@@ -26,8 +26,10 @@ type Eligibility struct {
 	pdbs       *selectorIndex[*pdbInfo]
 	slos       *selectorIndex[*sloInfo]
 	workloads  map[types.UID]*workloadInfo
-	podsByNS   map[string][]*corev1.Pod
-	backoff    map[WorkloadKey]Backoff
+	podsByNS   map[string][]*Pod
+	// shapes memoises what the pods of one shape in one namespace have in common.
+	shapes  map[*Shape]*shapeInfo
+	backoff map[WorkloadKey]Backoff
 	// podSelectorText is the pod selector as text, rendered once for the many messages that quote it.
 	podSelectorText string
 
@@ -68,11 +70,26 @@ type workloadInfo struct {
 	replicas int
 }
 
+// shapeInfo is what the predicates need that depends only on the pod's namespace and shape:
+// the pods of one shape in one namespace match the same selectors and get the same answer from
+// every per-shape predicate.
+type shapeInfo struct {
+	namespace string
+	wl        *workloadInfo
+	slos      []*sloInfo
+	pdbs      []*pdbInfo
+	stateful  bool
+	// known has bit i set once per-shape predicate i has been asked; reasons[i] is its answer
+	// (reasons is nil while every answer is nil).
+	known   uint64
+	reasons []*Reason
+}
+
 // candidate is a pod under consideration with what the predicates need about it.
 type candidate struct {
-	pod      *corev1.Pod
+	pod      *Pod
+	shape    *shapeInfo
 	ref      PodRef
-	key      string // namespace/name, for ordering
 	owner    *metav1.OwnerReference
 	workload WorkloadKey
 	wl       *workloadInfo
@@ -90,6 +107,7 @@ func NewEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, s
 		pdbs:          newSelectorIndex[*pdbInfo](),
 		slos:          newSelectorIndex[*sloInfo](),
 		workloads:     make(map[types.UID]*workloadInfo, len(s.Pods)/4),
+		shapes:        map[*Shape]*shapeInfo{},
 		backoff:       st.Backoff,
 		nsUsed:        map[string]int{},
 		lastEvictedAt: map[WorkloadKey]time.Time{},
@@ -151,21 +169,24 @@ func NewEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, s
 			}
 		}
 	}
+	// Replicas per workload: counted per shape first (a pointer key hashes cheaply), then per
+	// controller.
+	perShape := make(map[*Shape]int, len(s.Pods)/4)
 	for _, p := range s.Pods {
-		if !active(p) {
-			continue
-		}
-		if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
-			wl := e.workloads[ref.UID]
-			if wl == nil {
-				wl = &workloadInfo{}
-				e.workloads[ref.UID] = wl
-			}
-			wl.replicas++
+		if p.Owner != nil && active(p) {
+			perShape[p.Shape]++
 		}
 	}
+	for sh, n := range perShape {
+		wl := e.workloads[sh.Owner.UID]
+		if wl == nil {
+			wl = &workloadInfo{}
+			e.workloads[sh.Owner.UID] = wl
+		}
+		wl.replicas += n
+	}
 	if len(e.slos.byNS) > 0 {
-		e.podsByNS = map[string][]*corev1.Pod{}
+		e.podsByNS = map[string][]*Pod{}
 		for _, p := range s.Pods {
 			if _, ok := e.slos.byNS[p.Namespace]; ok && active(p) {
 				e.podsByNS[p.Namespace] = append(e.podsByNS[p.Namespace], p)
@@ -184,34 +205,72 @@ func ledgerWorkload(d v1alpha1.Disruption) WorkloadKey {
 }
 
 // Check returns every reason the pod may not be evicted now; none means it may.
-func (e *Eligibility) Check(pod *corev1.Pod) []Reason {
+func (e *Eligibility) Check(pod *Pod) []Reason {
 	return e.check(e.candidate(pod))
 }
 
-func (e *Eligibility) candidate(pod *corev1.Pod) *candidate {
+func (e *Eligibility) candidate(pod *Pod) *candidate {
 	c := &candidate{}
 	e.fill(c, pod)
 	return c
 }
 
 // fill sets up c for pod.
-func (e *Eligibility) fill(c *candidate, pod *corev1.Pod) {
-	*c = candidate{pod: pod, ref: PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID}, key: pod.Namespace + "/" + pod.Name, ready: podReady(pod)}
-	c.owner = metav1.GetControllerOfNoCopy(pod)
+func (e *Eligibility) fill(c *candidate, pod *Pod) {
+	*c = candidate{pod: pod, ref: PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID}, ready: pod.Ready, owner: pod.Owner}
 	if c.owner != nil {
 		c.workload = WorkloadKey{Namespace: pod.Namespace, Kind: c.owner.Kind, Name: c.owner.Name}
-		c.wl = e.workloads[c.owner.UID]
+	}
+	c.shape = e.shapeInfo(pod)
+	c.wl, c.slos, c.pdbs, c.stateful = c.shape.wl, c.shape.slos, c.shape.pdbs, c.shape.stateful
+}
+
+// shapeInfo returns what pods of the pod's shape in its namespace share. Pods of one shape are
+// nearly always in one namespace (the shape includes the controller); bare pods of one shape in
+// several namespaces are worked out each time.
+func (e *Eligibility) shapeInfo(pod *Pod) *shapeInfo {
+	if si, ok := e.shapes[pod.Shape]; ok && si.namespace == pod.Namespace {
+		return si
 	}
 	lbls := labels.Set(pod.Labels)
-	c.slos = e.slos.match(pod.Namespace, lbls)
-	c.pdbs = e.pdbs.match(pod.Namespace, lbls)
-	c.stateful = isStateful(pod, c.owner)
+	si := &shapeInfo{
+		namespace: pod.Namespace,
+		slos:      e.slos.match(pod.Namespace, lbls),
+		pdbs:      e.pdbs.match(pod.Namespace, lbls),
+		stateful:  pod.Claims || (pod.Owner != nil && pod.Owner.Kind == "StatefulSet"),
+	}
+	if pod.Owner != nil {
+		si.wl = e.workloads[pod.Owner.UID]
+	}
+	if _, taken := e.shapes[pod.Shape]; !taken {
+		e.shapes[pod.Shape] = si
+	}
+	return si
 }
 
 func (e *Eligibility) check(c *candidate) []Reason {
 	var out []Reason
 	for i := range predicates {
-		if r := predicates[i].check(e, c); r != nil {
+		p := &predicates[i]
+		var r *Reason
+		switch sh := c.shape; {
+		case !p.perShape:
+			r = p.check(e, c)
+		case sh.known&(1<<i) != 0:
+			if sh.reasons != nil {
+				r = sh.reasons[i]
+			}
+		default:
+			r = p.check(e, c)
+			sh.known |= 1 << i
+			if r != nil {
+				if sh.reasons == nil {
+					sh.reasons = make([]*Reason, len(predicates))
+				}
+				sh.reasons[i] = r
+			}
+		}
+		if r != nil {
 			out = append(out, *r)
 		}
 	}
@@ -222,29 +281,32 @@ func (e *Eligibility) check(c *candidate) []Reason {
 type predicate struct {
 	name  string
 	check func(e *Eligibility, c *candidate) *Reason
+	// perShape is true for a rule that reads only the pod's namespace and Shape (and the policy):
+	// it gives every pod of a shape the same answer, worked out once per plan.
+	perShape bool
 }
 
 // predicates are every eligibility rule, in the order their reasons are reported.
 var predicates = []predicate{
-	{"optedIn", (*Eligibility).optedIn},
-	{"daemonSet", (*Eligibility).daemonSet},
-	{"mirror", (*Eligibility).mirror},
-	{"running", (*Eligibility).running},
-	{"systemCritical", (*Eligibility).systemCritical},
-	{"priority", (*Eligibility).priority},
-	{"localStorage", (*Eligibility).localStorage},
-	{"pinned", (*Eligibility).pinned},
-	{"controller", (*Eligibility).controller},
-	{"replicas", (*Eligibility).replicas},
-	{"minAvailable", (*Eligibility).minAvailable},
-	{"stateful", (*Eligibility).stateful},
-	{"age", (*Eligibility).age},
-	{"backoff", (*Eligibility).inBackoff},
-	{"sloBudget", (*Eligibility).sloBudget},
-	{"readinessWindow", (*Eligibility).readinessWindow},
-	{"namespaceBudget", (*Eligibility).namespaceBudget},
-	{"pdb", (*Eligibility).pdb},
-	{"hourlyLimit", (*Eligibility).hourlyLimit},
+	{"optedIn", (*Eligibility).optedIn, true},
+	{"daemonSet", (*Eligibility).daemonSet, true},
+	{"mirror", (*Eligibility).mirror, true},
+	{"running", (*Eligibility).running, false},
+	{"systemCritical", (*Eligibility).systemCritical, true},
+	{"priority", (*Eligibility).priority, true},
+	{"localStorage", (*Eligibility).localStorage, true},
+	{"pinned", (*Eligibility).pinned, true},
+	{"controller", (*Eligibility).controller, true},
+	{"replicas", (*Eligibility).replicas, false},
+	{"minAvailable", (*Eligibility).minAvailable, false},
+	{"stateful", (*Eligibility).stateful, false},
+	{"age", (*Eligibility).age, false},
+	{"backoff", (*Eligibility).inBackoff, false},
+	{"sloBudget", (*Eligibility).sloBudget, false},
+	{"readinessWindow", (*Eligibility).readinessWindow, false},
+	{"namespaceBudget", (*Eligibility).namespaceBudget, false},
+	{"pdb", (*Eligibility).pdb, false},
+	{"hourlyLimit", (*Eligibility).hourlyLimit, false},
 }
 
 func reason(code ReasonCode, format string, args ...any) *Reason {
@@ -286,11 +348,11 @@ func (e *Eligibility) mirror(c *candidate) *Reason {
 // pods are never treated as safe candidates.
 func (e *Eligibility) running(c *candidate) *Reason {
 	p := c.pod
-	if p.DeletionTimestamp != nil {
+	if p.Deleting {
 		return reason(ReasonNotRunning, "terminating")
 	}
-	if p.Status.Phase != corev1.PodRunning {
-		return reason(ReasonNotRunning, "phase %s: only Running pods are candidates (the eviction API would bypass PodDisruptionBudgets)", p.Status.Phase)
+	if p.Phase != corev1.PodRunning {
+		return reason(ReasonNotRunning, "phase %s: only Running pods are candidates (the eviction API would bypass PodDisruptionBudgets)", p.Phase)
 	}
 	return nil
 }
@@ -298,10 +360,10 @@ func (e *Eligibility) running(c *candidate) *Reason {
 func (e *Eligibility) systemCritical(c *candidate) *Reason {
 	p := c.pod
 	switch {
-	case p.Spec.PriorityClassName == "system-node-critical" || p.Spec.PriorityClassName == "system-cluster-critical":
-		return reason(ReasonSystemCritical, "system-critical: priorityClassName %s", p.Spec.PriorityClassName)
-	case p.Spec.Priority != nil && *p.Spec.Priority >= systemCriticalPriority:
-		return reason(ReasonSystemCritical, "system-critical: priority %d", *p.Spec.Priority)
+	case p.PriorityClassName == "system-node-critical" || p.PriorityClassName == "system-cluster-critical":
+		return reason(ReasonSystemCritical, "system-critical: priorityClassName %s", p.PriorityClassName)
+	case p.Priority != nil && *p.Priority >= systemCriticalPriority:
+		return reason(ReasonSystemCritical, "system-critical: priority %d", *p.Priority)
 	}
 	return nil
 }
@@ -311,51 +373,21 @@ func (e *Eligibility) systemCritical(c *candidate) *Reason {
 const systemCriticalPriority = 2000000000
 
 func (e *Eligibility) priority(c *candidate) *Reason {
-	if p := c.pod.Spec.Priority; p != nil && *p >= e.cfg.PriorityThreshold {
+	if p := c.pod.Priority; p != nil && *p >= e.cfg.PriorityThreshold {
 		return reason(ReasonHighPriority, "priority %d at or above the policy's threshold %d", *p, e.cfg.PriorityThreshold)
 	}
 	return nil
 }
 
 func (e *Eligibility) localStorage(c *candidate) *Reason {
-	size, bounded := localStorage(c.pod)
-	if !bounded {
+	size := c.pod.LocalStorage
+	if size == UnboundedStorage {
 		return reason(ReasonLocalStorage, "local storage: an emptyDir without sizeLimit and no ephemeral-storage limit may hold more than maxLocalStorage (%s)", bytesString(e.cfg.MaxLocalStorage))
 	}
 	if size > e.cfg.MaxLocalStorage {
 		return reason(ReasonLocalStorage, "local storage %s above maxLocalStorage %s", bytesString(size), bytesString(e.cfg.MaxLocalStorage))
 	}
 	return nil
-}
-
-// localStorage is the most data the pod's disk-backed emptyDir volumes can hold: each at its
-// sizeLimit; when one has none, the pod's ephemeral-storage limit caps them all; without either
-// it is unbounded.
-func localStorage(p *corev1.Pod) (size int64, bounded bool) {
-	unsized := false
-	for i := range p.Spec.Volumes {
-		ed := p.Spec.Volumes[i].EmptyDir
-		if ed == nil || ed.Medium == corev1.StorageMediumMemory {
-			continue
-		}
-		if ed.SizeLimit == nil {
-			unsized = true
-			continue
-		}
-		size += ed.SizeLimit.Value()
-	}
-	if !unsized {
-		return size, true
-	}
-	var limit int64
-	for i := range p.Spec.Containers {
-		q, ok := p.Spec.Containers[i].Resources.Limits[corev1.ResourceEphemeralStorage]
-		if !ok {
-			return 0, false
-		}
-		limit += q.Value()
-	}
-	return limit, true
 }
 
 func (e *Eligibility) pinned(c *candidate) *Reason {
@@ -420,9 +452,9 @@ func (e *Eligibility) stateful(c *candidate) *Reason {
 }
 
 func (e *Eligibility) age(c *candidate) *Reason {
-	start := c.pod.CreationTimestamp.Time
-	if c.pod.Status.StartTime != nil {
-		start = c.pod.Status.StartTime.Time
+	start := c.pod.Created
+	if !c.pod.Started.IsZero() {
+		start = c.pod.Started
 	}
 	if age := e.now.Sub(start); age < e.cfg.MinPodAge {
 		return reason(ReasonTooYoung, "younger than minPodAge: running %s of %s", age.Round(time.Second), e.cfg.MinPodAge)
@@ -516,7 +548,7 @@ func (e *Eligibility) sloStats(si *sloInfo) {
 			continue
 		}
 		si.matched++
-		ready, since := podReadySince(p)
+		ready, since := p.Ready, p.ReadySince
 		if ready {
 			si.ready++
 		}
@@ -549,36 +581,8 @@ func (e *Eligibility) record(c *candidate) {
 	}
 }
 
-func active(p *corev1.Pod) bool {
-	return p.DeletionTimestamp == nil && (p.Status.Phase == corev1.PodRunning || p.Status.Phase == corev1.PodPending)
-}
-
-func podReady(p *corev1.Pod) bool {
-	r, _ := podReadySince(p)
-	return r
-}
-
-func podReadySince(p *corev1.Pod) (bool, time.Time) {
-	for i := range p.Status.Conditions {
-		c := &p.Status.Conditions[i]
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue, c.LastTransitionTime.Time
-		}
-	}
-	return false, time.Time{}
-}
-
-func isStateful(p *corev1.Pod, owner *metav1.OwnerReference) bool {
-	if owner != nil && owner.Kind == "StatefulSet" {
-		return true
-	}
-	for i := range p.Spec.Volumes {
-		v := &p.Spec.Volumes[i]
-		if v.PersistentVolumeClaim != nil || v.Ephemeral != nil {
-			return true
-		}
-	}
-	return false
+func active(p *Pod) bool {
+	return !p.Deleting && (p.Phase == corev1.PodRunning || p.Phase == corev1.PodPending)
 }
 
 func bytesString(b int64) string {

@@ -138,11 +138,11 @@ func TestPredicates(t *testing.T) {
 		}},
 
 		{name: "replacement not Ready long enough", pod: base(), setup: func(w *world) {
-			w.snap.Pods[1].Status.Conditions[0].LastTransitionTime = metav1.NewTime(now.Add(-time.Minute))
+			w.pods[1].Status.Conditions[0].LastTransitionTime = metav1.NewTime(now.Add(-time.Minute))
 			w.slo("web", "web", nil)
 		}, want: planner.ReasonReadinessWindow},
 		{name: "replacement not Ready", pod: base(), setup: func(w *world) {
-			w.snap.Pods[1].Status.Conditions[0].Status = corev1.ConditionFalse
+			w.pods[1].Status.Conditions[0].Status = corev1.ConditionFalse
 			w.slo("web", "web", func(s *v1alpha1.WorkloadSLO) { s.Spec.MinAvailable = ptr.To(intstr.FromInt32(0)) })
 		}, want: planner.ReasonReadinessWindow},
 
@@ -183,7 +183,7 @@ func TestPredicates(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld()
 			p := tc.pod.Obj()
-			w.snap.Pods = append(w.snap.Pods, p)
+			w.pods = append(w.pods, p)
 			w.addReplicas(ownerKind(p), ownerName(p))
 			if tc.setup != nil {
 				tc.setup(w)
@@ -192,7 +192,7 @@ func TestPredicates(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Resolve: %v", err)
 			}
-			got := planner.NewEligibility(&w.snap, cfg, w.policy, w.slos, w.state, now).Check(p)
+			got := w.eligibility(cfg).Check(planner.NewPod(p))
 			if tc.want == "" {
 				if len(got) != 0 {
 					t.Fatalf("want the pod admitted, got reasons %v", got)
@@ -227,12 +227,12 @@ func TestPredicatesCollectEveryReason(t *testing.T) {
 	w := newWorld()
 	p := testutil.Pod("x").Namespace("prod").Node("n1").Label("app", "x").Annotation(v1alpha1.DefaultPinnedAnnotation, "true").
 		Created(now.Add(-time.Minute)).Obj()
-	w.snap.Pods = append(w.snap.Pods, p)
+	w.pods = append(w.pods, p)
 	cfg, err := planner.Resolve(w.policy, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := codes(planner.NewEligibility(&w.snap, cfg, w.policy, nil, w.state, now).Check(p))
+	got := codes(w.eligibility(cfg).Check(planner.NewPod(p)))
 	want := []planner.ReasonCode{planner.ReasonNotOptedIn, planner.ReasonPinned, planner.ReasonBarePod, planner.ReasonTooYoung}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("reasons (-want,+got):\n%s", diff)
@@ -258,7 +258,7 @@ func (w *world) addReplicas(kind, name string) {
 		return
 	}
 	for _, n := range []string{"-r1", "-r2"} {
-		w.snap.Pods = append(w.snap.Pods, testutil.Pod(name+n).Namespace("prod").Node("n2").OptIn().Label("app", name).OwnedBy(kind, name).Obj())
+		w.pods = append(w.pods, testutil.Pod(name+n).Namespace("prod").Node("n2").OptIn().Label("app", name).OwnedBy(kind, name).Obj())
 	}
 }
 

@@ -4,10 +4,10 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
@@ -20,7 +20,6 @@ type cand struct {
 	node    *nodeInfo
 	usage   scoring.Resources
 	profile scoring.Profile
-	cons    *scoring.Constraints
 
 	dest    *nodeInfo
 	srcNew  float64
@@ -101,18 +100,18 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		if n.state.Class != scoring.Hot {
 			continue
 		}
-		pods := append([]*corev1.Pod(nil), n.pods...)
-		sort.Slice(pods, func(i, j int) bool { return podLess(pods[i], pods[j]) })
+		pods := append([]*Pod(nil), n.pods...)
+		slices.SortFunc(pods, podCompare)
+		var cd candidate
 		for _, p := range pods {
-			c := &cand{node: n}
-			elig.fill(&c.candidate, p)
-			if rs := elig.check(&c.candidate); len(rs) > 0 {
-				res.hold(c, rs...)
+			elig.fill(&cd, p)
+			if rs := elig.check(&cd); len(rs) > 0 {
+				res.HeldBack = append(res.HeldBack, HeldBack{Pod: cd.ref, Workload: cd.workload, Node: n.name, Reasons: rs})
 				continue
 			}
+			c := &cand{candidate: cd, node: n}
 			c.usage = podUsage(p, &s, n, cfg.StaleAfter, now)
 			c.profile = podProfile(p)
-			c.cons = scoring.NewConstraints(p)
 			if r := evaluate(c, pr, &spread, &cfg); r != nil {
 				res.hold(c, *r)
 				continue
@@ -124,11 +123,12 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 	res.LowerBound = lowerBound(cl.scope, movable, cfg.Weights)
 
 	version := 0
+	cycleLimit := *reason(ReasonCycleLimit, "rate limit: %d evictions per cycle already planned", cfg.MaxPerCycle)
 	for h.Len() > 0 {
 		c := heap.Pop(h).(*cand)
 		switch {
 		case len(res.Moves) >= cfg.MaxPerCycle:
-			res.hold(c, *reason(ReasonCycleLimit, "rate limit: %d evictions per cycle already planned", cfg.MaxPerCycle))
+			res.hold(c, cycleLimit)
 			continue
 		case c.node.evicted >= cfg.MaxPerNodeCycle:
 			res.hold(c, *reason(ReasonNodeCycleLimit, "rate limit: %d evictions from node %s already planned this cycle", cfg.MaxPerNodeCycle, c.node.name))
@@ -165,7 +165,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		c.node.predicted, c.dest.predicted = c.srcNew, c.dstNew
 		c.node.place.Usage = c.node.place.Usage.Sub(c.usage)
 		c.dest.place.Usage = c.dest.place.Usage.Add(c.usage)
-		c.dest.load.Requested = c.dest.load.Requested.Add(c.cons.Requests)
+		c.dest.load.Requested = c.dest.load.Requested.Add(c.pod.Requests)
 		c.dest.load.Pods++
 		c.node.evicted++
 		elig.record(&c.candidate)
@@ -254,25 +254,25 @@ func (res *Result) hold(c *cand, rs ...Reason) {
 	res.HeldBack = append(res.HeldBack, HeldBack{Pod: c.ref, Workload: c.workload, Node: c.node.name, Reasons: rs})
 }
 
-func schedulerOf(p *corev1.Pod) string {
-	if p.Spec.SchedulerName == v1alpha1.SchedulerName {
+func schedulerOf(p *Pod) string {
+	if p.SchedulerName == v1alpha1.SchedulerName {
 		return v1alpha1.SchedulerName
 	}
 	return "default-scheduler"
 }
 
-func podProfile(p *corev1.Pod) scoring.Profile {
+func podProfile(p *Pod) scoring.Profile {
 	if v, ok := p.Labels[v1alpha1.ProfileKey]; ok {
 		return scoring.ParseProfile(v)
 	}
 	return scoring.ParseProfile(p.Annotations[v1alpha1.ProfileKey])
 }
 
-func podLess(a, b *corev1.Pod) bool {
-	if a.Namespace != b.Namespace {
-		return a.Namespace < b.Namespace
+func podCompare(a, b *Pod) int {
+	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+		return c
 	}
-	return a.Name < b.Name
+	return strings.Compare(a.Name, b.Name)
 }
 
 func sloKeys(slos []*sloInfo) []string {
@@ -294,7 +294,7 @@ func (h candHeap) Less(i, j int) bool {
 	if h[i].drop != h[j].drop {
 		return h[i].drop > h[j].drop
 	}
-	return h[i].key < h[j].key
+	return podCompare(h[i].pod, h[j].pod) < 0
 }
 func (h candHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *candHeap) Push(x any)   { *h = append(*h, x.(*cand)) }

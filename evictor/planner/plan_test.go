@@ -326,7 +326,7 @@ func TestPlanDestinationWouldTurnHot(t *testing.T) {
 	w.node("n2", 2800, 11)
 	w.pod(testutil.Pod("big-0").Namespace("prod").Node("n1").OptIn().OwnedBy("ReplicaSet", "big").CPU("100m").Memory("100Mi"), 2000, 6)
 	w.pod(testutil.Pod("big-1").Namespace("prod").Node("n2").OptIn().OwnedBy("ReplicaSet", "big").CPU("100m").Memory("100Mi"), 100, 0.1)
-	w.snap.Pods[0].Spec.SchedulerName = v1alpha1.SchedulerName
+	w.pods[0].Spec.SchedulerName = v1alpha1.SchedulerName
 	res := w.plan()
 	if h := heldBack(res, "big-0"); h == nil || !h.Has(planner.ReasonDestinationTurnsHot) {
 		t.Errorf("big-0 %+v, want DestinationWouldTurnHot", h)

@@ -111,7 +111,7 @@ func (pr *predictor) predict(c *cand) *nodeInfo {
 	var best *nodeInfo
 	var bestScore int64 = -1
 	consider := func(n *nodeInfo) {
-		if c.cons.Feasible(n.node, n.load) != "" {
+		if c.pod.Constraints.Feasible(n.node, n.load, c.pod.Requests) != "" {
 			return
 		}
 		s := pr.score(c, n)
@@ -139,9 +139,9 @@ func (pr *predictor) predict(c *cand) *nodeInfo {
 // placement score for pods of the Rebalancer's scheduler, a model of kube-scheduler's default
 // scoring otherwise.
 func (pr *predictor) score(c *cand, n *nodeInfo) int64 {
-	if c.pod.Spec.SchedulerName == v1alpha1.SchedulerName {
+	if c.pod.SchedulerName == v1alpha1.SchedulerName {
 		pod := scoring.PlacementPod{Usage: c.usage, Profile: c.profile}
 		return scoring.PlacementScore(&n.place, &pod, pr.w, pr.pw)
 	}
-	return scoring.DefaultSchedulerScore(n.load.Requested, c.cons.Requests.NonZero(), n.alloc)
+	return scoring.DefaultSchedulerScore(n.load.Requested, c.pod.Requests.NonZero(), n.alloc)
 }

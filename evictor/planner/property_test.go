@@ -70,7 +70,7 @@ func checkInvariants(w plannertest.World, res planner.Result) error {
 		return fmt.Errorf("plan with moves under invalid config: %w", err)
 	}
 	pods := map[string]*corev1.Pod{}
-	for _, p := range w.Snapshot.Pods {
+	for _, p := range w.Pods {
 		pods[p.Namespace+"/"+p.Name] = p
 	}
 	nodes := map[string]*corev1.Node{}
@@ -85,7 +85,7 @@ func checkInvariants(w plannertest.World, res planner.Result) error {
 		if p == nil {
 			return fmt.Errorf("move of unknown pod %s", m.Pod)
 		}
-		if rs := elig.Check(p); len(rs) > 0 {
+		if rs := elig.Check(planner.NewPod(p)); len(rs) > 0 {
 			return fmt.Errorf("moved %s although: %v", m.Pod, rs)
 		}
 		if p.Spec.NodeName != m.From {
@@ -162,7 +162,7 @@ func checkInvariants(w plannertest.World, res planner.Result) error {
 		}
 		if moves > 0 {
 			matched, ready := 0, 0
-			for _, p := range w.Snapshot.Pods {
+			for _, p := range w.Pods {
 				if p.Namespace == slo.Namespace && sel.Matches(labels.Set(p.Labels)) && p.DeletionTimestamp == nil &&
 					(p.Status.Phase == corev1.PodRunning || p.Status.Phase == corev1.PodPending) {
 					matched++
@@ -197,7 +197,7 @@ func checkInvariants(w plannertest.World, res planner.Result) error {
 	// 3. Every destination is feasible, given what the plan already sent there, and is neither
 	// the source nor hot.
 	load := map[string]scoring.NodeLoad{}
-	for _, p := range w.Snapshot.Pods {
+	for _, p := range w.Pods {
 		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}
@@ -215,12 +215,12 @@ func checkInvariants(w plannertest.World, res planner.Result) error {
 		if res.State.Nodes[m.To].Class == scoring.Hot {
 			return fmt.Errorf("move %v lands on a hot node", m)
 		}
-		c := scoring.NewConstraints(p)
-		if why := c.Feasible(dest, load[m.To]); why != "" {
+		req := scoring.PodRequests(p)
+		if why := scoring.NewConstraints(p).Feasible(dest, load[m.To], req); why != "" {
 			return fmt.Errorf("move %v to an infeasible node: %s", m, why)
 		}
 		l := load[m.To]
-		l.Requested = l.Requested.Add(c.Requests)
+		l.Requested = l.Requested.Add(req)
 		l.Pods++
 		load[m.To] = l
 		if m.SigmaAfter > m.SigmaBefore+1e-12 {

@@ -15,8 +15,9 @@ import (
 
 // Snapshot is the cluster as the planner sees it. Nothing in it is modified.
 type Snapshot struct {
-	Nodes           []*corev1.Node
-	Pods            []*corev1.Pod
+	Nodes []*corev1.Node
+	// Pods are the planner's view of the pods (NewPod, NewPods, Compactor.Pod).
+	Pods            []*Pod
 	PDBs            []*policyv1.PodDisruptionBudget
 	Namespaces      []*corev1.Namespace
 	PriorityClasses []*schedulingv1.PriorityClass

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -22,7 +23,9 @@ var now = testutil.Epoch.Add(24 * time.Hour)
 
 // world is a cluster and a policy for planner tests.
 type world struct {
+	// snap is the cluster but its pods, which are in pods: tests change them before planning.
 	snap   planner.Snapshot
+	pods   []*corev1.Pod
 	policy *v1alpha1.RebalancePolicy
 	slos   []*v1alpha1.WorkloadSLO
 	state  planner.State
@@ -55,7 +58,7 @@ func (w *world) node(name string, milliCPU, memGi float64, mod ...func(*testutil
 // pod adds a pod with a usage reading equal to the given usage.
 func (w *world) pod(b *testutil.PodBuilder, milliCPU, memGi float64) {
 	p := b.Obj()
-	w.snap.Pods = append(w.snap.Pods, p)
+	w.pods = append(w.pods, p)
 	w.snap.Usage.Pods[types.NamespacedName{Namespace: p.Namespace, Name: p.Name}] = planner.Sample{MilliCPU: milliCPU, Memory: memGi * (1 << 30), Time: now}
 
 }
@@ -88,8 +91,20 @@ func (w *world) slo(name string, app string, mod func(*v1alpha1.WorkloadSLO)) {
 	w.slos = append(w.slos, s)
 }
 
+// snapshot is the cluster with the planner's view of the pods as they are now.
+func (w *world) snapshot() planner.Snapshot {
+	s := w.snap
+	s.Pods = planner.NewPods(w.pods)
+	return s
+}
+
 func (w *world) plan() planner.Result {
-	return planner.Plan(w.snap, w.policy, w.slos, w.state, now)
+	return planner.Plan(w.snapshot(), w.policy, w.slos, w.state, now)
+}
+
+func (w *world) eligibility(cfg planner.Config) *planner.Eligibility {
+	s := w.snapshot()
+	return planner.NewEligibility(&s, cfg, w.policy, w.slos, w.state, now)
 }
 
 func codes(rs []planner.Reason) []planner.ReasonCode {

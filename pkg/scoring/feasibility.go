@@ -10,20 +10,18 @@ import (
 )
 
 // Constraints are the parts of a pod that decide which nodes it may run on, parsed once so that
-// checking many nodes costs little.
+// checking many nodes costs little. The pods of one workload have the same constraints, so one
+// value may serve them all: it is never modified after NewConstraints.
 type Constraints struct {
 	tolerations []corev1.Toleration
 	affinity    nodeaffinity.RequiredNodeAffinity
-	// Requests are the pod's effective requests.
-	Requests Requests
 }
 
-// NewConstraints parses the pod's node selector, required node affinity, tolerations and requests.
+// NewConstraints parses the pod's node selector, required node affinity and tolerations.
 func NewConstraints(pod *corev1.Pod) *Constraints {
 	return &Constraints{
 		tolerations: pod.Spec.Tolerations,
 		affinity:    nodeaffinity.GetRequiredNodeAffinity(pod),
-		Requests:    PodRequests(pod),
 	}
 }
 
@@ -42,13 +40,14 @@ type NodeLoad struct {
 // Infeasible says why a pod cannot go to a node; the empty string means it can.
 type Infeasible string
 
-// Feasible checks whether the pod may be placed on node, as the scheduler's filters would: the
+// Feasible checks whether a pod with these constraints and the given requests may be placed on
+// node, as the scheduler's filters would: the
 // node is Ready and schedulable, every NoSchedule and NoExecute taint is tolerated, the node
 // matches the pod's nodeSelector and required node affinity (k8s.io/component-helpers), and the
 // pod's requests fit in allocatable minus what is already requested:
 //
 //	fits_r = requested_r + pod_r <= allocatable_r,  for cpu, memory, and pods (+1)
-func (c *Constraints) Feasible(node *corev1.Node, load NodeLoad) Infeasible {
+func (c *Constraints) Feasible(node *corev1.Node, load NodeLoad, requests Requests) Infeasible {
 	if !nodeReady(node) {
 		return "node is not Ready"
 	}
@@ -71,10 +70,10 @@ func (c *Constraints) Feasible(node *corev1.Node, load NodeLoad) Infeasible {
 	if alloc == (Requests{}) {
 		alloc, maxPods = NodeAllocatable(node)
 	}
-	if load.Requested.MilliCPU+c.Requests.MilliCPU > alloc.MilliCPU {
+	if load.Requested.MilliCPU+requests.MilliCPU > alloc.MilliCPU {
 		return "insufficient cpu"
 	}
-	if load.Requested.Memory+c.Requests.Memory > alloc.Memory {
+	if load.Requested.Memory+requests.Memory > alloc.Memory {
 		return "insufficient memory"
 	}
 	if maxPods > 0 && load.Pods+1 > maxPods {

@@ -48,7 +48,7 @@ func TestFeasible(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := scoring.NewConstraints(tc.pod).Feasible(tc.node, tc.load); got != tc.want {
+			if got := scoring.NewConstraints(tc.pod).Feasible(tc.node, tc.load, scoring.PodRequests(tc.pod)); got != tc.want {
 				t.Errorf("Feasible = %q, want %q", got, tc.want)
 			}
 		})

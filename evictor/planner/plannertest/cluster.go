@@ -25,6 +25,8 @@ var Now = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
 // World is a generated cluster with a policy.
 type World struct {
+	// Pods are the generated pods; Snapshot.Pods is the planner's view of them.
+	Pods     []*corev1.Pod
 	Snapshot planner.Snapshot
 	Policy   *v1alpha1.RebalancePolicy
 	SLOs     []*v1alpha1.WorkloadSLO
@@ -126,7 +128,7 @@ func Cluster(s Spec) World {
 			cpu, mem := float64(cpuReq)*use, float64(memReq)*(1<<20)*use
 			loads[ni].cpu += cpu
 			loads[ni].mem += mem
-			w.Snapshot.Pods = append(w.Snapshot.Pods, p)
+			w.Pods = append(w.Pods, p)
 			w.Snapshot.Usage.Pods[types.NamespacedName{Namespace: namespace, Name: p.Name}] = planner.Sample{MilliCPU: cpu, Memory: mem, Time: Now}
 		}
 	}
@@ -138,6 +140,7 @@ func Cluster(s Spec) World {
 		w.Snapshot.Namespaces = append(w.Snapshot.Namespaces, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n}})
 	}
 	w.Snapshot.PriorityClasses = []*schedulingv1.PriorityClass{{ObjectMeta: metav1.ObjectMeta{Name: "system-cluster-critical"}, Value: 2000000000}}
+	w.Snapshot.Pods = planner.NewPods(w.Pods)
 	return w
 }
 

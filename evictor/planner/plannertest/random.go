@@ -162,7 +162,7 @@ func Random(seed uint64) World {
 			cpu, mem := float64(cpuReq)*use, float64(memReq)*(1<<20)*use
 			loads[n.Name].cpu += cpu
 			loads[n.Name].mem += mem
-			w.Snapshot.Pods = append(w.Snapshot.Pods, p)
+			w.Pods = append(w.Pods, p)
 			if chance(0.9) {
 				w.Snapshot.Usage.Pods[types.NamespacedName{Namespace: ns, Name: p.Name}] = planner.Sample{MilliCPU: cpu, Memory: mem, Time: Now}
 			}
@@ -181,5 +181,6 @@ func Random(seed uint64) World {
 	for _, ns := range namespaces {
 		w.Snapshot.Namespaces = append(w.Snapshot.Namespaces, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 	}
+	w.Snapshot.Pods = planner.NewPods(w.Pods)
 	return w
 }

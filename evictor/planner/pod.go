@@ -1,0 +1,218 @@
+package planner
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/tinorodney/rebalancer/pkg/scoring"
+)
+
+// Pod is the planner's view of a pod: what its rules and predictions read, and nothing else.
+// The evictor keeps one for every pod in the cluster in its cache, so it is small. What the pods
+// of one workload revision have in common (labels, annotations, controller, scheduling
+// constraints, volumes) is a Shape that such pods share when one Compactor made them.
+// A Pod and its Shape are never modified once made; NewPod and Compactor.Pod make them.
+type Pod struct {
+	*Shape
+	Namespace, Name string
+	UID             types.UID
+	// ResourceVersion is kept for the informer that caches Pods (it tells updates from resyncs).
+	ResourceVersion string
+	NodeName        string
+	Phase           corev1.PodPhase
+	// Requests are the pod's effective requests as the scheduler counts them (scoring.PodRequests).
+	Requests scoring.Requests
+	// Created is the creation time; Started when the kubelet started the pod (zero before);
+	// ReadySince when the Ready condition last changed (zero without one).
+	Created, Started, ReadySince time.Time
+	// Deleting is true once the pod has a deletionTimestamp.
+	Deleting bool
+	// Ready is the pod's Ready condition.
+	Ready bool
+}
+
+// Shape is what the pods of one workload revision have in common.
+type Shape struct {
+	Labels map[string]string
+	// Annotations are the pod's annotations but kubectl's last-applied copy.
+	Annotations map[string]string
+	// Owner is the controller owner; nil for a bare pod.
+	Owner *metav1.OwnerReference
+	*Scheduling
+	// LocalStorage is the most bytes the pod's disk-backed emptyDir volumes can hold: each at
+	// its sizeLimit; when one has none, the sum of the containers' ephemeral-storage limits caps
+	// them all; without either it is unbounded, -1.
+	LocalStorage int64
+	// Claims is true when a volume is a PersistentVolumeClaim or a generic ephemeral volume.
+	Claims bool
+}
+
+// Scheduling is what decides where a pod may run and which scheduler places it.
+type Scheduling struct {
+	SchedulerName     string
+	PriorityClassName string
+	// Priority is spec.priority, nil when the pod has none.
+	Priority *int32
+	// Constraints are the node selector, required node affinity and tolerations, parsed.
+	Constraints *scoring.Constraints
+}
+
+// UnboundedStorage is Shape.LocalStorage for a pod whose local storage has no bound.
+const UnboundedStorage = -1
+
+// lastApplied is kubectl's copy of the whole object: often the largest annotation, never read.
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+// NewPod makes the planner's view of a pod, sharing nothing with other pods.
+func NewPod(p *corev1.Pod) *Pod {
+	var c *Compactor
+	return c.Pod(p)
+}
+
+// NewPods makes the planner's view of each pod, through one Compactor.
+func NewPods(pods []*corev1.Pod) []*Pod {
+	c := NewCompactor()
+	out := make([]*Pod, len(pods))
+	for i, p := range pods {
+		out[i] = c.Pod(p)
+	}
+	return out
+}
+
+// GetObjectMeta makes a Pod a metav1.ObjectMetaAccessor, so informers can key and version the
+// Pods they cache. It returns a new ObjectMeta with the pod's identity.
+func (p *Pod) GetObjectMeta() metav1.Object {
+	return &metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name, UID: p.UID, ResourceVersion: p.ResourceVersion}
+}
+
+// Object is a corev1.Pod with the pod's identity, for event recorders and clients that need one.
+func (p *Pod) Object() *corev1.Pod {
+	return &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name, UID: p.UID, ResourceVersion: p.ResourceVersion}}
+}
+
+// Key is namespace/name.
+func (p *Pod) Key() types.NamespacedName {
+	return types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
+}
+
+// Pod makes the planner's view of a pod. Its Shape is shared with earlier pods of the same shape
+// that are still in use. A nil Compactor shares nothing.
+func (c *Compactor) Pod(p *corev1.Pod) *Pod {
+	out := &Pod{
+		Shape:     c.shape(p),
+		Namespace: c.str(p.Namespace), Name: p.Name, UID: p.UID, ResourceVersion: p.ResourceVersion,
+		NodeName: c.str(p.Spec.NodeName), Phase: phase(p.Status.Phase),
+		Requests: scoring.PodRequests(p),
+		Created:  p.CreationTimestamp.Time,
+		Deleting: p.DeletionTimestamp != nil,
+	}
+	if p.Status.StartTime != nil {
+		out.Started = p.Status.StartTime.Time
+	}
+	for i := range p.Status.Conditions {
+		if cond := &p.Status.Conditions[i]; cond.Type == corev1.PodReady {
+			out.Ready = cond.Status == corev1.ConditionTrue
+			out.ReadySince = cond.LastTransitionTime.Time
+		}
+	}
+	return out
+}
+
+// phase returns the phase as one of the API's constants, so cached pods do not each keep a copy.
+func phase(p corev1.PodPhase) corev1.PodPhase {
+	for _, known := range []corev1.PodPhase{corev1.PodRunning, corev1.PodPending, corev1.PodSucceeded, corev1.PodFailed, corev1.PodUnknown} {
+		if p == known {
+			return known
+		}
+	}
+	return p
+}
+
+func (c *Compactor) shape(p *corev1.Pod) *Shape {
+	s := &Shape{
+		Labels:       p.Labels,
+		Annotations:  withoutLastApplied(p.Annotations),
+		LocalStorage: podLocalStorage(p),
+		Claims:       hasClaims(p),
+	}
+	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
+		s.Owner = &metav1.OwnerReference{APIVersion: ref.APIVersion, Kind: ref.Kind, Name: ref.Name, UID: ref.UID, Controller: ref.Controller}
+	}
+	s.Scheduling = c.scheduling(p)
+	if c == nil {
+		return s
+	}
+	return c.shapes.get(shapeKey(s), func() *Shape { return s })
+}
+
+func (c *Compactor) scheduling(p *corev1.Pod) *Scheduling {
+	mk := func() *Scheduling {
+		s := &Scheduling{SchedulerName: p.Spec.SchedulerName, PriorityClassName: p.Spec.PriorityClassName,
+			Constraints: scoring.NewConstraints(p)}
+		if p.Spec.Priority != nil {
+			v := *p.Spec.Priority
+			s.Priority = &v
+		}
+		return s
+	}
+	key, ok := schedulingKey(p.Spec)
+	if c == nil || !ok {
+		return mk()
+	}
+	return c.schedulings.get(key, mk)
+}
+
+func withoutLastApplied(a map[string]string) map[string]string {
+	if _, ok := a[lastApplied]; !ok {
+		return a
+	}
+	out := make(map[string]string, len(a)-1)
+	for k, v := range a {
+		if k != lastApplied {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// podLocalStorage is Shape.LocalStorage for the pod.
+func podLocalStorage(p *corev1.Pod) int64 {
+	var size int64
+	unsized := false
+	for i := range p.Spec.Volumes {
+		ed := p.Spec.Volumes[i].EmptyDir
+		if ed == nil || ed.Medium == corev1.StorageMediumMemory {
+			continue
+		}
+		if ed.SizeLimit == nil {
+			unsized = true
+			continue
+		}
+		size += ed.SizeLimit.Value()
+	}
+	if !unsized {
+		return size
+	}
+	var limit int64
+	for i := range p.Spec.Containers {
+		q, ok := p.Spec.Containers[i].Resources.Limits[corev1.ResourceEphemeralStorage]
+		if !ok {
+			return UnboundedStorage
+		}
+		limit += q.Value()
+	}
+	return limit
+}
+
+func hasClaims(p *corev1.Pod) bool {
+	for i := range p.Spec.Volumes {
+		if v := &p.Spec.Volumes[i]; v.PersistentVolumeClaim != nil || v.Ephemeral != nil {
+			return true
+		}
+	}
+	return false
+}

@@ -22,24 +22,20 @@ import (
 // execute carries out the plan's moves in order. In dry-run it only reports them.
 func (r *Reconciler) execute(ctx context.Context, p *v1alpha1.RebalancePolicy, cl *cluster, st *policyState, res *planner.Result, now time.Time) []MoveOutcome {
 	logger := log.FromContext(ctx)
-	pods := map[types.NamespacedName]*corev1.Pod{}
-	for _, pod := range cl.snap.Pods {
-		pods[types.NamespacedName{Namespace: pod.Namespace, Name: pod.Name}] = pod
-	}
 	hotThreshold := map[string]float64{}
 	for _, n := range res.Nodes {
 		hotThreshold[n.Name] = n.HotThreshold
 	}
 	var out []MoveOutcome
 	for _, m := range res.Moves {
-		pod := pods[types.NamespacedName{Namespace: m.Pod.Namespace, Name: m.Pod.Name}]
+		pod := cl.pod(m.Pod)
 		if pod == nil {
 			out = append(out, MoveOutcome{Move: m, Outcome: Gone, Detail: "pod no longer in the cache"})
 			continue
 		}
 		if res.DryRun {
-			r.DryRun.Execute(ctx, pod, m)
-			r.Recorder.Eventf(pod, p, corev1.EventTypeNormal, "WouldEvict", "Evict",
+			r.DryRun.Execute(ctx, pod.Object(), m)
+			r.Recorder.Eventf(pod.Object(), p, corev1.EventTypeNormal, "WouldEvict", "Evict",
 				"Dry-run: would evict from %s; replacement predicted on %s; sigma %.4f -> %.4f", m.From, m.To, m.SigmaBefore, m.SigmaAfter)
 			logger.Info("Would evict (dry-run)", m.LogValues()...)
 			out = append(out, MoveOutcome{Move: m, Outcome: WouldEvict, Detail: "dry-run"})
@@ -56,7 +52,7 @@ func (r *Reconciler) execute(ctx context.Context, p *v1alpha1.RebalancePolicy, c
 
 // evict checks the pod again on fresh state, records the disruption in the ledgers
 // (write-ahead), calls the eviction API, and releases the ledger entries if the call fails.
-func (r *Reconciler) evict(ctx context.Context, p *v1alpha1.RebalancePolicy, st *policyState, cached *corev1.Pod, m planner.Move, now time.Time) MoveOutcome {
+func (r *Reconciler) evict(ctx context.Context, p *v1alpha1.RebalancePolicy, st *policyState, cached *planner.Pod, m planner.Move, now time.Time) MoveOutcome {
 	logger := log.FromContext(ctx).WithValues(m.LogValues()...)
 	pod, reasons, err := r.recheck(ctx, p, st, cached, now)
 	switch {
@@ -130,9 +126,9 @@ func joinReasons(rs []planner.Reason) string {
 
 // recheck reads the pod, its namespace's pods, budgets and SLOs and the policy from the API
 // server (not the cache) and runs every eligibility rule again.
-func (r *Reconciler) recheck(ctx context.Context, p *v1alpha1.RebalancePolicy, st *policyState, cached *corev1.Pod, now time.Time) (*corev1.Pod, []planner.Reason, error) {
+func (r *Reconciler) recheck(ctx context.Context, p *v1alpha1.RebalancePolicy, st *policyState, cached *planner.Pod, now time.Time) (*corev1.Pod, []planner.Reason, error) {
 	var pod corev1.Pod
-	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(cached), &pod); err != nil {
+	if err := r.APIReader.Get(ctx, cached.Key(), &pod); err != nil {
 		return nil, nil, err
 	}
 	if pod.UID != cached.UID {
@@ -160,13 +156,13 @@ func (r *Reconciler) recheck(ctx context.Context, p *v1alpha1.RebalancePolicy, s
 	if err := r.APIReader.Get(ctx, types.NamespacedName{Name: pod.Namespace}, &ns); err != nil {
 		return nil, nil, fmt.Errorf("reading the namespace: %w", err)
 	}
-	snap := planner.Snapshot{Namespaces: []*corev1.Namespace{&ns}, Pods: pointers(pods.Items), PDBs: pointers(pdbs.Items)}
+	snap := planner.Snapshot{Namespaces: []*corev1.Namespace{&ns}, Pods: planner.NewPods(pointers(pods.Items)), PDBs: pointers(pdbs.Items)}
 	sloPtrs := pointers(slos.Items)
 	cfg, err := planner.Resolve(&policy, r.priorityClasses(ctx))
 	if err != nil {
 		return &pod, []planner.Reason{{Code: "ConfigInvalid", Message: err.Error()}}, nil
 	}
-	return &pod, planner.NewEligibility(&snap, cfg, &policy, sloPtrs, st.plan, now).Check(&pod), nil
+	return &pod, planner.NewEligibility(&snap, cfg, &policy, sloPtrs, st.plan, now).Check(planner.NewPod(&pod)), nil
 }
 
 // recordDisruption adds (add=true) or removes the entry in the policy's ledger and in the ledger
@@ -234,10 +230,11 @@ func (r *Reconciler) reportHeldBack(p *v1alpha1.RebalancePolicy, cl *cluster, re
 		if !budget && !multi {
 			continue
 		}
-		pod := findPod(cl, h.Pod)
-		if pod == nil {
+		found := cl.pod(h.Pod)
+		if found == nil {
 			continue
 		}
+		pod := found.Object()
 		if budget {
 			r.Recorder.Eventf(pod, p, corev1.EventTypeNormal, "BudgetExhausted", "Evict", "Held back: %s", reasonText(h))
 		}

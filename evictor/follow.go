@@ -5,10 +5,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/evictor/planner"
 )
 
 // Outcomes of a followed eviction, also the values of the replacement-outcomes metric.
@@ -79,21 +79,21 @@ func (r *Reconciler) follow(ctx context.Context, p *v1alpha1.RebalancePolicy, cl
 // replacementNode is the node of the first pod of the workload created after the eviction: its
 // replacement (a later one would belong to a later eviction of the same workload).
 func replacementNode(cl *cluster, f followed) string {
-	var first *corev1.Pod
+	var first *planner.Pod
 	for _, p := range cl.snap.Pods {
-		if p.Namespace != f.Move.Pod.Namespace || p.Spec.NodeName == "" || p.CreationTimestamp.Time.Before(f.At.Add(-time.Second)) {
+		if p.Namespace != f.Move.Pod.Namespace || p.NodeName == "" || p.Created.Before(f.At.Add(-time.Second)) {
 			continue
 		}
-		ref := metav1.GetControllerOfNoCopy(p)
+		ref := p.Owner
 		if ref == nil || ref.Kind != f.Move.Workload.Kind || ref.Name != f.Move.Workload.Name || p.UID == f.Move.Pod.UID {
 			continue
 		}
-		if first == nil || p.CreationTimestamp.Before(&first.CreationTimestamp) {
+		if first == nil || p.Created.Before(first.Created) {
 			first = p
 		}
 	}
 	if first == nil {
 		return ""
 	}
-	return first.Spec.NodeName
+	return first.NodeName
 }

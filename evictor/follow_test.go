@@ -17,12 +17,12 @@ func TestReplacementNode(t *testing.T) {
 	pod := func(name, node string, created time.Time) *corev1.Pod {
 		return tu.Pod(name).Namespace("prod").Node(node).OwnedBy("ReplicaSet", "web").Created(created).Obj()
 	}
-	cl := &cluster{snap: planner.Snapshot{Pods: []*corev1.Pod{
+	cl := &cluster{snap: planner.Snapshot{Pods: planner.NewPods([]*corev1.Pod{
 		pod("web-old", "n1", tu.Epoch),
 		pod("web-later", "n4", at.Add(2*time.Minute)),
 		pod("web-first", "n3", at.Add(10*time.Second)),
 		tu.Pod("other").Namespace("prod").Node("n9").OwnedBy("ReplicaSet", "api").Created(at.Add(5 * time.Second)).Obj(),
-	}}}
+	})}}
 	f := followed{At: at, Move: planner.Move{Pod: planner.PodRef{Namespace: "prod", Name: "web-evicted"},
 		Workload: planner.WorkloadKey{Namespace: "prod", Kind: "ReplicaSet", Name: "web"}, From: "n1"}}
 	if got := replacementNode(cl, f); got != "n3" {

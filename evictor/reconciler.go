@@ -41,6 +41,8 @@ type Reconciler struct {
 	Client client.Client
 	// APIReader reads straight from the API server, for the checks right before an eviction.
 	APIReader client.Reader
+	// Pods are the cluster's pods. SetupWithManager makes a PodStore when it is nil.
+	Pods PodLister
 	// Live evicts; DryRun only counts. A policy in dry-run only ever reaches DryRun.
 	Live     Executor
 	DryRun   Executor
@@ -92,13 +94,15 @@ type MoveOutcome struct {
 // then every interval. Informers for every kind the snapshot reads are registered here, so the
 // first cycle waits for all of them to sync.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &corev1.Pod{}, IndexPodNode, func(o client.Object) []string {
-		if n := o.(*corev1.Pod).Spec.NodeName; n != "" {
-			return []string{n}
+	if r.Pods == nil {
+		store, err := NewPodStoreForConfig(mgr.GetConfig())
+		if err != nil {
+			return err
 		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("indexing pods by node: %w", err)
+		if err := mgr.Add(store); err != nil {
+			return fmt.Errorf("adding the pod store: %w", err)
+		}
+		r.Pods = store
 	}
 	for _, obj := range []client.Object{&corev1.Node{}, &policyv1.PodDisruptionBudget{}, &corev1.Namespace{},
 		&schedulingv1.PriorityClass{}, &v1alpha1.NodeClass{}, &v1alpha1.WorkloadSLO{}} {
@@ -135,7 +139,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 	}
 
-	cl, err := readCluster(ctx, r.Client)
+	if !r.Pods.HasSynced() {
+		logger.V(1).Info("Waiting for the pod cache to sync")
+		return ctrl.Result{RequeueAfter: time.Second}, nil
+	}
+	cl, err := readCluster(ctx, r.Client, r.Pods)
 	if err != nil {
 		return ctrl.Result{}, err
 	}

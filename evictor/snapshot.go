@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -14,21 +15,29 @@ import (
 	"github.com/tinorodney/rebalancer/evictor/planner"
 )
 
-// IndexPodNode is the cache index of pods by the node they run on.
-const IndexPodNode = "spec.nodeName"
-
 // cluster is what one cycle reads from the caches.
 type cluster struct {
 	snap     planner.Snapshot
 	policies []v1alpha1.RebalancePolicy
 	slos     []*v1alpha1.WorkloadSLO
+	byName   map[types.NamespacedName]*planner.Pod
 }
 
-// readCluster lists everything the planner needs from the informer caches.
-func readCluster(ctx context.Context, c client.Reader) (*cluster, error) {
+// pod finds a pod of the snapshot by name; nil when it is not there.
+func (cl *cluster) pod(ref planner.PodRef) *planner.Pod {
+	if cl.byName == nil {
+		cl.byName = make(map[types.NamespacedName]*planner.Pod, len(cl.snap.Pods))
+		for _, p := range cl.snap.Pods {
+			cl.byName[p.Key()] = p
+		}
+	}
+	return cl.byName[types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}]
+}
+
+// readCluster lists everything the planner needs from the informer caches and the pod store.
+func readCluster(ctx context.Context, c client.Reader, podStore PodLister) (*cluster, error) {
 	var (
 		nodes    corev1.NodeList
-		pods     corev1.PodList
 		pdbs     policyv1.PodDisruptionBudgetList
 		nss      corev1.NamespaceList
 		pcs      schedulingv1.PriorityClassList
@@ -40,7 +49,7 @@ func readCluster(ctx context.Context, c client.Reader) (*cluster, error) {
 		what string
 		list client.ObjectList
 	}{
-		{"nodes", &nodes}, {"pods", &pods}, {"PodDisruptionBudgets", &pdbs}, {"namespaces", &nss},
+		{"nodes", &nodes}, {"PodDisruptionBudgets", &pdbs}, {"namespaces", &nss},
 		{"PriorityClasses", &pcs}, {"NodeClasses", &ncs}, {"WorkloadSLOs", &slos}, {"RebalancePolicies", &policies},
 	} {
 		if err := c.List(ctx, l.list); err != nil {
@@ -48,7 +57,7 @@ func readCluster(ctx context.Context, c client.Reader) (*cluster, error) {
 		}
 	}
 	cl := &cluster{policies: policies.Items, slos: pointers(slos.Items)}
-	cl.snap.Nodes, cl.snap.Pods, cl.snap.PDBs = pointers(nodes.Items), pointers(pods.Items), pointers(pdbs.Items)
+	cl.snap.Nodes, cl.snap.Pods, cl.snap.PDBs = pointers(nodes.Items), podStore.List(), pointers(pdbs.Items)
 	cl.snap.Namespaces, cl.snap.PriorityClasses, cl.snap.NodeClasses = pointers(nss.Items), pointers(pcs.Items), pointers(ncs.Items)
 	return cl, nil
 }
@@ -63,13 +72,19 @@ func pointers[T any](items []T) []*T {
 }
 
 // CacheOptions are the evictor's informer-cache settings: managed fields stripped from every
-// object, pods and nodes trimmed to what the planner reads (TrimPod, TrimNode).
+// object, nodes trimmed to what the planner reads (TrimNode). Pods are not in this cache: the
+// PodStore keeps them in the planner's compact form.
 func CacheOptions() cache.Options {
 	return cache.Options{
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Pod{}:  {Transform: TrimPod},
 			&corev1.Node{}: {Transform: TrimNode},
 		},
 	}
+}
+
+// ClientOptions make the manager's client read pods from the API server: pods are cached only
+// in the PodStore, and an informer for corev1.Pod would cache every pod a second time.
+func ClientOptions() client.Options {
+	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Pod{}}}}
 }

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -143,7 +142,7 @@ func (r *Reconciler) writeSLOStatus(ctx context.Context, cl *cluster, st *policy
 		}
 		matching := int32(0)
 		for _, p := range cl.snap.Pods {
-			if p.Namespace == slo.Namespace && p.DeletionTimestamp == nil && sel.Matches(labels.Set(p.Labels)) {
+			if p.Namespace == slo.Namespace && !p.Deleting && sel.Matches(labels.Set(p.Labels)) {
 				matching++
 			}
 		}
@@ -152,7 +151,7 @@ func (r *Reconciler) writeSLOStatus(ctx context.Context, cl *cluster, st *policy
 			if h.Pod.Namespace != slo.Namespace {
 				continue
 			}
-			pod := findPod(cl, h.Pod)
+			pod := cl.pod(h.Pod)
 			if pod == nil || !sel.Matches(labels.Set(pod.Labels)) || h.Has(planner.ReasonNotOptedIn) {
 				continue
 			}
@@ -208,15 +207,6 @@ func (r *Reconciler) writeSLOStatus(ctx context.Context, cl *cluster, st *policy
 
 func reasonText(h planner.HeldBack) string {
 	return joinReasons(h.Reasons)
-}
-
-func findPod(cl *cluster, ref planner.PodRef) *corev1.Pod {
-	for _, p := range cl.snap.Pods {
-		if p.Namespace == ref.Namespace && p.Name == ref.Name {
-			return p
-		}
-	}
-	return nil
 }
 
 // writeNodeClassStatus records each NodeClass's members and their mean utilisation score (from

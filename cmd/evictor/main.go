@@ -83,6 +83,7 @@ func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureM
 		LeaderElectionNamespace:       leaderNS,
 		LeaderElectionReleaseOnCancel: true,
 		Cache:                         evictor.CacheOptions(),
+		Client:                        evictor.ClientOptions(),
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
@@ -115,6 +116,9 @@ func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureM
 	if err := mgr.AddReadyzCheck("readyz", func(req *http.Request) error {
 		if !mgr.GetCache().WaitForCacheSync(req.Context()) {
 			return fmt.Errorf("caches not synced")
+		}
+		if !r.Pods.HasSynced() {
+			return fmt.Errorf("pod cache not synced")
 		}
 		return nil
 	}); err != nil {

@@ -1,30 +1,36 @@
 package planner
 
 import (
+	"hash/maphash"
+	"maps"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
-	"unsafe"
 	"weak"
 
 	corev1 "k8s.io/api/core/v1"
 )
 
 // Compactor makes Pods that share what they have in common: pods with the same labels,
-// annotations, controller, volumes and scheduling constraints share one Shape, and shapes with
-// the same scheduling constraints share one Scheduling (parsed once). A shape is shared only while
-// some Pod uses it: the tables hold them weakly, so a workload that is gone leaves nothing behind.
-// Namespaces and node names are kept once in a bounded table. A Compactor is safe for concurrent
-// use; its methods accept a nil Compactor, which shares nothing.
+// annotations, controller, volumes and scheduling constraints share one Shape; shapes with the
+// same labels share one label map, and shapes with the same scheduling constraints share one
+// Scheduling (parsed once). A shared value lives only while some Pod uses it: the tables hold
+// values weakly and look them up by a hash, checking equality, so a workload that is gone leaves
+// nothing behind and no two different values are ever confused. Namespaces and node names are
+// kept once in a bounded table. A Compactor is safe for concurrent use; its methods accept a nil
+// Compactor, which shares nothing.
 type Compactor struct {
+	seed        maphash.Seed
 	shapes      internTable[Shape]
+	labels      internTable[stringMap]
 	schedulings internTable[Scheduling]
 
 	mu      sync.Mutex
 	strings map[string]string
 }
+
+// stringMap is a map shared through an internTable (which needs a pointer to hold weakly).
+type stringMap struct{ m map[string]string }
 
 // maxStrings bounds the table of namespaces and node names: when it is full it starts again
 // (strings handed out stay valid), so churn cannot grow it without bound.
@@ -33,8 +39,10 @@ const maxStrings = 1 << 16
 // NewCompactor returns an empty Compactor.
 func NewCompactor() *Compactor {
 	return &Compactor{
-		shapes:      internTable[Shape]{m: map[string]weak.Pointer[Shape]{}},
-		schedulings: internTable[Scheduling]{m: map[string]weak.Pointer[Scheduling]{}},
+		seed:        maphash.MakeSeed(),
+		shapes:      newInternTable(shapeEqual),
+		labels:      newInternTable(func(a, b *stringMap) bool { return maps.Equal(a.m, b.m) }),
+		schedulings: newInternTable(func(a, b *Scheduling) bool { return a.key == b.key }),
 		strings:     map[string]string{},
 	}
 }
@@ -56,88 +64,104 @@ func (c *Compactor) str(s string) string {
 	return s
 }
 
-// internTable maps a key to the value made for it, as long as that value is in use.
+// internTable finds, for a value, an equal one that is still in use.
 type internTable[T any] struct {
-	mu sync.Mutex
-	m  map[string]weak.Pointer[T]
+	mu    sync.Mutex
+	equal func(a, b *T) bool
+	m     map[uint64][]weak.Pointer[T]
 }
 
-// get returns the live value for key, or the one mk makes (and remembers).
-func (t *internTable[T]) get(key string, mk func() *T) *T {
+func newInternTable[T any](equal func(a, b *T) bool) internTable[T] {
+	return internTable[T]{equal: equal, m: map[uint64][]weak.Pointer[T]{}}
+}
+
+// get returns a live value equal to v (whose hash is h), or else v itself, remembered from now
+// on once complete (if not nil) has finished it: no other caller sees v before.
+func (t *internTable[T]) get(h uint64, v *T, complete func(*T)) *T {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if wp, ok := t.m[key]; ok {
-		if v := wp.Value(); v != nil {
-			return v
+	for _, wp := range t.m[h] {
+		if x := wp.Value(); x != nil && t.equal(x, v) {
+			return x
 		}
 	}
-	v := mk()
-	t.m[key] = weak.Make(v)
-	runtime.AddCleanup(v, t.forget, key)
+	if complete != nil {
+		complete(v)
+	}
+	t.m[h] = append(t.m[h], weak.Make(v))
+	runtime.AddCleanup(v, t.forget, h)
 	return v
 }
 
-// forget drops key once its value has been collected (and not replaced since).
-func (t *internTable[T]) forget(key string) {
+// forget drops the collected values of bucket h.
+func (t *internTable[T]) forget(h uint64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if wp, ok := t.m[key]; ok && wp.Value() == nil {
-		delete(t.m, key)
+	live := slices.DeleteFunc(t.m[h], func(wp weak.Pointer[T]) bool { return wp.Value() == nil })
+	if len(live) == 0 {
+		delete(t.m, h)
+		return
 	}
+	t.m[h] = live
 }
 
-// size is how many keys the table holds.
+// size is how many values the table holds, collected ones included until their cleanup runs.
 func (t *internTable[T]) size() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.m)
-}
-
-// keyBuilder writes length-prefixed fields, so no two different field lists give one key.
-type keyBuilder struct{ strings.Builder }
-
-func (b *keyBuilder) field(s string) {
-	b.WriteString(strconv.Itoa(len(s)))
-	b.WriteByte(':')
-	b.WriteString(s)
-}
-
-func (b *keyBuilder) sortedMap(m map[string]string) {
-	b.field(strconv.Itoa(len(m)))
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	n := 0
+	for _, b := range t.m {
+		n += len(b)
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		b.field(k)
-		b.field(m[k])
-	}
+	return n
 }
 
-// shapeKey identifies a shape: its labels, annotations, owner, volumes and the identity of its
-// (already shared) Scheduling.
-func shapeKey(s *Shape) string {
-	var b keyBuilder
-	b.sortedMap(s.Labels)
-	b.sortedMap(s.Annotations)
+// hashMap hashes a map independently of its iteration order: the sum of its entries' hashes.
+func (c *Compactor) hashMap(m map[string]string) uint64 {
+	var sum uint64
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	for k, v := range m {
+		h.Reset()
+		h.WriteString(k)
+		h.WriteByte(0)
+		h.WriteString(v)
+		sum += h.Sum64()
+	}
+	return sum + uint64(len(m))
+}
+
+// hashShape hashes what shapeEqual compares; labelHash is hashMap(s.Labels).
+func (c *Compactor) hashShape(s *Shape, labelHash uint64) uint64 {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	maphash.WriteComparable(&h, labelHash)
+	maphash.WriteComparable(&h, c.hashMap(s.Annotations))
 	if o := s.Owner; o != nil {
-		b.field(o.APIVersion)
-		b.field(o.Kind)
-		b.field(o.Name)
-		b.field(string(o.UID))
-	} else {
-		b.field("")
+		h.WriteString(string(o.UID))
 	}
-	b.field(strconv.FormatInt(s.LocalStorage, 10))
-	b.field(strconv.FormatBool(s.Claims))
-	b.field(strconv.FormatUint(uint64(uintptr(unsafe.Pointer(s.Scheduling))), 16))
-	return b.String()
+	maphash.WriteComparable(&h, s.LocalStorage)
+	maphash.WriteComparable(&h, s.Claims)
+	maphash.WriteComparable(&h, s.Scheduling)
+	return h.Sum64()
 }
 
-// schedulingKey identifies a Scheduling: the protobuf encoding (map keys sorted) of the pod-spec
-// fields it is made from. ok is false when they cannot be encoded (never for a valid pod): such a
-// pod gets a Scheduling of its own.
+func shapeEqual(a, b *Shape) bool {
+	if a.LocalStorage != b.LocalStorage || a.Claims != b.Claims || a.Scheduling != b.Scheduling || (a.Owner == nil) != (b.Owner == nil) {
+		return false
+	}
+	if a.Owner != nil {
+		x, y := a.Owner, b.Owner
+		if x.UID != y.UID || x.Kind != y.Kind || x.Name != y.Name || x.APIVersion != y.APIVersion {
+			return false
+		}
+	}
+	return maps.Equal(a.Labels, b.Labels) && maps.Equal(a.Annotations, b.Annotations)
+}
+
+// schedulingKey is the protobuf encoding (map keys sorted) of the pod-spec fields a Scheduling is
+// made from. ok is false when they cannot be encoded (never for a valid pod): such a pod gets a
+// Scheduling of its own.
 func schedulingKey(spec corev1.PodSpec) (key string, ok bool) {
 	sub := corev1.PodSpec{NodeSelector: spec.NodeSelector, Tolerations: spec.Tolerations, SchedulerName: spec.SchedulerName,
 		PriorityClassName: spec.PriorityClassName, Priority: spec.Priority}

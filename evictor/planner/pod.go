@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"hash/maphash"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -48,6 +49,9 @@ type Shape struct {
 	LocalStorage int64
 	// Claims is true when a volume is a PersistentVolumeClaim or a generic ephemeral volume.
 	Claims bool
+
+	// labels holds Labels in the Compactor's table of label maps while this shape is in use.
+	labels *stringMap
 }
 
 // Scheduling is what decides where a pod may run and which scheduler places it.
@@ -58,6 +62,9 @@ type Scheduling struct {
 	Priority *int32
 	// Constraints are the node selector, required node affinity and tolerations, parsed.
 	Constraints *scoring.Constraints
+
+	// key identifies the Scheduling in the Compactor's table.
+	key string
 }
 
 // UnboundedStorage is Shape.LocalStorage for a pod whose local storage has no bound.
@@ -146,24 +153,28 @@ func (c *Compactor) shape(p *corev1.Pod) *Shape {
 	if c == nil {
 		return s
 	}
-	return c.shapes.get(shapeKey(s), func() *Shape { return s })
+	lh := c.hashMap(s.Labels)
+	return c.shapes.get(c.hashShape(s, lh), s, func(s *Shape) {
+		// A new shape: its labels may still be those of another shape (pods that differ only
+		// in an annotation of their own).
+		s.labels = c.labels.get(lh, &stringMap{s.Labels}, nil)
+		s.Labels = s.labels.m
+	})
 }
 
 func (c *Compactor) scheduling(p *corev1.Pod) *Scheduling {
-	mk := func() *Scheduling {
-		s := &Scheduling{SchedulerName: p.Spec.SchedulerName, PriorityClassName: p.Spec.PriorityClassName,
-			Constraints: scoring.NewConstraints(p)}
-		if p.Spec.Priority != nil {
-			v := *p.Spec.Priority
-			s.Priority = &v
-		}
+	key, ok := schedulingKey(p.Spec)
+	s := &Scheduling{SchedulerName: p.Spec.SchedulerName, PriorityClassName: p.Spec.PriorityClassName, key: key}
+	if p.Spec.Priority != nil {
+		v := *p.Spec.Priority
+		s.Priority = &v
+	}
+	parse := func(s *Scheduling) { s.Constraints = scoring.NewConstraints(p) }
+	if c == nil || !ok {
+		parse(s)
 		return s
 	}
-	key, ok := schedulingKey(p.Spec)
-	if c == nil || !ok {
-		return mk()
-	}
-	return c.schedulings.get(key, mk)
+	return c.schedulings.get(maphash.String(c.seed, key), s, parse)
 }
 
 func withoutLastApplied(a map[string]string) map[string]string {

@@ -252,6 +252,6 @@ func (d *Dump) Policy(name string) (*v1alpha1.RebalancePolicy, error) {
 
 // Snapshot is the dump as the planner takes it.
 func (d *Dump) Snapshot() planner.Snapshot {
-	return planner.Snapshot{Nodes: d.Nodes, Pods: d.Pods, PDBs: d.PDBs, Namespaces: d.Namespaces,
+	return planner.Snapshot{Nodes: d.Nodes, Pods: planner.NewPods(d.Pods), PDBs: d.PDBs, Namespaces: d.Namespaces,
 		PriorityClasses: d.PriorityClasses, NodeClasses: d.NodeClasses, Usage: d.Usage}
 }

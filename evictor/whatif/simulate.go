@@ -20,8 +20,9 @@ import (
 // Decider chooses the pods to evict in one cycle: the Rebalancer's planner, or a baseline.
 type Decider interface {
 	Name() string
-	// Decide returns the pods to evict now.
-	Decide(s planner.Snapshot, now time.Time) ([]planner.PodRef, error)
+	// Decide returns the pods to evict now. pods are the pods of s as the API returns them, for
+	// deciders that read corev1.Pods.
+	Decide(s planner.Snapshot, pods []*corev1.Pod, now time.Time) ([]planner.PodRef, error)
 	// Evicted tells the decider an eviction happened (to keep its ledgers).
 	Evicted(pod *corev1.Pod, from string, now time.Time)
 }
@@ -40,7 +41,7 @@ type PlannerDecider struct {
 func (p *PlannerDecider) Name() string { return "rebalancer" }
 
 // Decide plans.
-func (p *PlannerDecider) Decide(s planner.Snapshot, now time.Time) ([]planner.PodRef, error) {
+func (p *PlannerDecider) Decide(s planner.Snapshot, _ []*corev1.Pod, now time.Time) ([]planner.PodRef, error) {
 	res := planner.Plan(s, p.Policy, p.SLOs, p.State, now)
 	p.State, p.Last = res.State, res
 	if len(res.Blockers) > 0 {
@@ -136,6 +137,7 @@ func (r Result) ColdShare() float64 {
 
 type simPod struct {
 	pod     *corev1.Pod
+	view    *planner.Pod      // the planner's view of pod
 	base    scoring.Resources // reference units
 	lineage int
 }
@@ -167,6 +169,7 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 	}
 	// Pods and their usage in reference units; what a node uses beyond its pods stays put.
 	var pods []*simPod
+	cp := planner.NewCompactor()
 	podUse := map[string]scoring.Resources{}
 	for i, p := range d.Pods {
 		if p.Spec.NodeName == "" || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
@@ -180,7 +183,7 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 			r := scoring.PodRequests(p)
 			u = scoring.ToReference(scoring.Resources{CPU: float64(r.MilliCPU), Memory: float64(r.Memory)}, factor[p.Spec.NodeName])
 		}
-		pods = append(pods, &simPod{pod: p.DeepCopy(), base: u, lineage: i})
+		pods = append(pods, &simPod{pod: p.DeepCopy(), view: cp.Pod(p), base: u, lineage: i})
 		podUse[p.Spec.NodeName] = podUse[p.Spec.NodeName].Add(u)
 	}
 	system := map[string]scoring.Resources{}
@@ -238,12 +241,13 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 		}
 
 		snap := d.Snapshot()
-		snap.Pods = make([]*corev1.Pod, len(pods))
+		snap.Pods = make([]*planner.Pod, len(pods))
+		apiPods := make([]*corev1.Pod, len(pods))
 		for i, sp := range pods {
-			snap.Pods[i] = sp.pod
+			snap.Pods[i], apiPods[i] = sp.view, sp.pod
 		}
 		snap.Usage = usage
-		evict, err := dec.Decide(snap, now)
+		evict, err := dec.Decide(snap, apiPods, now)
 		if err != nil {
 			return res, fmt.Errorf("cycle %d: %w", cycle, err)
 		}
@@ -285,7 +289,7 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 			t := metav1.NewTime(now)
 			np.CreationTimestamp, np.Status.StartTime = t, &t
 			np.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: t}}
-			pods = append(pods, &simPod{pod: np, base: sp.base, lineage: sp.lineage})
+			pods = append(pods, &simPod{pod: np, view: cp.Pod(np), base: sp.base, lineage: sp.lineage})
 			nodeRef[from] = nodeRef[from].Sub(sp.base)
 			nodeRef[dest] = nodeRef[dest].Add(sp.base)
 		}
@@ -355,13 +359,13 @@ func place(d *Dump, pods []*simPod, sp *simPod, nodeRef, capacity map[string]sco
 		l.Pods++
 		load[o.pod.Spec.NodeName] = l
 	}
-	cons := scoring.NewConstraints(sp.pod)
+	cons, requests := scoring.NewConstraints(sp.pod), scoring.PodRequests(sp.pod)
 	profile := scoring.ParseProfile(sp.pod.Labels[v1alpha1.ProfileKey])
 	nodes := append([]*corev1.Node(nil), d.Nodes...)
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
 	best, bestScore := "", int64(-1)
 	for _, n := range nodes {
-		if cons.Feasible(n, load[n.Name]) != "" {
+		if cons.Feasible(n, load[n.Name], requests) != "" {
 			continue
 		}
 		var s int64
@@ -380,7 +384,7 @@ func place(d *Dump, pods []*simPod, sp *simPod, nodeRef, capacity map[string]sco
 			s = scoring.PlacementScore(&pn, &scoring.PlacementPod{Usage: sp.base, Profile: profile}, w, scoring.DefaultPlacementWeights)
 		} else {
 			a, _ := scoring.NodeAllocatable(n)
-			s = scoring.DefaultSchedulerScore(load[n.Name].Requested, cons.Requests.NonZero(), a)
+			s = scoring.DefaultSchedulerScore(load[n.Name].Requested, requests.NonZero(), a)
 		}
 		if s > bestScore {
 			best, bestScore = n.Name, s

@@ -40,7 +40,7 @@ func writeDump(t *testing.T, w plannertest.World) string {
 	for _, n := range w.Snapshot.Nodes {
 		add(n.DeepCopy(), "v1", "Node")
 	}
-	for _, p := range w.Snapshot.Pods {
+	for _, p := range w.Pods {
 		add(p.DeepCopy(), "v1", "Pod")
 	}
 	for _, p := range w.Snapshot.PDBs {
@@ -133,7 +133,7 @@ func TestLoadAndPlan(t *testing.T) {
 
 func TestSimulate(t *testing.T) {
 	w := small()
-	for _, p := range w.Snapshot.Pods {
+	for _, p := range w.Pods {
 		p.Spec.SchedulerName = v1alpha1.SchedulerName
 	}
 	d, err := whatif.LoadDir(writeDump(t, w))

@@ -69,13 +69,13 @@ func (r *recorder) Evict(_ context.Context, p *corev1.Pod, _ evictions.EvictOpti
 
 func (r *recorder) Name() string { return "recorder" }
 
-func (d *deschedulerDecider) Decide(s planner.Snapshot, _ time.Time) ([]planner.PodRef, error) {
+func (d *deschedulerDecider) Decide(s planner.Snapshot, pods []*corev1.Pod, _ time.Time) ([]planner.PodRef, error) {
 	ctx := context.Background()
 	var objs []runtime.Object
 	for _, n := range s.Nodes {
 		objs = append(objs, n)
 	}
-	for _, p := range s.Pods {
+	for _, p := range pods {
 		objs = append(objs, p)
 	}
 	client := fake.NewClientset(objs...)

@@ -99,7 +99,7 @@ func runScenario(sc scenario, seed uint64) (row, error) {
 	if err != nil {
 		return row{}, err
 	}
-	base := whatif.Dump{Nodes: w.Snapshot.Nodes, Pods: w.Snapshot.Pods, PDBs: w.Snapshot.PDBs, Namespaces: w.Snapshot.Namespaces,
+	base := whatif.Dump{Nodes: w.Snapshot.Nodes, Pods: w.Pods, PDBs: w.Snapshot.PDBs, Namespaces: w.Snapshot.Namespaces,
 		PriorityClasses: w.Snapshot.PriorityClasses, NodeClasses: w.Snapshot.NodeClasses, Usage: w.Snapshot.Usage}
 	opts := whatif.Options{Cycles: cycles, Interval: time.Minute, Noise: noise, Seed: seed, Weights: cfg.Weights,
 		Hot: cfg.Hysteresis.Hot, Cold: cfg.Hysteresis.Cold, StationaryCycles: stationary, Backoff: cfg.PodBackoff}
@@ -153,7 +153,7 @@ func withScheduler(pods []*corev1.Pod, name string) []*corev1.Pod {
 type nothing struct{}
 
 func (nothing) Name() string { return "none" }
-func (nothing) Decide(planner.Snapshot, time.Time) ([]planner.PodRef, error) {
+func (nothing) Decide(planner.Snapshot, []*corev1.Pod, time.Time) ([]planner.PodRef, error) {
 	return nil, nil
 }
 func (nothing) Evicted(*corev1.Pod, string, time.Time) {}

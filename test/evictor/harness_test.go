@@ -135,6 +135,7 @@ func startEvictor(t *testing.T, src *source, o options) *instance {
 		LeaderElectionReleaseOnCancel: true,
 		Controller:                    config.Controller{SkipNameValidation: ptr.To(true)},
 		Cache:                         evictor.CacheOptions(),
+		Client:                        evictor.ClientOptions(),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -41,6 +41,7 @@ type nodeInfo struct {
 	evicted   int
 	sample    Sample
 	pods      []*Pod
+	ready     bool // the node's Ready condition is True
 }
 
 // cluster is the snapshot indexed for planning.
@@ -50,6 +51,8 @@ type cluster struct {
 	scope    []*nodeInfo // nodes with fresh readings the policy balances
 	excluded []ExcludedNode
 	selected int // nodes the policy selects, fresh or not
+	// replicas counts active pods per shape (replicasPerShape), in the same pass over the pods.
+	replicas map[*Shape]int
 }
 
 func resolveClasses(ncs []*v1alpha1.NodeClass, cfg *Config) []*classInfo {
@@ -84,7 +87,7 @@ func buildCluster(s *Snapshot, cfg *Config, st State, now time.Time) *cluster {
 	classes := resolveClasses(s.NodeClasses, cfg)
 	cl := &cluster{byName: make(map[string]*nodeInfo, len(s.Nodes))}
 	for _, n := range s.Nodes {
-		ni := &nodeInfo{node: n, name: n.Name, factor: 1, hot: cfg.Hysteresis.Hot, cold: cfg.Hysteresis.Cold, place: scoring.PlacementNode{ClassWeight: 0.5}}
+		ni := &nodeInfo{node: n, name: n.Name, ready: scoring.NodeReady(n), factor: 1, hot: cfg.Hysteresis.Hot, cold: cfg.Hysteresis.Cold, place: scoring.PlacementNode{ClassWeight: 0.5}}
 		lbls := labels.Set(n.Labels)
 		for _, ci := range classes {
 			if ci.selector.Matches(lbls) {
@@ -104,7 +107,9 @@ func buildCluster(s *Snapshot, cfg *Config, st State, now time.Time) *cluster {
 	}
 	sort.Slice(cl.nodes, func(i, j int) bool { return cl.nodes[i].name < cl.nodes[j].name })
 
+	cl.replicas = make(map[*Shape]int, len(s.Pods)/4)
 	for _, p := range s.Pods {
+		countReplica(cl.replicas, p)
 		ni := cl.byName[p.NodeName]
 		if ni == nil || !holdsResources(p) {
 			continue

@@ -101,6 +101,26 @@ type candidate struct {
 
 // NewEligibility indexes the snapshot for eligibility checks under a resolved policy.
 func NewEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.WorkloadSLO, st State, now time.Time) *Eligibility {
+	return newEligibility(s, cfg, policy, slos, st, now, replicasPerShape(s.Pods))
+}
+
+// replicasPerShape counts the active pods of each shape that has a controller (a pointer key
+// hashes cheaply; NewEligibility folds the counts per controller).
+func replicasPerShape(pods []*Pod) map[*Shape]int {
+	perShape := make(map[*Shape]int, len(pods)/4)
+	for _, p := range pods {
+		countReplica(perShape, p)
+	}
+	return perShape
+}
+
+func countReplica(perShape map[*Shape]int, p *Pod) {
+	if p.Owner != nil && active(p) {
+		perShape[p.Shape]++
+	}
+}
+
+func newEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.WorkloadSLO, st State, now time.Time, perShape map[*Shape]int) *Eligibility {
 	e := &Eligibility{
 		cfg: cfg, now: now,
 		namespaces:    make(map[string]labels.Set, len(s.Namespaces)),
@@ -169,14 +189,7 @@ func NewEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, s
 			}
 		}
 	}
-	// Replicas per workload: counted per shape first (a pointer key hashes cheaply), then per
-	// controller.
-	perShape := make(map[*Shape]int, len(s.Pods)/4)
-	for _, p := range s.Pods {
-		if p.Owner != nil && active(p) {
-			perShape[p.Shape]++
-		}
-	}
+	// Replicas per workload: counted per shape, folded per controller.
 	for sh, n := range perShape {
 		wl := e.workloads[sh.Owner.UID]
 		if wl == nil {

@@ -84,7 +84,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 	spread := scoring.NewSpread(scores)
 	res.SigmaBefore = spread.Sigma()
 
-	elig := NewEligibility(&s, cfg, policy, slos, st, now)
+	elig := newEligibility(&s, cfg, policy, slos, st, now, cl.replicas)
 	pr := newPredictor(cl.scope, cfg.Weights)
 	h := &candHeap{}
 	var movable []*cand

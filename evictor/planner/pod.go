@@ -17,22 +17,28 @@ import (
 // constraints, volumes) is a Shape that such pods share when one Compactor made them.
 // A Pod and its Shape are never modified once made; NewPod and Compactor.Pod make them.
 type Pod struct {
+	// Fields are ordered by use: the first cache line holds what every plan reads for every pod,
+	// the second what it reads for pods on hot nodes.
+
 	*Shape
-	Namespace, Name string
-	UID             types.UID
-	// ResourceVersion is kept for the informer that caches Pods (it tells updates from resyncs).
-	ResourceVersion string
-	NodeName        string
-	Phase           corev1.PodPhase
+	NodeName string
+	Phase    corev1.PodPhase
 	// Requests are the pod's effective requests as the scheduler counts them (scoring.PodRequests).
 	Requests scoring.Requests
-	// Created is the creation time; Started when the kubelet started the pod (zero before);
-	// ReadySince when the Ready condition last changed (zero without one).
-	Created, Started, ReadySince time.Time
 	// Deleting is true once the pod has a deletionTimestamp.
 	Deleting bool
 	// Ready is the pod's Ready condition.
 	Ready bool
+
+	// Started is when the kubelet started the pod (zero before).
+	Started         time.Time
+	Namespace, Name string
+	UID             types.UID
+	// Created is the creation time; ReadySince when the Ready condition last changed (zero
+	// without one).
+	Created, ReadySince time.Time
+	// ResourceVersion is kept for the informer that caches Pods (it tells updates from resyncs).
+	ResourceVersion string
 }
 
 // Shape is what the pods of one workload revision have in common.

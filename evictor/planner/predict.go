@@ -111,7 +111,7 @@ func (pr *predictor) predict(c *cand) *nodeInfo {
 	var best *nodeInfo
 	var bestScore int64 = -1
 	consider := func(n *nodeInfo) {
-		if c.pod.Constraints.Feasible(n.node, n.load, c.pod.Requests) != "" {
+		if !n.ready || c.pod.Constraints.FeasibleReady(n.node, n.load, c.pod.Requests) != "" {
 			return
 		}
 		s := pr.score(c, n)

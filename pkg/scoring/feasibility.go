@@ -48,9 +48,15 @@ type Infeasible string
 //
 //	fits_r = requested_r + pod_r <= allocatable_r,  for cpu, memory, and pods (+1)
 func (c *Constraints) Feasible(node *corev1.Node, load NodeLoad, requests Requests) Infeasible {
-	if !nodeReady(node) {
+	if !NodeReady(node) {
 		return "node is not Ready"
 	}
+	return c.FeasibleReady(node, load, requests)
+}
+
+// FeasibleReady is Feasible for a node the caller knows to be Ready (NodeReady), so that checking
+// many pods against one node reads its conditions once.
+func (c *Constraints) FeasibleReady(node *corev1.Node, load NodeLoad, requests Requests) Infeasible {
 	if node.Spec.Unschedulable && !schedulinghelper.TolerationsTolerateTaint(klog.Background(), c.tolerations, &unschedulableTaint, false) {
 		return "node is cordoned"
 	}
@@ -84,7 +90,8 @@ func (c *Constraints) Feasible(node *corev1.Node, load NodeLoad, requests Reques
 
 var unschedulableTaint = corev1.Taint{Key: corev1.TaintNodeUnschedulable, Effect: corev1.TaintEffectNoSchedule}
 
-func nodeReady(node *corev1.Node) bool {
+// NodeReady reports whether the node's Ready condition is True.
+func NodeReady(node *corev1.Node) bool {
 	for i := range node.Status.Conditions {
 		if node.Status.Conditions[i].Type == corev1.NodeReady {
 			return node.Status.Conditions[i].Status == corev1.ConditionTrue

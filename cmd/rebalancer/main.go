@@ -93,7 +93,7 @@ func run(args []string, stdout io.Writer, now time.Time) error {
 		}
 		res, serr := whatif.Simulate(d, &whatif.PlannerDecider{Policy: live, SLOs: d.SLOs}, whatif.Options{
 			Cycles: *cycles, Interval: interval, Noise: *noise, Seed: *seed, Weights: cfg.Weights,
-			Hot: cfg.Hysteresis.Hot, Cold: cfg.Hysteresis.Cold, Backoff: cfg.PodBackoff,
+			Hysteresis: cfg.Hysteresis, Backoff: cfg.PodBackoff,
 		}, now)
 		if serr != nil {
 			return serr

@@ -35,6 +35,10 @@ type nodeInfo struct {
 	alloc     scoring.Requests
 	load      scoring.NodeLoad // requests of every pod on the node, updated by moves
 	hot, cold float64          // thresholds that apply
+	// cool is where a hot node stops being hot: hot - the hysteresis margin. Moves bring hot
+	// nodes under it and never push a destination over it, so a node the plan clears or fills
+	// does not turn hot again on the next noisy reading.
+	cool float64
 	state     scoring.NodeState
 	score     float64 // score from the reading
 	predicted float64 // score after the moves chosen so far

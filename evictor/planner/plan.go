@@ -69,6 +69,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 	for i, n := range cl.scope {
 		h := cfg.Hysteresis
 		h.Hot, h.Cold = n.hot, n.cold
+		n.cool = n.hot - h.Margin
 		n.state = h.Next(n.state, n.score)
 		n.place.Hot = n.state.Class == scoring.Hot
 		n.place.Cold = n.state.Class == scoring.Cold
@@ -133,8 +134,9 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		case c.node.evicted >= cfg.MaxPerNodeCycle:
 			res.hold(c, *reason(ReasonNodeCycleLimit, "rate limit: %d evictions from node %s already planned this cycle", cfg.MaxPerNodeCycle, c.node.name))
 			continue
-		case c.node.predicted < c.node.hot:
-			res.hold(c, *reason(ReasonNodeCleared, "node %s is predicted at %.3f after the planned moves, under its hot threshold %.2f", c.node.name, c.node.predicted, c.node.hot))
+		case c.node.predicted < c.node.cool:
+			res.hold(c, *reason(ReasonNodeCleared, "node %s is predicted at %.3f after the planned moves, under %.2f where it stops being hot (hot threshold %.2f - margin)",
+				c.node.name, c.node.predicted, c.node.cool, c.node.hot))
 			continue
 		}
 		if c.version != version {
@@ -176,7 +178,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 
 	res.ClearsHotNodes = true
 	for _, n := range cl.scope {
-		if n.state.Class == scoring.Hot && n.predicted >= n.hot {
+		if n.state.Class == scoring.Hot && n.predicted >= n.cool {
 			res.ClearsHotNodes = false
 		}
 		u := scoring.Utilize(scoring.ToReference(scoring.Resources{CPU: n.sample.MilliCPU, Memory: n.sample.Memory}, n.factor), n.place.Capacity)
@@ -205,22 +207,23 @@ func evaluate(c *cand, pr *predictor, spread *scoring.Spread, cfg *Config) *Reas
 	c.dest = dest
 	c.srcNew = cfg.Weights.NodeScore(c.node.place.Usage.Sub(c.usage), c.node.place.Capacity)
 	c.dstNew = cfg.Weights.NodeScore(dest.place.Usage.Add(c.usage), dest.place.Capacity)
-	if c.dstNew >= dest.hot {
-		return reason(ReasonDestinationTurnsHot, "the replacement would push %s to %.3f, at or above its hot threshold %.2f", dest.name, c.dstNew, dest.hot)
+	if c.dstNew >= dest.cool {
+		return reason(ReasonDestinationTurnsHot, "the replacement would push %s to %.3f, within the margin of its hot threshold %.2f (at or above %.2f)", dest.name, c.dstNew, dest.hot, dest.cool)
 	}
 	c.after = spread.SigmaAfter(c.node.predicted, c.srcNew, dest.predicted, c.dstNew)
 	c.drop = spread.Sigma() - c.after
 	return nil
 }
 
-// lowerBound is the fewest evictions that could bring every hot node under its hot threshold:
+// lowerBound is the fewest evictions that could make every hot node stop being hot, that is
+// bring it under cool = hot threshold - hysteresis margin (above it the classifier keeps it hot):
 // for each hot node, the fewest of its movable pods, largest first, whose share of the node's
-// score covers the excess (score - hot); summed over nodes. The threshold is on the weighted
+// score covers the excess (score - cool); summed over nodes. The threshold is on the weighted
 // score, so the excess is measured on it: bringing each resource under the threshold separately
 // is not needed to bring the score under it, and counting that way would not be a lower bound.
 //
 //	share(pod) = Score(Utilize(pod usage, node capacity))
-//	LB = sum over hot nodes of min k such that the k largest shares sum to more than score - hot
+//	LB = sum over hot nodes of min k such that the k largest shares sum to more than score - cool
 //
 // A node its movable pods cannot clear counts all of them.
 func lowerBound(scope []*nodeInfo, movable []*cand, w scoring.Weights) int {
@@ -230,10 +233,10 @@ func lowerBound(scope []*nodeInfo, movable []*cand, w scoring.Weights) int {
 	}
 	lb := 0
 	for _, n := range scope {
-		if n.state.Class != scoring.Hot || n.score < n.hot {
+		if n.state.Class != scoring.Hot || n.score < n.cool {
 			continue
 		}
-		excess := n.score - n.hot
+		excess := n.score - n.cool
 		s := shares[n]
 		sort.Sort(sort.Reverse(sort.Float64Slice(s)))
 		var sum float64

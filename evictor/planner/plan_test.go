@@ -360,10 +360,11 @@ func TestLowerBound(t *testing.T) {
 	}{
 		// n1 = 0.5*3800/4000 + 0.5*0 = 0.475: not hot under the default 0.75 -> nothing needed
 		{"not hot", 3800, 0, []float64{1000, 1000}, 0, true},
-		// n1 = 0.5*3800/4000 + 0.5*16/16 = 0.975; excess over 0.75 = 0.225.
-		// shares: 1200m -> 0.15, 800m -> 0.1, 400m -> 0.05. 0.15 < 0.225; 0.15+0.1 = 0.25 > 0.225 -> LB 2
-		{"two largest needed", 3800, 16, []float64{400, 1200, 800}, 2, true},
-		// the same node with only small pods: 0.05 each, need 5 (0.25 > 0.225), but only 3 exist -> LB 3
+		// n1 = 0.5*3800/4000 + 0.5*16/16 = 0.975; it stops being hot under 0.75 - margin 0.05 = 0.70:
+		// excess 0.275. shares: 1400m -> 0.175, 1000m -> 0.125, 400m -> 0.05.
+		// 0.175 < 0.275; 0.175+0.125 = 0.30 > 0.275 -> LB 2
+		{"two largest needed", 3800, 16, []float64{400, 1400, 1000}, 2, true},
+		// the same node with only small pods: 0.05 each, need 6 (0.30 > 0.275), but only 3 exist -> LB 3
 		{"cannot be cleared", 3800, 16, []float64{400, 400, 400}, 3, false},
 	}
 	for _, tc := range cases {

@@ -196,10 +196,11 @@ type Result struct {
 	// HeldBack lists candidates not moved, in the order they were decided: node by node (by
 	// name) and pod by pod for the rules checked up front, then as selection reached them.
 	HeldBack []HeldBack
-	// LowerBound is the fewest evictions that could bring every hot node under its hot threshold.
+	// LowerBound is the fewest evictions that could make every hot node stop being hot (bring it
+	// under its hot threshold minus the hysteresis margin).
 	LowerBound int
-	// ClearsHotNodes is true when, after the planned moves, every hot node is predicted under its
-	// hot threshold.
+	// ClearsHotNodes is true when, after the planned moves, every hot node is predicted to stop
+	// being hot: under its hot threshold minus the hysteresis margin.
 	ClearsHotNodes bool
 	// State is the state for the next cycle.
 	State State

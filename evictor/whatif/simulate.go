@@ -81,9 +81,11 @@ type Options struct {
 	// Noise is the relative standard deviation of each pod's usage from one reading to the next.
 	Noise float64
 	Seed  uint64
-	// Weights and thresholds used to measure sigma and classify destinations (the policy's).
-	Weights   scoring.Weights
-	Hot, Cold float64
+	// Weights measure sigma; Hysteresis classifies nodes hot and cold for the figures (the
+	// policy's). The simulator runs its own classifier on the readings, the same for every
+	// decider, so "replacements on cold nodes" means one thing whoever decides.
+	Weights    scoring.Weights
+	Hysteresis scoring.Hysteresis
 	// TargetSigma, when > 0, records how many evictions it took to first reach it.
 	TargetSigma float64
 	// StationaryCycles are the last cycles counted as "after convergence".
@@ -196,6 +198,7 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 
 	res := Result{Decider: dec.Name(), ConvergedAt: -1, ToTarget: -1}
 	lastEvicted := map[int]time.Time{}
+	classes := map[string]scoring.NodeState{} // the simulator's own classification of each node
 	now := start
 	replacement := 0
 	for cycle := 1; cycle <= opts.Cycles; cycle++ {
@@ -217,18 +220,17 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 			usage.Pods[types.NamespacedName{Namespace: sp.pod.Namespace, Name: sp.pod.Name}] = planner.Sample{MilliCPU: u.CPU / f, Memory: u.Memory, Time: now}
 		}
 		scores := make([]float64, 0, len(d.Nodes))
-		nodeScore := map[string]float64{}
 		hot, cold := 0, 0
 		for _, n := range d.Nodes {
 			r := nodeRef[n.Name]
 			usage.Nodes[n.Name] = planner.Sample{MilliCPU: r.CPU / factor[n.Name], Memory: r.Memory, Time: now}
 			sc := opts.Weights.NodeScore(r, capacity[n.Name])
-			nodeScore[n.Name] = sc
 			scores = append(scores, sc)
-			switch {
-			case sc >= opts.Hot:
+			classes[n.Name] = opts.Hysteresis.Next(classes[n.Name], sc)
+			switch classes[n.Name].Class {
+			case scoring.Hot:
 				hot++
-			case sc < opts.Cold:
+			case scoring.Cold:
 				cold++
 			}
 		}
@@ -278,7 +280,7 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 				continue
 			}
 			res.Placed++
-			if nodeScore[dest] < opts.Cold {
+			if classes[dest].Class == scoring.Cold {
 				res.OnCold++
 			}
 			replacement++

@@ -142,7 +142,7 @@ func TestSimulate(t *testing.T) {
 	}
 	policy, _ := d.Policy("")
 	dec := &whatif.PlannerDecider{Policy: policy.DeepCopy(), SLOs: d.SLOs}
-	res, err := whatif.Simulate(d, dec, whatif.Options{Cycles: 30, Interval: time.Minute, Weights: scoring.DefaultWeights, Hot: 0.75, Cold: 0.35,
+	res, err := whatif.Simulate(d, dec, whatif.Options{Cycles: 30, Interval: time.Minute, Weights: scoring.DefaultWeights, Hysteresis: scoring.Hysteresis{Hot: 0.75, Cold: 0.35, Margin: 0.05, Consecutive: 1},
 		Backoff: 30 * time.Minute, StationaryCycles: 10}, plannertest.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +161,7 @@ func TestSimulate(t *testing.T) {
 	}
 	// Same seed, same result.
 	again, _ := whatif.Simulate(d, &whatif.PlannerDecider{Policy: policy.DeepCopy(), SLOs: d.SLOs}, whatif.Options{Cycles: 30, Interval: time.Minute,
-		Weights: scoring.DefaultWeights, Hot: 0.75, Cold: 0.35, Backoff: 30 * time.Minute, StationaryCycles: 10}, plannertest.Now)
+		Weights: scoring.DefaultWeights, Hysteresis: scoring.Hysteresis{Hot: 0.75, Cold: 0.35, Margin: 0.05, Consecutive: 1}, Backoff: 30 * time.Minute, StationaryCycles: 10}, plannertest.Now)
 	if again.Evictions != res.Evictions || again.FinalSigma != res.FinalSigma {
 		t.Errorf("two runs differ: %d/%v and %d/%v", res.Evictions, res.FinalSigma, again.Evictions, again.FinalSigma)
 	}

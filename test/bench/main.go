@@ -102,7 +102,7 @@ func runScenario(sc scenario, seed uint64) (row, error) {
 	base := whatif.Dump{Nodes: w.Snapshot.Nodes, Pods: w.Pods, PDBs: w.Snapshot.PDBs, Namespaces: w.Snapshot.Namespaces,
 		PriorityClasses: w.Snapshot.PriorityClasses, NodeClasses: w.Snapshot.NodeClasses, Usage: w.Snapshot.Usage}
 	opts := whatif.Options{Cycles: cycles, Interval: time.Minute, Noise: noise, Seed: seed, Weights: cfg.Weights,
-		Hot: cfg.Hysteresis.Hot, Cold: cfg.Hysteresis.Cold, StationaryCycles: stationary, Backoff: cfg.PodBackoff}
+		Hysteresis: cfg.Hysteresis, StationaryCycles: stationary, Backoff: cfg.PodBackoff}
 
 	// Ours: pods use the Rebalancer's scheduler.
 	oursDump := base

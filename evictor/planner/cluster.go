@@ -38,7 +38,7 @@ type nodeInfo struct {
 	// cool is where a hot node stops being hot: hot - the hysteresis margin. Moves bring hot
 	// nodes under it and never push a destination over it, so a node the plan clears or fills
 	// does not turn hot again on the next noisy reading.
-	cool float64
+	cool      float64
 	state     scoring.NodeState
 	score     float64 // score from the reading
 	predicted float64 // score after the moves chosen so far

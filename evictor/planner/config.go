@@ -26,6 +26,8 @@ type Config struct {
 	Weights           scoring.Weights
 	Hysteresis        scoring.Hysteresis
 	MinSigmaGain      float64
+	// ColdDestinations: a move is made only when the replacement is predicted on a cold node.
+	ColdDestinations  bool
 	MaxPerCycle       int
 	MaxPerNodeCycle   int
 	MaxPerHour        int
@@ -47,6 +49,7 @@ func Resolve(p *v1alpha1.RebalancePolicy, priorityClasses []*schedulingv1.Priori
 		DryRun:            deref(s.DryRun, v1alpha1.DefaultDryRun),
 		Weights:           scoring.Weights{CPU: v1alpha1.DefaultWeightCPU, Memory: v1alpha1.DefaultWeightMemory},
 		MinSigmaGain:      deref(s.MinSigmaImprovement, v1alpha1.DefaultMinSigmaImprovement),
+		ColdDestinations:  deref(s.Destinations, v1alpha1.DefaultDestinations) == v1alpha1.DestinationsCold,
 		MaxPerCycle:       v1alpha1.DefaultMaxEvictionsPerCycle,
 		MaxPerNodeCycle:   v1alpha1.DefaultMaxEvictionsPerNodePerCycle,
 		MaxPerHour:        v1alpha1.DefaultMaxEvictionsPerHour,

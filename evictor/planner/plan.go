@@ -88,6 +88,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 	elig := newEligibility(&s, cfg, policy, slos, st, now, cl.replicas)
 	pr := newPredictor(cl.scope, cfg.Weights)
 	h := &candHeap{}
+	// movable are the candidates the eligibility rules let go, with or without a destination.
 	var movable []*cand
 	onHot := 0
 	for _, n := range cl.scope {
@@ -113,11 +114,11 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 			c := &cand{candidate: cd, node: n}
 			c.usage = podUsage(p, &s, n, cfg.StaleAfter, now)
 			c.profile = podProfile(p)
+			movable = append(movable, c)
 			if r := evaluate(c, pr, &spread, &cfg); r != nil {
 				res.hold(c, *r)
 				continue
 			}
-			movable = append(movable, c)
 			heap.Push(h, c)
 		}
 	}
@@ -203,6 +204,8 @@ func evaluate(c *cand, pr *predictor, spread *scoring.Spread, cfg *Config) *Reas
 		return reason(ReasonLandsOnSameNode, "buys nothing: the %s would place the replacement back on %s", schedulerOf(c.pod), dest.name)
 	case dest.state.Class == scoring.Hot:
 		return reason(ReasonLandsOnHotNode, "buys nothing: the %s would place the replacement on %s, another hot node", schedulerOf(c.pod), dest.name)
+	case cfg.ColdDestinations && dest.state.Class != scoring.Cold:
+		return reason(ReasonDestinationNotCold, "the %s would place the replacement on %s, which is not cold (the policy's destinations are Cold)", schedulerOf(c.pod), dest.name)
 	}
 	c.dest = dest
 	c.srcNew = cfg.Weights.NodeScore(c.node.place.Usage.Sub(c.usage), c.node.place.Capacity)
@@ -217,7 +220,8 @@ func evaluate(c *cand, pr *predictor, spread *scoring.Spread, cfg *Config) *Reas
 
 // lowerBound is the fewest evictions that could make every hot node stop being hot, that is
 // bring it under cool = hot threshold - hysteresis margin (above it the classifier keeps it hot):
-// for each hot node, the fewest of its movable pods, largest first, whose share of the node's
+// for each hot node, the fewest of its movable pods (those the eligibility rules let go, whether
+// or not a destination takes them now), largest first, whose share of the node's
 // score covers the excess (score - cool); summed over nodes. The threshold is on the weighted
 // score, so the excess is measured on it: bringing each resource under the threshold separately
 // is not needed to bring the score under it, and counting that way would not be a lower bound.

@@ -327,9 +327,45 @@ func TestPlanDestinationWouldTurnHot(t *testing.T) {
 	w.pod(testutil.Pod("big-0").Namespace("prod").Node("n1").OptIn().OwnedBy("ReplicaSet", "big").CPU("100m").Memory("100Mi"), 2000, 6)
 	w.pod(testutil.Pod("big-1").Namespace("prod").Node("n2").OptIn().OwnedBy("ReplicaSet", "big").CPU("100m").Memory("100Mi"), 100, 0.1)
 	w.pods[0].Spec.SchedulerName = v1alpha1.SchedulerName
+	w.policy.Spec.Destinations = ptr.To(v1alpha1.DestinationsNotHot)
 	res := w.plan()
 	if h := heldBack(res, "big-0"); h == nil || !h.Has(planner.ReasonDestinationTurnsHot) {
 		t.Errorf("big-0 %+v, want DestinationWouldTurnHot", h)
+	}
+}
+
+// TestPlanDestinations: under destinations Cold (the default) a pod whose replacement would land
+// on a normal node stays; under NotHot it moves there.
+func TestPlanDestinations(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		dest     *v1alpha1.Destinations
+		wantMove bool
+	}{
+		{"default is Cold", nil, false},
+		{"Cold", ptr.To(v1alpha1.DestinationsCold), false},
+		{"NotHot", ptr.To(v1alpha1.DestinationsNotHot), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld()
+			// n1 = 0.5*3600/4000 + 0.5*14/16 = 0.8875: hot. n2 = 0.5*0.5 + 0.5*0.5 = 0.5: normal.
+			w.node("n1", 3600, 14)
+			w.node("n2", 2000, 8)
+			w.replicas("web", 2, 500, 1, "n1", "n2")
+			for _, p := range w.pods {
+				p.Spec.SchedulerName = v1alpha1.SchedulerName
+			}
+			w.policy.Spec.Destinations = tc.dest
+			res := w.plan()
+			if got := len(res.Moves) > 0; got != tc.wantMove {
+				t.Fatalf("moves %v, want a move: %v", res.Moves, tc.wantMove)
+			}
+			if !tc.wantMove {
+				if h := heldBack(res, "web-0"); h == nil || !h.Has(planner.ReasonDestinationNotCold) {
+					t.Errorf("web-0 %+v, want DestinationNotCold", h)
+				}
+			}
+		})
 	}
 }
 

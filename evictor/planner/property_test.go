@@ -215,6 +215,9 @@ func checkInvariants(w plannertest.World, res planner.Result) error {
 		if res.State.Nodes[m.To].Class == scoring.Hot {
 			return fmt.Errorf("move %v lands on a hot node", m)
 		}
+		if cfg.ColdDestinations && res.State.Nodes[m.To].Class != scoring.Cold {
+			return fmt.Errorf("move %v lands on a node that is not cold, with destinations Cold", m)
+		}
 		req := scoring.PodRequests(p)
 		if why := scoring.NewConstraints(p).Feasible(dest, load[m.To], req); why != "" {
 			return fmt.Errorf("move %v to an infeasible node: %s", m, why)

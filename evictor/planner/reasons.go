@@ -25,6 +25,7 @@ const (
 	ReasonLandsOnSameNode     ReasonCode = "LandsOnSameNode"
 	ReasonLandsOnHotNode      ReasonCode = "LandsOnHotNode"
 	ReasonDestinationTurnsHot ReasonCode = "DestinationWouldTurnHot"
+	ReasonDestinationNotCold  ReasonCode = "DestinationNotCold"
 	ReasonHourlyLimit         ReasonCode = "HourlyLimit"
 	ReasonCycleLimit          ReasonCode = "CycleLimit"
 	ReasonNodeCycleLimit      ReasonCode = "NodeCycleLimit"

@@ -98,6 +98,8 @@ func writeJSONFile(t *testing.T, path string, v any) {
 func small() plannertest.World {
 	w := plannertest.Cluster(plannertest.Spec{Seed: 3, Nodes: 12, PodsPerNode: 30, Replicas: 4, HotFraction: 0.25, OptIn: 1, Mixed: true})
 	w.Policy.Spec.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](4), MaxEvictionsPerNodePerCycle: ptr.To[int32](2), MaxEvictionsPerHour: ptr.To[int32](200)}
+	// Thirty pods a node leave no node cold: let replacements go to normal nodes.
+	w.Policy.Spec.Destinations = ptr.To(v1alpha1.DestinationsNotHot)
 	return w
 }
 

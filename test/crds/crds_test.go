@@ -166,6 +166,7 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{"negative min pod age", policy("safety: {minPodAge: -1h}"), "minPodAge must be a non-negative duration"},
 		{"zero stale-after", policy("metrics: {staleAfter: 0s}"), "staleAfter must be a positive duration"},
 		{"unknown metrics source", policy("metrics: {source: graphite}"), `Unsupported value: "graphite": supported values: "metricsServer", "prometheus"`},
+		{"unknown destinations", policy("destinations: Anywhere"), `Unsupported value: "Anywhere": supported values: "Cold", "NotHot"`},
 		{"prometheus settings with metrics-server", policy("metrics: {source: metricsServer, prometheus: {address: 'http://prom:9090'}}"), "metrics.prometheus may be set only when metrics.source is prometheus"},
 		{"prometheus settings with the default source", policy("metrics: {prometheus: {address: 'http://prom:9090'}}"), "metrics.prometheus may be set only when metrics.source is prometheus"},
 		{"prometheus address not http", policy("metrics: {source: prometheus, prometheus: {address: 'ftp://prom:21'}}"), "prometheus.address must be an http or https URL"},
@@ -241,6 +242,7 @@ func TestDefaults(t *testing.T) {
 				ConsecutiveReadings: v1alpha1.DefaultConsecutiveReadings,
 			},
 			MinSigmaImprovement: ptr.To(v1alpha1.DefaultMinSigmaImprovement),
+			Destinations:        ptr.To(v1alpha1.DefaultDestinations),
 			RateLimits: &v1alpha1.RateLimits{
 				MaxEvictionsPerCycle:        ptr.To[int32](v1alpha1.DefaultMaxEvictionsPerCycle),
 				MaxEvictionsPerNodePerCycle: ptr.To[int32](v1alpha1.DefaultMaxEvictionsPerNodePerCycle),

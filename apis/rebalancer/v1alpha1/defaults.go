@@ -14,6 +14,7 @@ const (
 	DefaultHysteresisMargin            = 0.05
 	DefaultConsecutiveReadings         = 3
 	DefaultMinSigmaImprovement         = 0.0001
+	DefaultDestinations                = DestinationsCold
 	DefaultMaxEvictionsPerCycle        = 5
 	DefaultMaxEvictionsPerNodePerCycle = 2
 	DefaultMaxEvictionsPerHour         = 30

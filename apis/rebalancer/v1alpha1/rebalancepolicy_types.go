@@ -64,6 +64,16 @@ type RebalancePolicySpec struct {
 	// +optional
 	MinSigmaImprovement *float64 `json:"minSigmaImprovement,omitempty"`
 
+	// destinations says where the replacement of an evicted pod must be predicted to land for
+	// the eviction to be made. Cold (the default): only on a cold node, so load moves from hot
+	// nodes to cold ones and nothing is evicted once no cold node has room (descheduler's
+	// LowNodeUtilization likewise needs underutilised nodes). NotHot: on any node that is not hot
+	// and stays under its hot threshold minus the hysteresis margin; clears more hot nodes, at the
+	// price of filling normal nodes.
+	// +kubebuilder:default=Cold
+	// +optional
+	Destinations *Destinations `json:"destinations,omitempty"`
+
 	// rateLimits cap how many pods are evicted per cycle, per node per cycle and per hour.
 	// +kubebuilder:default={}
 	// +optional
@@ -160,6 +170,18 @@ type Thresholds struct {
 	// +optional
 	Cold float64 `json:"cold,omitempty"`
 }
+
+// Destinations says which nodes may receive the replacement of an evicted pod.
+// +kubebuilder:validation:Enum=Cold;NotHot
+type Destinations string
+
+const (
+	// DestinationsCold: only cold nodes.
+	DestinationsCold Destinations = "Cold"
+	// DestinationsNotHot: any node that is not hot and is not pushed within the hysteresis margin
+	// of its hot threshold.
+	DestinationsNotHot Destinations = "NotHot"
+)
 
 // Hysteresis keeps a node's classification from flapping: a node becomes hot after
 // consecutiveReadings readings at or above thresholds.hot and stops being hot only below

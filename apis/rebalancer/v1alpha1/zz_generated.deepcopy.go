@@ -499,6 +499,11 @@ func (in *RebalancePolicySpec) DeepCopyInto(out *RebalancePolicySpec) {
 		*out = new(float64)
 		**out = **in
 	}
+	if in.Destinations != nil {
+		in, out := &in.Destinations, &out.Destinations
+		*out = new(Destinations)
+		**out = **in
+	}
 	if in.RateLimits != nil {
 		in, out := &in.RateLimits, &out.RateLimits
 		*out = new(RateLimits)

@@ -36,6 +36,9 @@ func Random(seed uint64) World {
 	sp.Thresholds = &v1alpha1.Thresholds{Hot: hot, Cold: cold}
 	sp.Hysteresis = &v1alpha1.Hysteresis{ConsecutiveReadings: int32(1 + pick(2)), Margin: ptr.To((hot - cold) / 4 * rng.Float64())}
 	sp.MinSigmaImprovement = ptr.To([]float64{0, 0.001, 0.01}[pick(3)])
+	if chance(0.5) {
+		sp.Destinations = ptr.To(v1alpha1.DestinationsNotHot)
+	}
 	perCycle := int32(pick(7))
 	sp.RateLimits = &v1alpha1.RateLimits{
 		MaxEvictionsPerCycle:        ptr.To(perCycle),

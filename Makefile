@@ -72,6 +72,7 @@ test: controlplane chromium helm ## Run all tests, including those against the r
 bench: ## Run the Go benchmarks of the planner, scoring and cache transform (ratios against baselines in the same run)
 	go test -run '^$$' -bench 'BenchmarkPlan|BenchmarkSnapshotScan|BenchmarkPlacementScore' -benchmem -cpu 1 ./evictor/planner/ ./pkg/scoring/
 	go test -run '^$$' -bench 'BenchmarkCachedPodHeap' -benchtime 1x ./evictor/
+	go test -run '^$$' -bench 'BenchmarkPodTransform' -benchmem ./evictor/
 
 .PHONY: mutation-check
 mutation-check: ## Disable each eligibility predicate in turn and check a test fails

@@ -102,6 +102,9 @@ type CycleResult struct {
 	Cold      int     `json:"cold"`
 	Evictions int     `json:"evictions"`
 	Total     int     `json:"totalEvictions"`
+	// AfterEach is sigma after each eviction of the cycle, on the cycle's readings with the
+	// evicted pod's usage moved to where its replacement landed.
+	AfterEach []float64 `json:"sigmaAfterEachEviction,omitempty"`
 }
 
 // Result is a whole simulation.
@@ -127,6 +130,23 @@ func (r Result) EvictionsPerLB() float64 {
 		return 0
 	}
 	return float64(r.Evictions) / float64(r.LowerBound)
+}
+
+// EvictionsTo is how many evictions it took for sigma to first reach target: at the start of a
+// cycle or after one of its evictions; -1 if it never did.
+func (r Result) EvictionsTo(target float64) int {
+	for _, c := range r.Cycles {
+		before := c.Total - c.Evictions
+		if c.Sigma <= target {
+			return before
+		}
+		for i, s := range c.AfterEach {
+			if s <= target {
+				return before + i + 1
+			}
+		}
+	}
+	return -1
 }
 
 // ColdShare is the share of replacements that landed on cold nodes.
@@ -220,12 +240,14 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 			usage.Pods[types.NamespacedName{Namespace: sp.pod.Namespace, Name: sp.pod.Name}] = planner.Sample{MilliCPU: u.CPU / f, Memory: u.Memory, Time: now}
 		}
 		scores := make([]float64, 0, len(d.Nodes))
+		nodeScore := make(map[string]float64, len(d.Nodes))
 		hot, cold := 0, 0
 		for _, n := range d.Nodes {
 			r := nodeRef[n.Name]
 			usage.Nodes[n.Name] = planner.Sample{MilliCPU: r.CPU / factor[n.Name], Memory: r.Memory, Time: now}
 			sc := opts.Weights.NodeScore(r, capacity[n.Name])
 			scores = append(scores, sc)
+			nodeScore[n.Name] = sc
 			classes[n.Name] = opts.Hysteresis.Next(classes[n.Name], sc)
 			switch classes[n.Name].Class {
 			case scoring.Hot:
@@ -234,12 +256,11 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 				cold++
 			}
 		}
-		sigma := scoring.NewSpread(scores).Sigma()
+		spread := scoring.NewSpread(scores)
+		sigma := spread.Sigma()
+		var afterEach []float64
 		if cycle == 1 {
 			res.InitialSigma = sigma
-		}
-		if opts.TargetSigma > 0 && res.ToTarget < 0 && sigma <= opts.TargetSigma {
-			res.ToTarget = res.Evictions
 		}
 
 		snap := d.Snapshot()
@@ -277,6 +298,7 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 			evicted++
 			if dest == "" {
 				res.Unplaced++
+				afterEach = append(afterEach, spread.Sigma())
 				continue
 			}
 			res.Placed++
@@ -294,15 +316,24 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 			pods = append(pods, &simPod{pod: np, view: cp.Pod(np), base: sp.base, lineage: sp.lineage})
 			nodeRef[from] = nodeRef[from].Sub(sp.base)
 			nodeRef[dest] = nodeRef[dest].Add(sp.base)
+			if from != dest {
+				fromNew, destNew := opts.Weights.NodeScore(nodeRef[from], capacity[from]), opts.Weights.NodeScore(nodeRef[dest], capacity[dest])
+				spread.Apply(nodeScore[from], fromNew, nodeScore[dest], destNew)
+				nodeScore[from], nodeScore[dest] = fromNew, destNew
+			}
+			afterEach = append(afterEach, spread.Sigma())
 		}
 		res.Evictions += evicted
-		res.Cycles = append(res.Cycles, CycleResult{Cycle: cycle, Sigma: sigma, Hot: hot, Cold: cold, Evictions: evicted, Total: res.Evictions})
+		res.Cycles = append(res.Cycles, CycleResult{Cycle: cycle, Sigma: sigma, Hot: hot, Cold: cold, Evictions: evicted, Total: res.Evictions, AfterEach: afterEach})
 		if opts.StationaryCycles > 0 && cycle > opts.Cycles-opts.StationaryCycles {
 			res.AfterConverge += evicted
 		}
 		now = now.Add(opts.Interval)
 	}
 	res.FinalSigma = res.Cycles[len(res.Cycles)-1].Sigma
+	if opts.TargetSigma > 0 {
+		res.ToTarget = res.EvictionsTo(opts.TargetSigma)
+	}
 	for i := len(res.Cycles) - 1; i >= 0; i-- {
 		if res.Cycles[i].Evictions > 0 {
 			if i+1 < len(res.Cycles) {

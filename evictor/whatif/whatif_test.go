@@ -220,3 +220,26 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestEvictionsTo(t *testing.T) {
+	r := whatif.Result{Cycles: []whatif.CycleResult{
+		{Cycle: 1, Sigma: 0.30, Evictions: 3, Total: 3, AfterEach: []float64{0.28, 0.25, 0.22}},
+		{Cycle: 2, Sigma: 0.23, Evictions: 2, Total: 5, AfterEach: []float64{0.21, 0.19}},
+		{Cycle: 3, Sigma: 0.18, Total: 5},
+	}}
+	for _, tc := range []struct {
+		target float64
+		want   int
+	}{
+		{0.30, 0},  // at the start
+		{0.25, 2},  // after the second eviction of cycle 1
+		{0.225, 3}, // after the third
+		{0.20, 5},  // after the second eviction of cycle 2
+		{0.18, 5},  // at the start of cycle 3, with no more evictions
+		{0.10, -1}, // never
+	} {
+		if got := r.EvictionsTo(tc.target); got != tc.want {
+			t.Errorf("EvictionsTo(%v) = %d, want %d", tc.target, got, tc.want)
+		}
+	}
+}

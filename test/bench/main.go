@@ -93,7 +93,7 @@ func runScenario(sc scenario, seed uint64) (row, error) {
 	perCycle := int32(max(5, sc.nodes/20))
 	policy := w.Policy.DeepCopy()
 	policy.Spec.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To(perCycle), MaxEvictionsPerNodePerCycle: ptr.To[int32](2), MaxEvictionsPerHour: ptr.To(perCycle * 60)}
-	policy.Spec.Hysteresis = &v1alpha1.Hysteresis{ConsecutiveReadings: 2, Margin: ptr.To(0.05)}
+	policy.Spec.Hysteresis = nil // the default: 3 readings in a row, margin 0.05
 	policy.Spec.MinSigmaImprovement = ptr.To(0.0)
 	cfg, err := planner.Resolve(policy, w.Snapshot.PriorityClasses)
 	if err != nil {
@@ -126,17 +126,8 @@ func runScenario(sc scenario, seed uint64) (row, error) {
 	}
 	// Evictions to reach half the initial sigma.
 	target := ours.InitialSigma / 2
-	ours.ToTarget, desch.ToTarget = toTarget(ours, target), toTarget(desch, target)
+	ours.ToTarget, desch.ToTarget = ours.EvictionsTo(target), desch.EvictionsTo(target)
 	return row{sc, ours, desch, none}, nil
-}
-
-func toTarget(r whatif.Result, target float64) int {
-	for _, c := range r.Cycles {
-		if c.Sigma <= target {
-			return c.Total - c.Evictions
-		}
-	}
-	return -1
 }
 
 func withScheduler(pods []*corev1.Pod, name string) []*corev1.Pod {
@@ -166,8 +157,12 @@ func markdown(rows []row) string {
 		"readings carry %.0f%% noise per pod per cycle; %d one-minute cycles, the last %d counted as stationary. "+
 		"Both deciders use the same thresholds (hot %.2f, cold %.2f), the same per-cycle and per-node limits and the same readings. "+
 		"The Rebalancer's replacements are placed by its placement score (pods use rebalancer-scheduler); descheduler's by a model of the default "+
-		"kube-scheduler (NodeResourcesFit LeastAllocated + BalancedAllocation). LB is the planner's lower bound on the first cycle; "+
-		"target sigma is half the initial sigma.\n\n", noise*100, cycles, stationary, plannertest.DefaultHot(), plannertest.DefaultCold())
+		"kube-scheduler (NodeResourcesFit LeastAllocated + BalancedAllocation). The policy is the default but for the rate limits: "+
+		"minSigmaImprovement 0; so destinations Cold (a pod is evicted only when its replacement is predicted on a cold node), hysteresis "+
+		"over 3 readings with margin 0.05. "+
+		"LB is the planner's lower bound on the first cycle (evictions to bring every hot node under hot - margin, where it stops being hot); "+
+		"target sigma is half the initial sigma. Hot and cold are classified by the simulator itself with the policy's hysteresis, the same "+
+		"for every decider.\n\n", noise*100, cycles, stationary, plannertest.DefaultHot(), plannertest.DefaultCold())
 	b.WriteString("| cluster | decider | evictions | LB | evictions/LB | sigma start → end | evictions to target | evictions in last 50 cycles | double evictions within backoff | replacements on cold nodes |\n")
 	b.WriteString("|---|---|---:|---:|---:|---|---:|---:|---:|---:|\n")
 	for _, r := range rows {
@@ -191,16 +186,31 @@ func markdown(rows []row) string {
 		}
 	}
 	b.WriteString("\nTargets (issue 8): evictions ≤ 1.25 × LB; final sigma ≤ descheduler's with ≤ 60% of its evictions; 0 evictions after convergence; " +
-		"0 double evictions within backoff; ≥ 95% of replacements on cold nodes.\n\n")
-	b.WriteString("| cluster | evictions ≤ 1.25 LB | sigma ≤ descheduler's | evictions ≤ 60% of descheduler's | 0 after convergence | 0 doubles | ≥ 95% on cold |\n|---|---|---|---|---|---|---|\n")
+		"0 double evictions within backoff; ≥ 95% of replacements on cold nodes. " +
+		"The sigma target is shown read two ways: all our evictions against all of descheduler's (where we go on balancing after descheduler " +
+		"stops, every extra eviction counts against us), and the evictions we needed to first reach descheduler's final sigma.\n\n")
+	b.WriteString("| cluster | evictions ≤ 1.25 LB | sigma ≤ descheduler's | all evictions ≤ 60% of descheduler's | evictions to reach its final sigma (≤ 60% of its evictions) | 0 after convergence | 0 doubles | ≥ 95% on cold |\n|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		o, d := r.ours, r.desch
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", r.sc.name,
+		reach := o.EvictionsTo(d.FinalSigma)
+		reachText := "not reached"
+		if reach >= 0 {
+			reachText = fmt.Sprintf("%d of %d: %s", reach, d.Evictions, yes(float64(reach) <= 0.6*float64(d.Evictions)))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.sc.name,
 			yes(float64(o.Evictions) <= 1.25*float64(o.LowerBound)), yes(o.FinalSigma <= d.FinalSigma),
-			yes(float64(o.Evictions) <= 0.6*float64(d.Evictions)), yes(o.AfterConverge == 0), yes(o.Doubles == 0), yes(o.ColdShare() >= 0.95))
+			yes(float64(o.Evictions) <= 0.6*float64(d.Evictions)), reachText, yes(o.AfterConverge == 0), yes(o.Doubles == 0), coldTarget(o))
 	}
 	b.WriteString("\n![sigma against evictions](sigma-vs-evictions.png)\n")
 	return b.String()
+}
+
+// coldTarget: no replacement at all leaves nothing to measure.
+func coldTarget(r whatif.Result) string {
+	if r.Placed == 0 {
+		return "— (no eviction)"
+	}
+	return yes(r.ColdShare() >= 0.95)
 }
 
 func yes(ok bool) string {

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"testing"
 
+	"k8s.io/utils/ptr"
+
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
 	"github.com/tinorodney/rebalancer/evictor/planner/plannertest"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
@@ -17,13 +20,16 @@ func benchWorld(nodes, podsPerNode int) plannertest.World {
 
 // BenchmarkPlan measures one plan at the Kubernetes scalability limits: 500 nodes / 15,000 pods
 // and 5,000 nodes / 150,000 pods, a tenth of the nodes hot, 60% of workloads opted in, the rate
-// limits raised so the greedy selection does real work (100 moves per cycle).
+// limits raised and destinations NotHot so the greedy selection does real work (100 moves).
 func BenchmarkPlan(b *testing.B) {
 	for _, sz := range benchSizes {
 		w := benchWorld(sz.nodes, sz.podsPerNode)
 		w.Policy.Spec.RateLimits = nil
 		limit := int32(100)
 		w.Policy.Spec.RateLimits = rateLimits(limit)
+		// Normal nodes may receive too, so that a hundred moves are made, not only as many as
+		// the cold nodes take.
+		w.Policy.Spec.Destinations = ptr.To(v1alpha1.DestinationsNotHot)
 		b.Run(fmt.Sprintf("nodes=%d,pods=%d", sz.nodes, sz.nodes*sz.podsPerNode), func(b *testing.B) {
 			b.ReportAllocs()
 			var res planner.Result

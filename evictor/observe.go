@@ -36,7 +36,7 @@ func (r *Reconciler) recordMetrics(p *v1alpha1.RebalancePolicy, res *planner.Res
 	for code, n := range res.HeldBackByReason() {
 		m.SkippedCandidates.WithLabelValues(string(code)).Add(float64(n))
 	}
-	for ns, left := range budgets(p, res, res.Time) {
+	for ns, left := range planner.NamespaceBudgetsLeft(p, res) {
 		m.BudgetRemaining.WithLabelValues(ns).Set(float64(left))
 	}
 }

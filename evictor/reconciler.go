@@ -209,7 +209,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	cycle.SLOs = slos
-	cycle.Budgets = budgets(&p, &res, now)
+	cycle.Budgets = planner.NamespaceBudgetsLeft(&p, &res)
 	if err := r.writeNodeClassStatus(ctx, cl, &res); err != nil {
 		return ctrl.Result{}, err
 	}

@@ -177,7 +177,7 @@ func (r *Reconciler) writeSLOStatus(ctx context.Context, cl *cluster, st *policy
 			s.Ledger = editLedger(s.Ledger, v1alpha1.Disruption{}, false, now.Add(-time.Hour))
 			used := int32(len(s.Ledger))
 			limit := ptr.Deref(fresh.Spec.MaxDisruptionsPerHour, v1alpha1.DefaultSLOMaxDisruptionsPerHour)
-			s.DisruptionsRemaining = ptr.To(max(limit-used, 0))
+			s.DisruptionsRemaining = ptr.To(int32(planner.SLOBudgetLeft(&fresh, now)))
 			s.MatchingPods = matching
 			s.Pending = pending
 			c := metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonBudgetAvailable,
@@ -264,33 +264,3 @@ func (r *Reconciler) writeNodeClassStatus(ctx context.Context, cl *cluster, res 
 	return nil
 }
 
-// budgets is what the policy's namespace budgets still allow this hour, -1 for namespaces with
-// no budget that have candidates.
-func budgets(p *v1alpha1.RebalancePolicy, res *planner.Result, now time.Time) map[string]int {
-	out := map[string]int{}
-	used := map[string]int{}
-	for _, d := range p.Status.Ledger {
-		if d.Time.After(now.Add(-time.Hour)) {
-			used[d.Namespace]++
-		}
-	}
-	for _, m := range res.Moves {
-		if !res.DryRun {
-			used[m.Pod.Namespace]++
-		}
-	}
-	for _, b := range p.Spec.NamespaceBudgets {
-		out[b.Namespace] = max(int(b.MaxDisruptionsPerHour)-used[b.Namespace], 0)
-	}
-	for _, h := range res.HeldBack {
-		if _, ok := out[h.Pod.Namespace]; !ok && !h.Has(planner.ReasonNotOptedIn) {
-			out[h.Pod.Namespace] = -1
-		}
-	}
-	for _, m := range res.Moves {
-		if _, ok := out[m.Pod.Namespace]; !ok {
-			out[m.Pod.Namespace] = -1
-		}
-	}
-	return out
-}

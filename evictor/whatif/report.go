@@ -80,28 +80,12 @@ func Plan(d *Dump, policy *v1alpha1.RebalancePolicy, now time.Time) PlanReport {
 	for _, x := range res.Excluded {
 		r.Excluded = append(r.Excluded, ReportExclude{x.Name, x.Reason})
 	}
-	hourAgo := now.Add(-time.Hour)
-	used := map[string]int{}
-	for _, l := range policy.Status.Ledger {
-		if l.Time.After(hourAgo) {
-			used[l.Namespace]++
-		}
-	}
+	left := planner.NamespaceBudgetsLeft(policy, &res)
 	for _, b := range policy.Spec.NamespaceBudgets {
-		r.Budgets = append(r.Budgets, ReportBudget{"namespace", b.Namespace, max(int(b.MaxDisruptionsPerHour)-used[b.Namespace], 0)})
+		r.Budgets = append(r.Budgets, ReportBudget{"namespace", b.Namespace, left[b.Namespace]})
 	}
 	for _, s := range d.SLOs {
-		limit := v1alpha1.DefaultSLOMaxDisruptionsPerHour
-		if s.Spec.MaxDisruptionsPerHour != nil {
-			limit = int(*s.Spec.MaxDisruptionsPerHour)
-		}
-		n := 0
-		for _, l := range s.Status.Ledger {
-			if l.Time.After(hourAgo) {
-				n++
-			}
-		}
-		r.Budgets = append(r.Budgets, ReportBudget{"WorkloadSLO", s.Namespace + "/" + s.Name, max(limit-n, 0)})
+		r.Budgets = append(r.Budgets, ReportBudget{"WorkloadSLO", s.Namespace + "/" + s.Name, planner.SLOBudgetLeft(s, now)})
 	}
 	return r
 }

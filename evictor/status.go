@@ -263,4 +263,3 @@ func (r *Reconciler) writeNodeClassStatus(ctx context.Context, cl *cluster, res 
 	}
 	return nil
 }
-

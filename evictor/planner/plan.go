@@ -113,7 +113,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 			}
 			c := &cand{candidate: cd, node: n}
 			c.usage = podUsage(p, &s, n, cfg.StaleAfter, now)
-			c.profile = podProfile(p)
+			c.profile = p.Profile()
 			movable = append(movable, c)
 			if r := evaluate(c, pr, &spread, &cfg); r != nil {
 				res.hold(c, *r)
@@ -266,13 +266,6 @@ func schedulerOf(p *Pod) string {
 		return v1alpha1.SchedulerName
 	}
 	return "default-scheduler"
-}
-
-func podProfile(p *Pod) scoring.Profile {
-	if v, ok := p.Labels[v1alpha1.ProfileKey]; ok {
-		return scoring.ParseProfile(v)
-	}
-	return scoring.ParseProfile(p.Annotations[v1alpha1.ProfileKey])
 }
 
 func podCompare(a, b *Pod) int {

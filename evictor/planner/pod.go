@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
@@ -105,6 +106,15 @@ func (p *Pod) GetObjectMeta() metav1.Object {
 func (p *Pod) Object() *corev1.Pod {
 	return &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name, UID: p.UID, ResourceVersion: p.ResourceVersion}}
+}
+
+// Profile is the workload profile the pod states with the label, or else the annotation,
+// rebalancer.atarnet.org/profile.
+func (p *Pod) Profile() scoring.Profile {
+	if v, ok := p.Labels[v1alpha1.ProfileKey]; ok {
+		return scoring.ParseProfile(v)
+	}
+	return scoring.ParseProfile(p.Annotations[v1alpha1.ProfileKey])
 }
 
 // Key is namespace/name.

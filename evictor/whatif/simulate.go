@@ -9,8 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/ptr"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
@@ -176,14 +176,11 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 	rng := rand.New(rand.NewPCG(opts.Seed, opts.Seed^0xa5a5a5a5))
 	factor := map[string]float64{}
 	capacity := map[string]scoring.Resources{}
+	nodeClasses := scoring.ResolveNodeClasses(d.NodeClasses)
 	for _, n := range d.Nodes {
 		f := 1.0
-		if c := planner.ClassOf(n, d.NodeClasses); c != "" {
-			for _, nc := range d.NodeClasses {
-				if nc.Name == c {
-					f = ptr.Deref(nc.Spec.CapacityFactor, 1)
-				}
-			}
+		if c := scoring.ClassFor(labels.Set(n.Labels), nodeClasses); c != nil {
+			f = c.CapacityFactor
 		}
 		factor[n.Name] = f
 		a, _ := scoring.NodeAllocatable(n)
@@ -209,6 +206,7 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 		podUse[p.Spec.NodeName] = podUse[p.Spec.NodeName].Add(u)
 	}
 	system := map[string]scoring.Resources{}
+	pl := newPlacer(d, capacity, opts.Weights)
 	for _, n := range d.Nodes {
 		s := d.Usage.Nodes[n.Name]
 		node := scoring.ToReference(scoring.Resources{CPU: s.MilliCPU, Memory: s.Memory}, factor[n.Name])
@@ -279,6 +277,7 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 			res.LowerBound = pd.Last.LowerBound
 		}
 		hotSet, coldSet := classified(dec)
+		pl.count(pods)
 		evicted := 0
 		for _, ref := range evict {
 			i := indexOf(pods, ref)
@@ -293,8 +292,9 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 			lastEvicted[sp.lineage] = now
 			dec.Evicted(sp.pod, from, now)
 			// The replacement is scheduled while the old pod still holds its requests.
-			dest := place(d, pods, sp, nodeRef, capacity, opts.Weights, hotSet, coldSet)
+			dest := pl.place(sp, nodeRef, hotSet, coldSet)
 			pods = append(pods[:i], pods[i+1:]...)
+			pl.remove(from, sp.view.Requests)
 			evicted++
 			if dest == "" {
 				res.Unplaced++
@@ -314,6 +314,7 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 			np.CreationTimestamp, np.Status.StartTime = t, &t
 			np.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: t}}
 			pods = append(pods, &simPod{pod: np, view: cp.Pod(np), base: sp.base, lineage: sp.lineage})
+			pl.add(dest, sp.view.Requests)
 			nodeRef[from] = nodeRef[from].Sub(sp.base)
 			nodeRef[dest] = nodeRef[dest].Add(sp.base)
 			if from != dest {
@@ -383,41 +384,74 @@ func trimReplica(name string) string {
 	return name
 }
 
-// place puts the replacement of sp where its scheduler would: feasible nodes only, ties by name.
-func place(d *Dump, pods []*simPod, sp *simPod, nodeRef, capacity map[string]scoring.Resources, w scoring.Weights, hot, cold map[string]bool) string {
-	load := map[string]scoring.NodeLoad{}
-	for _, o := range pods {
-		l := load[o.pod.Spec.NodeName]
-		l.Requested = l.Requested.Add(scoring.PodRequests(o.pod))
-		l.Pods++
-		load[o.pod.Spec.NodeName] = l
+// placer places replacements as their scheduler would, on the simulated cluster.
+type placer struct {
+	nodes    []*corev1.Node // sorted by name
+	ready    map[string]bool
+	alloc    map[string]scoring.Requests
+	maxPods  map[string]int64
+	class    map[string]scoring.PlacementNode // ClassWeight and Profiles of each node's NodeClass
+	capacity map[string]scoring.Resources
+	w        scoring.Weights
+	// load is what is requested on each node, kept up to date as pods move.
+	load map[string]scoring.NodeLoad
+}
+
+func newPlacer(d *Dump, capacity map[string]scoring.Resources, w scoring.Weights) *placer {
+	pl := &placer{nodes: append([]*corev1.Node(nil), d.Nodes...), ready: map[string]bool{}, alloc: map[string]scoring.Requests{}, maxPods: map[string]int64{},
+		class: map[string]scoring.PlacementNode{}, capacity: capacity, w: w}
+	sort.Slice(pl.nodes, func(i, j int) bool { return pl.nodes[i].Name < pl.nodes[j].Name })
+	classes := scoring.ResolveNodeClasses(d.NodeClasses)
+	for _, n := range pl.nodes {
+		pl.ready[n.Name] = scoring.NodeReady(n)
+		pl.alloc[n.Name], pl.maxPods[n.Name] = scoring.NodeAllocatable(n)
+		pn := scoring.PlacementNode{ClassWeight: 0.5}
+		if c := scoring.ClassFor(labels.Set(n.Labels), classes); c != nil {
+			pn.ClassWeight, pn.Profiles = float64(c.Weight)/100, c.Profiles
+		}
+		pl.class[n.Name] = pn
 	}
-	cons, requests := scoring.NewConstraints(sp.pod), scoring.PodRequests(sp.pod)
-	profile := scoring.ParseProfile(sp.pod.Labels[v1alpha1.ProfileKey])
-	nodes := append([]*corev1.Node(nil), d.Nodes...)
-	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
+	return pl
+}
+
+// count sets the load from the pods.
+func (pl *placer) count(pods []*simPod) {
+	pl.load = map[string]scoring.NodeLoad{}
+	for _, o := range pods {
+		pl.add(o.view.NodeName, o.view.Requests)
+	}
+}
+
+func (pl *placer) add(node string, r scoring.Requests) {
+	l := pl.load[node]
+	l.Requested, l.Pods = l.Requested.Add(r), l.Pods+1
+	pl.load[node] = l
+}
+
+func (pl *placer) remove(node string, r scoring.Requests) {
+	l := pl.load[node]
+	l.Requested, l.Pods = l.Requested.Sub(r), l.Pods-1
+	pl.load[node] = l
+}
+
+// place returns the node the replacement of sp lands on ("" when none fits): feasible nodes
+// only, ties by name. nodeRef is each node's usage in reference units.
+func (pl *placer) place(sp *simPod, nodeRef map[string]scoring.Resources, hot, cold map[string]bool) string {
+	p := sp.view
 	best, bestScore := "", int64(-1)
-	for _, n := range nodes {
-		if cons.Feasible(n, load[n.Name], requests) != "" {
+	for _, n := range pl.nodes {
+		load := pl.load[n.Name]
+		load.Allocatable, load.MaxPods = pl.alloc[n.Name], pl.maxPods[n.Name]
+		if !pl.ready[n.Name] || p.Constraints.FeasibleReady(n, load, p.Requests) != "" {
 			continue
 		}
 		var s int64
-		if sp.pod.Spec.SchedulerName == v1alpha1.SchedulerName {
-			pn := scoring.PlacementNode{Capacity: capacity[n.Name], Usage: nodeRef[n.Name], ClassWeight: 0.5, Hot: hot[n.Name], Cold: cold[n.Name]}
-			if c := planner.ClassOf(n, d.NodeClasses); c != "" {
-				for _, nc := range d.NodeClasses {
-					if nc.Name == c {
-						pn.ClassWeight = float64(ptr.Deref(nc.Spec.Weight, 50)) / 100
-						for _, p := range nc.Spec.PreferredProfiles {
-							pn.Profiles = pn.Profiles.With(scoring.ParseProfile(string(p)))
-						}
-					}
-				}
-			}
-			s = scoring.PlacementScore(&pn, &scoring.PlacementPod{Usage: sp.base, Profile: profile}, w, scoring.DefaultPlacementWeights)
+		if p.SchedulerName == v1alpha1.SchedulerName {
+			pn := pl.class[n.Name]
+			pn.Capacity, pn.Usage, pn.Hot, pn.Cold = pl.capacity[n.Name], nodeRef[n.Name], hot[n.Name], cold[n.Name]
+			s = scoring.PlacementScore(&pn, &scoring.PlacementPod{Usage: sp.base, Profile: p.Profile()}, pl.w, scoring.DefaultPlacementWeights)
 		} else {
-			a, _ := scoring.NodeAllocatable(n)
-			s = scoring.DefaultSchedulerScore(load[n.Name].Requested, requests.NonZero(), a)
+			s = scoring.DefaultSchedulerScore(load.Requested, p.Requests.NonZero(), pl.alloc[n.Name])
 		}
 		if s > bestScore {
 			best, bestScore = n.Name, s

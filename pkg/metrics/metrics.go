@@ -94,7 +94,7 @@ func NewEvictor() *Evictor {
 			Help: "Candidates on hot nodes held back in a cycle, per reason (a candidate counts once per reason). Label: reason code."},
 			[]string{LabelReason}),
 		LowerBound: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: LowerBoundName,
-			Help: "Fewest evictions that could bring every hot node under its threshold, from the last plan. Label: policy."},
+			Help: "Fewest evictions that could make every hot node stop being hot (bring it under its hot threshold minus the hysteresis margin), from the last plan. Label: policy."},
 			[]string{LabelPolicy}),
 		PlannedMoves: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: PlannedMovesName,
 			Help: "Moves chosen by the last plan. Label: policy."},

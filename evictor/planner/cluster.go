@@ -35,17 +35,20 @@ type nodeInfo struct {
 	alloc     scoring.Requests
 	load      scoring.NodeLoad // requests of every pod on the node, updated by moves
 	hot, cold float64          // thresholds that apply
-	// cool is where a hot node stops being hot: hot - the hysteresis margin. Moves bring hot
-	// nodes under it and never push a destination over it, so a node the plan clears or fills
-	// does not turn hot again on the next noisy reading.
+	// cool is where a hot node stops being hot: hot - the hysteresis margin. Moves bring the
+	// pressure of hot nodes under it and never push a destination's over it, so a node the plan
+	// clears or fills does not turn hot again on the next noisy reading.
 	cool      float64
 	state     scoring.NodeState
-	score     float64 // score from the reading
+	score     float64 // weighted score from the reading: what sigma spreads and cold is decided on
 	predicted float64 // score after the moves chosen so far
-	evicted   int
-	sample    Sample
-	pods      []*Pod
-	ready     bool // the node's Ready condition is True
+	// pressure is the busiest weighted resource's utilisation from the reading (hot is decided
+	// on it), predictedP the same after the moves chosen so far.
+	pressure, predictedP float64
+	evicted              int
+	sample               Sample
+	pods                 []*Pod
+	ready                bool // the node's Ready condition is True
 }
 
 // cluster is the snapshot indexed for planning.
@@ -155,6 +158,8 @@ func buildCluster(s *Snapshot, cfg *Config, st State, now time.Time) *cluster {
 		ni.place.Usage = usage
 		ni.score = cfg.Weights.NodeScore(usage, ni.place.Capacity)
 		ni.predicted = ni.score
+		ni.pressure = cfg.Weights.Pressure(usage, ni.place.Capacity)
+		ni.predictedP = ni.pressure
 		cl.scope = append(cl.scope, ni)
 	}
 	return cl

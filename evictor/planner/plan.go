@@ -21,12 +21,14 @@ type cand struct {
 	usage   scoring.Resources
 	profile scoring.Profile
 
-	dest    *nodeInfo
-	srcNew  float64
-	dstNew  float64
-	after   float64
-	drop    float64
-	version int
+	dest *nodeInfo
+	// srcNew and dstNew are the scores of the source and the destination after the move,
+	// srcNewP and dstNewP their pressures.
+	srcNew, dstNew   float64
+	srcNewP, dstNewP float64
+	after            float64
+	drop             float64
+	version          int
 }
 
 // Plan decides which pods to evict in this cycle. It is deterministic: the same inputs give the
@@ -70,7 +72,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		h := cfg.Hysteresis
 		h.Hot, h.Cold = n.hot, n.cold
 		n.cool = n.hot - h.Margin
-		n.state = h.Next(n.state, n.score)
+		n.state = h.Classify(n.state, n.pressure, n.score)
 		n.place.Hot = n.state.Class == scoring.Hot
 		n.place.Cold = n.state.Class == scoring.Cold
 		res.State.Nodes[n.name] = n.state
@@ -135,9 +137,9 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		case c.node.evicted >= cfg.MaxPerNodeCycle:
 			res.hold(c, *reason(ReasonNodeCycleLimit, "rate limit: %d evictions from node %s already planned this cycle", cfg.MaxPerNodeCycle, c.node.name))
 			continue
-		case c.node.predicted < c.node.cool:
-			res.hold(c, *reason(ReasonNodeCleared, "node %s is predicted at %.3f after the planned moves, under %.2f where it stops being hot (hot threshold %.2f - margin)",
-				c.node.name, c.node.predicted, c.node.cool, c.node.hot))
+		case c.node.predictedP < c.node.cool:
+			res.hold(c, *reason(ReasonNodeCleared, "node %s's busiest resource is predicted at %.3f after the planned moves, under %.2f where it stops being hot (hot threshold %.2f - margin)",
+				c.node.name, c.node.predictedP, c.node.cool, c.node.hot))
 			continue
 		}
 		if c.version != version {
@@ -161,11 +163,12 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		res.Moves = append(res.Moves, Move{
 			Pod: c.ref, Workload: c.workload, From: c.node.name, To: c.dest.name, Scheduler: schedulerOf(c.pod),
 			SigmaBefore: spread.Sigma(), SigmaAfter: c.after, Stateful: c.stateful, SLOs: sloKeys(c.slos),
-			Reason: Reason{Code: ReasonLowersSigma, Message: fmt.Sprintf("node %s is hot (%.3f >= %.2f); moving lowers sigma by %.4f, the most of any candidate",
-				c.node.name, c.node.predicted, c.node.hot, c.drop)},
+			Reason: Reason{Code: ReasonLowersSigma, Message: fmt.Sprintf("node %s is hot (busiest resource at %.3f, stops being hot under %.2f); moving lowers sigma by %.4f, the most of any candidate",
+				c.node.name, c.node.predictedP, c.node.cool, c.drop)},
 		})
 		spread.Apply(c.node.predicted, c.srcNew, c.dest.predicted, c.dstNew)
 		c.node.predicted, c.dest.predicted = c.srcNew, c.dstNew
+		c.node.predictedP, c.dest.predictedP = c.srcNewP, c.dstNewP
 		c.node.place.Usage = c.node.place.Usage.Sub(c.usage)
 		c.dest.place.Usage = c.dest.place.Usage.Add(c.usage)
 		c.dest.load.Requested = c.dest.load.Requested.Add(c.pod.Requests)
@@ -179,7 +182,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 
 	res.ClearsHotNodes = true
 	for _, n := range cl.scope {
-		if n.state.Class == scoring.Hot && n.predicted >= n.cool {
+		if n.state.Class == scoring.Hot && n.predictedP >= n.cool {
 			res.ClearsHotNodes = false
 		}
 		u := scoring.Utilize(scoring.ToReference(scoring.Resources{CPU: n.sample.MilliCPU, Memory: n.sample.Memory}, n.factor), n.place.Capacity)
@@ -210,38 +213,44 @@ func evaluate(c *cand, pr *predictor, spread *scoring.Spread, cfg *Config) *Reas
 	c.dest = dest
 	c.srcNew = cfg.Weights.NodeScore(c.node.place.Usage.Sub(c.usage), c.node.place.Capacity)
 	c.dstNew = cfg.Weights.NodeScore(dest.place.Usage.Add(c.usage), dest.place.Capacity)
-	if c.dstNew >= dest.cool {
-		return reason(ReasonDestinationTurnsHot, "the replacement would push %s to %.3f, within the margin of its hot threshold %.2f (at or above %.2f)", dest.name, c.dstNew, dest.hot, dest.cool)
+	c.srcNewP = cfg.Weights.Pressure(c.node.place.Usage.Sub(c.usage), c.node.place.Capacity)
+	c.dstNewP = cfg.Weights.Pressure(dest.place.Usage.Add(c.usage), dest.place.Capacity)
+	if c.dstNewP >= dest.cool {
+		return reason(ReasonDestinationTurnsHot, "the replacement would push %s's busiest resource to %.3f, within the margin of its hot threshold %.2f (at or above %.2f)", dest.name, c.dstNewP, dest.hot, dest.cool)
 	}
 	c.after = spread.SigmaAfter(c.node.predicted, c.srcNew, dest.predicted, c.dstNew)
 	c.drop = spread.Sigma() - c.after
 	return nil
 }
 
-// lowerBound is the fewest evictions that could make every hot node stop being hot, that is
-// bring it under cool = hot threshold - hysteresis margin (above it the classifier keeps it hot):
-// for each hot node, the fewest of its movable pods (those the eligibility rules let go, whether
-// or not a destination takes them now), largest first, whose share of the node's
-// score covers the excess (score - cool); summed over nodes. The threshold is on the weighted
-// score, so the excess is measured on it: bringing each resource under the threshold separately
-// is not needed to bring the score under it, and counting that way would not be a lower bound.
+// lowerBound is the fewest evictions that could make every hot node stop being hot, that is bring
+// every weighted resource of it under cool = hot threshold - hysteresis margin (hot is decided on
+// the busiest one): for each hot node and each weighted resource, the fewest of its movable pods
+// (those the eligibility rules let go, whether or not a destination takes them now), largest
+// first, whose usage of the resource covers the excess; the node needs the most of these over its
+// resources, and LB sums that over the hot nodes:
 //
-//	share(pod) = Score(Utilize(pod usage, node capacity))
-//	LB = sum over hot nodes of min k such that the k largest shares sum to more than score - cool
+//	share_r(pod) = pod usage_r / node capacity_r
+//	k_r(node)    = min k such that the k largest share_r sum to more than u_r(node) - cool
+//	LB           = sum over hot nodes of max over weighted r of k_r(node)
 //
 // A node its movable pods cannot clear counts all of them.
 func lowerBound(scope []*nodeInfo, movable []*cand, w scoring.Weights) int {
-	shares := map[*nodeInfo][]float64{}
+	type sh struct{ cpu, mem []float64 }
+	shares := map[*nodeInfo]*sh{}
 	for _, c := range movable {
-		shares[c.node] = append(shares[c.node], w.Score(scoring.Utilize(c.usage, c.node.place.Capacity)))
-	}
-	lb := 0
-	for _, n := range scope {
-		if n.state.Class != scoring.Hot || n.score < n.cool {
-			continue
+		x := shares[c.node]
+		if x == nil {
+			x = &sh{}
+			shares[c.node] = x
 		}
-		excess := n.score - n.cool
-		s := shares[n]
+		u := scoring.Utilize(c.usage, c.node.place.Capacity)
+		x.cpu, x.mem = append(x.cpu, u.CPU), append(x.mem, u.Memory)
+	}
+	fewest := func(s []float64, excess float64) int {
+		if excess <= 0 {
+			return 0
+		}
 		sort.Sort(sort.Reverse(sort.Float64Slice(s)))
 		var sum float64
 		k := 0
@@ -251,6 +260,26 @@ func lowerBound(scope []*nodeInfo, movable []*cand, w scoring.Weights) int {
 			if sum > excess {
 				break
 			}
+		}
+		return k
+	}
+	lb := 0
+	for _, n := range scope {
+		if n.state.Class != scoring.Hot || n.pressure < n.cool {
+			continue
+		}
+		u := scoring.Utilize(n.place.Usage, n.place.Capacity)
+		x := shares[n]
+		if x == nil {
+			x = &sh{}
+		}
+		unweighted := w.CPU <= 0 && w.Memory <= 0 // Pressure then takes both
+		k := 0
+		if w.CPU > 0 || unweighted {
+			k = max(k, fewest(x.cpu, u.CPU-n.cool))
+		}
+		if w.Memory > 0 || unweighted {
+			k = max(k, fewest(x.mem, u.Memory-n.cool))
 		}
 		lb += k
 	}

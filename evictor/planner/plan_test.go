@@ -93,15 +93,17 @@ func TestPlanSpreadsOverWorkloadsAndStopsWhenCleared(t *testing.T) {
 	}
 	w.policy.Spec.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](10), MaxEvictionsPerNodePerCycle: ptr.To[int32](10)}
 	res := w.plan()
-	// n1 at 0.825 must lose more than 0.075 of score; one pod is 0.5*0.15 + 0.5*0.125 = 0.1375: LB 1.
-	if res.LowerBound != 1 {
-		t.Errorf("LowerBound = %d, want 1", res.LowerBound)
+	// n1: CPU 3600/4000 = 0.9, memory 12/16 = 0.75; it stops being hot when both are under
+	// 0.75 - 0.05 = 0.70. A pod is 600/4000 = 0.15 of CPU and 2/16 = 0.125 of memory:
+	// CPU needs 2 pods (0.15 < 0.2, 0.30 > 0.2), memory 1 (0.125 > 0.05): LB 2.
+	if res.LowerBound != 2 {
+		t.Errorf("LowerBound = %d, want 2", res.LowerBound)
 	}
-	if len(res.Moves) != 1 || !res.ClearsHotNodes {
-		t.Fatalf("moves %v clears %v: want one move that clears n1", res.Moves, res.ClearsHotNodes)
+	if len(res.Moves) != 2 || !res.ClearsHotNodes {
+		t.Fatalf("moves %v clears %v: want two moves that clear n1", res.Moves, res.ClearsHotNodes)
 	}
-	if h := heldBack(res, "b-0"); h == nil || !h.Has(planner.ReasonNodeCleared) {
-		t.Errorf("b-0 held back %+v, want NodeNoLongerHot", h)
+	if h := heldBack(res, "c-0"); h == nil || !h.Has(planner.ReasonNodeCleared) {
+		t.Errorf("c-0 held back %+v, want NodeNoLongerHot", h)
 	}
 }
 
@@ -394,14 +396,17 @@ func TestLowerBound(t *testing.T) {
 		wantLB    int
 		wantClear bool
 	}{
-		// n1 = 0.5*3800/4000 + 0.5*0 = 0.475: not hot under the default 0.75 -> nothing needed
-		{"not hot", 3800, 0, []float64{1000, 1000}, 0, true},
-		// n1 = 0.5*3800/4000 + 0.5*16/16 = 0.975; it stops being hot under 0.75 - margin 0.05 = 0.70:
-		// excess 0.275. shares: 1400m -> 0.175, 1000m -> 0.125, 400m -> 0.05.
-		// 0.175 < 0.275; 0.175+0.125 = 0.30 > 0.275 -> LB 2
-		{"two largest needed", 3800, 16, []float64{400, 1400, 1000}, 2, true},
-		// the same node with only small pods: 0.05 each, need 6 (0.30 > 0.275), but only 3 exist -> LB 3
-		{"cannot be cleared", 3800, 16, []float64{400, 400, 400}, 3, false},
+		// n1: CPU 2800/4000 = 0.7, memory 0: busiest resource 0.7 < 0.75, not hot -> nothing needed
+		{"not hot", 2800, 0, []float64{1000, 1000}, 0, true},
+		// n1: CPU 3800/4000 = 0.95, memory 8/16 = 0.5: hot on CPU; it stops being hot under
+		// 0.75 - margin 0.05 = 0.70: CPU excess 0.25, memory none. CPU shares: 800m -> 0.2,
+		// 600m -> 0.15, 400m -> 0.1. 0.2 < 0.25; 0.2+0.15 = 0.35 > 0.25 -> LB 2
+		{"two largest needed", 3800, 8, []float64{400, 800, 600}, 2, true},
+		// the same node with only small pods: 0.05 each, need 6 (0.30 > 0.25), but only 3 exist -> LB 3
+		{"cannot be cleared", 3800, 8, []float64{200, 200, 200}, 3, false},
+		// memory-bound: CPU 0.1, memory 15/16 = 0.9375 (score 0.52, busiest resource 0.94): hot on
+		// memory, excess 0.2375; pods use no memory here, so none can clear it -> LB 2 (all), not cleared
+		{"hot on memory alone", 400, 15, []float64{100, 100}, 2, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

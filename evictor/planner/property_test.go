@@ -35,8 +35,9 @@ func TestPlanProperties(t *testing.T) {
 			clearing++
 		}
 	}
-	// The generator must exercise the planner, or the invariants prove nothing.
-	if moved < n/8 || clearing < n/100 {
+	// The generator must exercise the planner, or the invariants prove nothing. (Clearing every
+	// hot node means bringing every weighted resource of each under hot - margin: rarer.)
+	if moved < n/8 || clearing < n/200 {
 		t.Fatalf("only %d moves and %d clearing plans over %d clusters: the generator is too tame", moved, clearing, n)
 	}
 	t.Logf("%d clusters, %d moves, %d plans clearing every hot node", n, moved, clearing)

@@ -246,7 +246,7 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 			sc := opts.Weights.NodeScore(r, capacity[n.Name])
 			scores = append(scores, sc)
 			nodeScore[n.Name] = sc
-			classes[n.Name] = opts.Hysteresis.Next(classes[n.Name], sc)
+			classes[n.Name] = opts.Hysteresis.Classify(classes[n.Name], opts.Weights.Pressure(r, capacity[n.Name]), sc)
 			switch classes[n.Name].Class {
 			case scoring.Hot:
 				hot++

@@ -45,23 +45,30 @@ type Hysteresis struct {
 	Consecutive int32
 }
 
-// Next classifies a node given its previous state and a new reading:
+// Next is Classify with one value for both: for callers that classify on the score alone.
+func (h Hysteresis) Next(prev NodeState, score float64) NodeState {
+	return h.Classify(prev, score, score)
+}
+
+// Classify classifies a node given its previous state and a new reading: its pressure (the
+// busiest weighted resource, Weights.Pressure) decides hot, its weighted score decides cold.
 //
-//	hot  -> stays hot  while score >= Hot - Margin
-//	cold -> stays cold while score <  Cold + Margin
+//	hot  -> stays hot  while pressure >= Hot - Margin
+//	cold -> stays cold while score    <  Cold + Margin and pressure < Hot
 //	otherwise the node is normal and becomes hot after Consecutive readings in a row with
-//	score >= Hot, or cold after Consecutive readings in a row with score < Cold.
+//	pressure >= Hot, or cold after Consecutive readings in a row with score < Cold (a reading
+//	with pressure >= Hot counts towards hot, never cold).
 //
 // A node that leaves hot or cold starts its streaks afresh with this reading.
-func (h Hysteresis) Next(prev NodeState, score float64) NodeState {
+func (h Hysteresis) Classify(prev NodeState, pressure, score float64) NodeState {
 	switch prev.Class {
 	case Hot:
-		if score >= h.Hot-h.Margin {
+		if pressure >= h.Hot-h.Margin {
 			return NodeState{Class: Hot, Readings: prev.Readings + 1}
 		}
 		prev = NodeState{}
 	case Cold:
-		if score < h.Cold+h.Margin {
+		if score < h.Cold+h.Margin && pressure < h.Hot {
 			return NodeState{Class: Cold, Readings: prev.Readings + 1}
 		}
 		prev = NodeState{}
@@ -71,7 +78,7 @@ func (h Hysteresis) Next(prev NodeState, score float64) NodeState {
 		need = 1
 	}
 	switch {
-	case score >= h.Hot:
+	case pressure >= h.Hot:
 		streak := int32(1)
 		if prev.Streak > 0 {
 			streak = prev.Streak + 1

@@ -50,3 +50,34 @@ func TestHysteresis(t *testing.T) {
 		}
 	})
 }
+
+// TestClassifyOnPressureAndScore: hot follows the busiest resource, cold the weighted score.
+func TestClassifyOnPressureAndScore(t *testing.T) {
+	h := Hysteresis{Hot: 0.75, Cold: 0.35, Margin: 0.05, Consecutive: 1}
+	type reading struct{ pressure, score float64 }
+	cases := []struct {
+		name     string
+		readings []reading
+		want     []Class
+	}{
+		// memory 0.92, CPU 0.15 at equal weights: score 0.535, pressure 0.92 -> hot
+		{"one full resource is hot", []reading{{0.92, 0.535}}, []Class{Hot}},
+		// stays hot while pressure >= 0.70, whatever the score
+		{"stays hot on pressure", []reading{{0.92, 0.535}, {0.71, 0.4}, {0.69, 0.4}}, []Class{Hot, Hot, Normal}},
+		// CPU 0.5, memory 0.1: score 0.3 -> cold although one resource is at half
+		{"cold on the score", []reading{{0.5, 0.3}}, []Class{Cold}},
+		// a cold node whose busiest resource reaches hot leaves cold, even with a low score
+		{"pressure ends cold", []reading{{0.5, 0.3}, {0.76, 0.38}, {0.76, 0.38}}, []Class{Cold, Hot, Hot}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var st NodeState
+			for i, r := range tc.readings {
+				st = h.Classify(st, r.pressure, r.score)
+				if st.Class != tc.want[i] {
+					t.Fatalf("after reading %d (%+v): class %v, want %v", i, r, st.Class, tc.want[i])
+				}
+			}
+		})
+	}
+}

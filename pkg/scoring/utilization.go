@@ -81,3 +81,23 @@ func (w Weights) Score(u Utilization) float64 {
 func (w Weights) NodeScore(usage, capacity Resources) float64 {
 	return w.Score(Utilize(usage, capacity))
 }
+
+// Pressure is the utilisation of the node's busiest resource among those with a weight; hot is
+// decided on it, so a node full on one resource is hot however idle the other is (a Raspberry Pi
+// with its memory full and its CPU idle scores about 0.5 and would otherwise never be relieved):
+//
+//	pressure = max(u_r for each resource r with w_r > 0)   (both when no weight is set)
+func (w Weights) Pressure(usage, capacity Resources) float64 {
+	u := Utilize(usage, capacity)
+	if w.CPU <= 0 && w.Memory <= 0 {
+		return max(u.CPU, u.Memory)
+	}
+	p := 0.0
+	if w.CPU > 0 {
+		p = u.CPU
+	}
+	if w.Memory > 0 {
+		p = max(p, u.Memory)
+	}
+	return p
+}

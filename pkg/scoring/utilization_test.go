@@ -59,3 +59,25 @@ func TestCapacityFactor(t *testing.T) {
 		t.Errorf("on the server: u_cpu = %v, want 0.125", got)
 	}
 }
+
+func TestPressure(t *testing.T) {
+	capacity := Resources{CPU: 4000, Memory: 8 << 30}
+	usage := Resources{CPU: 600, Memory: 7.36 * (1 << 30)} // CPU 0.15, memory 0.92
+	cases := []struct {
+		name string
+		w    Weights
+		want float64
+	}{
+		{"both weighted: the busier", Weights{CPU: 0.5, Memory: 0.5}, 0.92},
+		{"memory not weighted: CPU only", Weights{CPU: 1}, 0.15},
+		{"CPU not weighted: memory only", Weights{Memory: 1}, 0.92},
+		{"no weight: the busier", Weights{}, 0.92},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.w.Pressure(usage, capacity); math.Abs(got-tc.want) > 1e-9 {
+				t.Errorf("Pressure = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -167,8 +167,9 @@ func ownerUsage(in *buildInput, s *snapshot, staleAfter time.Duration) map[types
 // nodes the policy balances itself, from the same inputs the evictor uses (the same readings,
 // thresholds, NodeClass overrides, weights and hysteresis):
 //
-//	score = Weights.NodeScore(reading + requests of pods started after it, capacity)
-//	class = Hysteresis.Next(previous state, score)   once per new reading
+//	u        = reading + requests of pods started after it
+//	score    = Weights.NodeScore(u, capacity),  pressure = Weights.Pressure(u, capacity)
+//	class    = Hysteresis.Classify(previous state, pressure, score)   once per new reading
 //
 // The classifier advances on every new reading even while the status is followed, so that the
 // fallback starts from the node's history. started holds, per node, the requests of the pods that
@@ -181,7 +182,7 @@ func (s *snapshot) classify(cls *classifier, started map[string]scoring.Requests
 			r := started[name]
 			u := e.usage.Add(scoring.ToReference(scoring.Resources{CPU: float64(r.MilliCPU), Memory: float64(r.Memory)}, e.factor))
 			h := s.policy.thresholdsFor(e.cls)
-			e.classification = cls.observe(name, e.reading, s.weights.NodeScore(u, e.capacity), h)
+			e.classification = cls.observe(name, e.reading, s.weights.Pressure(u, e.capacity), s.weights.NodeScore(u, e.capacity), h)
 		}
 		if s.fromStatus {
 			switch {
@@ -293,10 +294,10 @@ func newClassifier() *classifier { return &classifier{mem: map[string]classMemor
 
 // observe advances the node's state with a reading taken at t, once per reading, and returns the
 // node's class.
-func (c *classifier) observe(node string, t time.Time, score float64, h scoring.Hysteresis) scoring.Class {
+func (c *classifier) observe(node string, t time.Time, pressure, score float64, h scoring.Hysteresis) scoring.Class {
 	m := c.mem[node]
 	if t.After(m.reading) {
-		m = classMemory{state: h.Next(m.state, score), reading: t}
+		m = classMemory{state: h.Classify(m.state, pressure, score), reading: t}
 		c.mem[node] = m
 	}
 	return m.state.Class

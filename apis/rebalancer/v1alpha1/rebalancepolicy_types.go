@@ -151,10 +151,12 @@ type ResourceWeights struct {
 	Memory *float64 `json:"memory,omitempty"`
 }
 
-// Thresholds classify a node by its utilisation score, a fraction of allocatable in (0, 1].
+// Thresholds classify a node by its utilisation, a fraction of allocatable in (0, 1]: hot on its
+// busiest weighted resource, cold on its weighted score.
 // +kubebuilder:validation:XValidation:rule="(has(self.cold) ? self.cold : 0.35) < (has(self.hot) ? self.hot : 0.75)",message="thresholds.cold must be lower than thresholds.hot"
 type Thresholds struct {
-	// hot: a node whose score is at or above this fraction is hot and sheds pods. Defaults to 0.75.
+	// hot: a node with CPU or memory (either one that has a weight) at or above this fraction is
+	// hot and sheds pods: a node full on one resource is hot whatever the other. Defaults to 0.75.
 	// +kubebuilder:default=0.75
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:ExclusiveMinimum=true
@@ -162,7 +164,8 @@ type Thresholds struct {
 	// +optional
 	Hot float64 `json:"hot,omitempty"`
 
-	// cold: a node whose score is below this fraction is cold and receives pods. Defaults to 0.35.
+	// cold: a node whose weighted score (of CPU and memory) is below this fraction is cold and
+	// receives pods. Defaults to 0.35.
 	// +kubebuilder:default=0.35
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:ExclusiveMinimum=true

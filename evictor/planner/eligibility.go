@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
 // Eligibility answers whether a pod may be evicted now, with every reason it may not. The
@@ -75,6 +76,8 @@ type workloadInfo struct {
 // every per-shape predicate.
 type shapeInfo struct {
 	namespace string
+	workload  WorkloadKey
+	profile   scoring.Profile
 	wl        *workloadInfo
 	slos      []*sloInfo
 	pdbs      []*pdbInfo
@@ -230,12 +233,9 @@ func (e *Eligibility) candidate(pod *Pod) *candidate {
 
 // fill sets up c for pod.
 func (e *Eligibility) fill(c *candidate, pod *Pod) {
-	*c = candidate{pod: pod, ref: PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID}, ready: pod.Ready, owner: pod.Owner}
-	if c.owner != nil {
-		c.workload = WorkloadKey{Namespace: pod.Namespace, Kind: c.owner.Kind, Name: c.owner.Name}
-	}
-	c.shape = e.shapeInfo(pod)
-	c.wl, c.slos, c.pdbs, c.stateful = c.shape.wl, c.shape.slos, c.shape.pdbs, c.shape.stateful
+	si := e.shapeInfo(pod)
+	*c = candidate{pod: pod, ref: PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID}, ready: pod.Ready, owner: pod.Owner,
+		shape: si, workload: si.workload, wl: si.wl, slos: si.slos, pdbs: si.pdbs, stateful: si.stateful}
 }
 
 // shapeInfo returns what pods of the pod's shape in its namespace share. Pods of one shape are
@@ -248,12 +248,14 @@ func (e *Eligibility) shapeInfo(pod *Pod) *shapeInfo {
 	lbls := labels.Set(pod.Labels)
 	si := &shapeInfo{
 		namespace: pod.Namespace,
+		profile:   pod.Profile(),
 		slos:      e.slos.match(pod.Namespace, lbls),
 		pdbs:      e.pdbs.match(pod.Namespace, lbls),
 		stateful:  pod.Claims || (pod.Owner != nil && pod.Owner.Kind == "StatefulSet"),
 	}
 	if pod.Owner != nil {
 		si.wl = e.workloads[pod.Owner.UID]
+		si.workload = WorkloadKey{Namespace: pod.Namespace, Kind: pod.Owner.Kind, Name: pod.Owner.Name}
 	}
 	if _, taken := e.shapes[pod.Shape]; !taken {
 		e.shapes[pod.Shape] = si

@@ -115,7 +115,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 			}
 			c := &cand{candidate: cd, node: n}
 			c.usage = podUsage(p, &s, n, cfg.StaleAfter, now)
-			c.profile = p.Profile()
+			c.profile = c.shape.profile
 			movable = append(movable, c)
 			if r := evaluate(c, pr, &spread, &cfg); r != nil {
 				res.hold(c, *r)

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -99,6 +100,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		}
 	}
 	res.HeldBack = make([]HeldBack, 0, onHot)
+	bound := newDropBound(cl.scope, cfg.Weights)
 
 	for _, n := range cl.scope {
 		if n.state.Class != scoring.Hot {
@@ -117,6 +119,13 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 			c.usage = podUsage(p, &s, n, cfg.StaleAfter, now)
 			c.profile = c.shape.profile
 			movable = append(movable, c)
+			if bound.ok {
+				// Ranked by the most the move could buy; its destination is predicted only if it
+				// comes to the top (version -1: not evaluated yet).
+				c.drop, c.version = bound.drop(c, &spread, cfg.Weights), -1
+				heap.Push(h, c)
+				continue
+			}
 			if r := evaluate(c, pr, &spread, &cfg); r != nil {
 				res.hold(c, *r)
 				continue
@@ -221,6 +230,48 @@ func evaluate(c *cand, pr *predictor, spread *scoring.Spread, cfg *Config) *Reas
 	c.after = spread.SigmaAfter(c.node.predicted, c.srcNew, dest.predicted, c.dstNew)
 	c.drop = spread.Sigma() - c.after
 	return nil
+}
+
+// dropBound bounds from above the sigma drop any move off a hot node can buy, before its
+// destination is predicted: the destination's score is at least the lowest predicted score of a
+// node that is not hot, and the replacement adds to it between the pod's share of the largest and
+// of the smallest capacity among those nodes (Spread.SigmaAfterAtLeast). Selection is lazy: a
+// candidate is ranked by this bound and its destination predicted only when it reaches the top,
+// then ranked again by its predicted drop, so only the few candidates that could be chosen are
+// predicted. ok is false when no bound holds (no node could receive, or one has no capacity of
+// a resource): every candidate is then predicted up front.
+type dropBound struct {
+	ok             bool
+	bMin           float64
+	capMin, capMax scoring.Resources
+}
+
+func newDropBound(scope []*nodeInfo, w scoring.Weights) dropBound {
+	b := dropBound{bMin: math.Inf(1), capMin: scoring.Resources{CPU: math.Inf(1), Memory: math.Inf(1)}}
+	for _, n := range scope {
+		if n.state.Class == scoring.Hot {
+			continue
+		}
+		c := n.place.Capacity
+		if c.CPU <= 0 || c.Memory <= 0 {
+			return dropBound{}
+		}
+		b.ok = true
+		b.bMin = min(b.bMin, n.predicted)
+		b.capMin = scoring.Resources{CPU: min(b.capMin.CPU, c.CPU), Memory: min(b.capMin.Memory, c.Memory)}
+		b.capMax = scoring.Resources{CPU: max(b.capMax.CPU, c.CPU), Memory: max(b.capMax.Memory, c.Memory)}
+	}
+	return b
+}
+
+// drop is the most sigma can fall by moving c off its node:
+//
+//	delta in [Score(usage / capMax), Score(usage / capMin)]   (a destination's score increase)
+//	drop <= sigma - SigmaAfterAtLeast(source now, source without the pod, bMin, deltas)
+func (b dropBound) drop(c *cand, sp *scoring.Spread, w scoring.Weights) float64 {
+	srcNew := w.NodeScore(c.node.place.Usage.Sub(c.usage), c.node.place.Capacity)
+	dMin, dMax := w.NodeScore(c.usage, b.capMax), w.NodeScore(c.usage, b.capMin)
+	return sp.Sigma() - sp.SigmaAfterAtLeast(c.node.predicted, srcNew, b.bMin, dMin, dMax)
 }
 
 // lowerBound is the fewest evictions that could make every hot node stop being hot, that is bring

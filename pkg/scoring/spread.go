@@ -83,3 +83,31 @@ func (sp Spread) moved(aOld, aNew, bOld, bNew float64) (s1, s2 float64) {
 	s2 = sp.s2 - ao*ao - bo*bo + an*an + bn*bn
 	return s1, s2
 }
+
+// SigmaAfterAtLeast is a lower bound of SigmaAfter(aOld, aNew, b, b+delta) over every node b whose
+// score is at least bMin and every delta in [deltaMin, deltaMax] (delta >= 0): the least sigma a
+// move off node a can reach, whichever node receives the load. With b~ = b - K:
+//
+//	S2' >= S2 - (aOld-K)^2 + (aNew-K)^2 + min over delta of (2 bMin~ delta + delta^2)
+//	S1' in [S1 + aNew - aOld + deltaMin, S1 + aNew - aOld + deltaMax], so (S1'/n)^2 <= the larger end
+//	sigma' >= sqrt(max(0, S2'/n - (S1'/n)^2))
+//
+// The planner ranks candidates by it before predicting their destination, and predicts only
+// those that could still be the best move.
+func (sp Spread) SigmaAfterAtLeast(aOld, aNew, bMin, deltaMin, deltaMax float64) float64 {
+	if sp.n == 0 {
+		return 0
+	}
+	ao, an, b := aOld-sp.shift, aNew-sp.shift, bMin-sp.shift
+	// 2 b delta + delta^2 is convex in delta, least at delta = -b.
+	d := min(max(-b, deltaMin), deltaMax)
+	s2 := sp.s2 - ao*ao + an*an + 2*b*d + d*d
+	lo, hi := sp.s1-ao+an+deltaMin, sp.s1-ao+an+deltaMax
+	s1sq := max(lo*lo, hi*hi)
+	fn := float64(sp.n)
+	v := s2/fn - s1sq/(fn*fn)
+	if v <= 0 {
+		return 0
+	}
+	return math.Sqrt(v)
+}

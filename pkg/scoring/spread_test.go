@@ -90,3 +90,38 @@ func mean(s []float64) float64 {
 	}
 	return m / float64(len(s))
 }
+
+// TestSigmaAfterAtLeast: the bound is never above the sigma of any actual move it covers, over
+// random score sets, moves and destinations.
+func TestSigmaAfterAtLeast(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	for trial := 0; trial < 2000; trial++ {
+		n := 2 + rng.IntN(30)
+		scores := make([]float64, n)
+		for i := range scores {
+			scores[i] = rng.Float64() * 1.2
+		}
+		sp := NewSpread(scores)
+		a := rng.IntN(n)
+		aNew := scores[a] * rng.Float64()
+		deltaMin := rng.Float64() * 0.2
+		deltaMax := deltaMin + rng.Float64()*0.2
+		bMin := math.Inf(1)
+		for i, s := range scores {
+			if i != a {
+				bMin = min(bMin, s)
+			}
+		}
+		bound := sp.SigmaAfterAtLeast(scores[a], aNew, bMin, deltaMin, deltaMax)
+		for b := range scores {
+			if b == a {
+				continue
+			}
+			for _, delta := range []float64{deltaMin, (deltaMin + deltaMax) / 2, deltaMax} {
+				if got := sp.SigmaAfter(scores[a], aNew, scores[b], scores[b]+delta); got < bound-1e-12 {
+					t.Fatalf("trial %d: moving to node %d (delta %v) gives sigma %v, below the bound %v", trial, b, delta, got, bound)
+				}
+			}
+		}
+	}
+}

@@ -29,8 +29,10 @@ type Eligibility struct {
 	workloads  map[types.UID]*workloadInfo
 	podsByNS   map[string][]*Pod
 	// shapes memoises what the pods of one shape in one namespace have in common.
-	shapes  map[*Shape]*shapeInfo
-	backoff map[WorkloadKey]Backoff
+	shapes map[*Shape]*shapeInfo
+	// reasonBuf backs the reasons check returns.
+	reasonBuf []Reason
+	backoff   map[WorkloadKey]Backoff
 	// podSelectorText is the pod selector as text, rendered once for the many messages that quote it.
 	podSelectorText string
 
@@ -264,7 +266,12 @@ func (e *Eligibility) shapeInfo(pod *Pod) *shapeInfo {
 }
 
 func (e *Eligibility) check(c *candidate) []Reason {
-	var out []Reason
+	// Reasons go into a shared buffer, one allocation for many candidates; each candidate gets
+	// its own capacity-capped window of it.
+	if cap(e.reasonBuf)-len(e.reasonBuf) < len(predicates) {
+		e.reasonBuf = make([]Reason, 0, 64*len(predicates))
+	}
+	start := len(e.reasonBuf)
 	for i := range predicates {
 		p := &predicates[i]
 		var r *Reason
@@ -286,10 +293,13 @@ func (e *Eligibility) check(c *candidate) []Reason {
 			}
 		}
 		if r != nil {
-			out = append(out, *r)
+			e.reasonBuf = append(e.reasonBuf, *r)
 		}
 	}
-	return out
+	if len(e.reasonBuf) == start {
+		return nil
+	}
+	return e.reasonBuf[start:len(e.reasonBuf):len(e.reasonBuf)]
 }
 
 // predicate is one eligibility rule: nil when the pod passes, else why it does not.

@@ -101,6 +101,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 	}
 	res.HeldBack = make([]HeldBack, 0, onHot)
 	bound := newDropBound(cl.scope, cfg.Weights)
+	var slab []cand // candidates are allocated in chunks
 
 	for _, n := range cl.scope {
 		if n.state.Class != scoring.Hot {
@@ -115,7 +116,11 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 				res.HeldBack = append(res.HeldBack, HeldBack{Pod: cd.ref, Workload: cd.workload, Node: n.name, Reasons: rs})
 				continue
 			}
-			c := &cand{candidate: cd, node: n}
+			if len(slab) == cap(slab) {
+				slab = make([]cand, 0, 256)
+			}
+			slab = append(slab, cand{candidate: cd, node: n})
+			c := &slab[len(slab)-1]
 			c.usage = podUsage(p, &s, n, cfg.StaleAfter, now)
 			c.profile = c.shape.profile
 			movable = append(movable, c)

@@ -92,16 +92,12 @@ type shapeInfo struct {
 
 // candidate is a pod under consideration with what the predicates need about it.
 type candidate struct {
-	pod      *Pod
-	shape    *shapeInfo
-	ref      PodRef
-	owner    *metav1.OwnerReference
-	workload WorkloadKey
-	wl       *workloadInfo
-	slos     []*sloInfo
-	pdbs     []*pdbInfo
-	stateful bool
-	ready    bool
+	pod   *Pod
+	shape *shapeInfo
+}
+
+func (c *candidate) ref() PodRef {
+	return PodRef{Namespace: c.pod.Namespace, Name: c.pod.Name, UID: c.pod.UID}
 }
 
 // NewEligibility indexes the snapshot for eligibility checks under a resolved policy.
@@ -235,9 +231,7 @@ func (e *Eligibility) candidate(pod *Pod) *candidate {
 
 // fill sets up c for pod.
 func (e *Eligibility) fill(c *candidate, pod *Pod) {
-	si := e.shapeInfo(pod)
-	*c = candidate{pod: pod, ref: PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID}, ready: pod.Ready, owner: pod.Owner,
-		shape: si, workload: si.workload, wl: si.wl, slos: si.slos, pdbs: si.pdbs, stateful: si.stateful}
+	*c = candidate{pod: pod, shape: e.shapeInfo(pod)}
 }
 
 // shapeInfo returns what pods of the pod's shape in its namespace share. Pods of one shape are
@@ -356,14 +350,14 @@ func (e *Eligibility) optedIn(c *candidate) *Reason {
 }
 
 func (e *Eligibility) daemonSet(c *candidate) *Reason {
-	if c.owner != nil && c.owner.Kind == "DaemonSet" {
+	if c.pod.Owner != nil && c.pod.Owner.Kind == "DaemonSet" {
 		return reason(ReasonDaemonSet, "DaemonSet pod: its replacement would come back to the same node")
 	}
 	return nil
 }
 
 func (e *Eligibility) mirror(c *candidate) *Reason {
-	if _, ok := c.pod.Annotations[corev1.MirrorPodAnnotationKey]; ok || (c.owner != nil && c.owner.Kind == "Node") {
+	if _, ok := c.pod.Annotations[corev1.MirrorPodAnnotationKey]; ok || (c.pod.Owner != nil && c.pod.Owner.Kind == "Node") {
 		return reason(ReasonMirrorPod, "static (mirror) pod: the kubelet owns it")
 	}
 	return nil
@@ -423,24 +417,24 @@ func (e *Eligibility) pinned(c *candidate) *Reason {
 }
 
 func (e *Eligibility) controller(c *candidate) *Reason {
-	if c.owner == nil {
+	if c.pod.Owner == nil {
 		return reason(ReasonBarePod, "no controller: nothing would replace a bare pod")
 	}
 	return nil
 }
 
 func (e *Eligibility) replicas(c *candidate) *Reason {
-	if c.owner == nil || c.wl == nil {
+	if c.pod.Owner == nil || c.shape.wl == nil {
 		return nil
 	}
-	if left := c.wl.replicas - e.inPlan[c.workload]; left <= 1 {
-		return reason(ReasonSingleReplica, "only replica of %s left running", c.workload)
+	if left := c.shape.wl.replicas - e.inPlan[c.shape.workload]; left <= 1 {
+		return reason(ReasonSingleReplica, "only replica of %s left running", c.shape.workload)
 	}
 	return nil
 }
 
 func (e *Eligibility) minAvailable(c *candidate) *Reason {
-	for _, si := range c.slos {
+	for _, si := range c.shape.slos {
 		e.sloStats(si)
 		min := 1
 		if ma := si.slo.Spec.MinAvailable; ma != nil {
@@ -451,7 +445,7 @@ func (e *Eligibility) minAvailable(c *candidate) *Reason {
 			min = v
 		}
 		after := si.ready - si.planned
-		if c.ready {
+		if c.pod.Ready {
 			after--
 		}
 		if after < min {
@@ -462,10 +456,10 @@ func (e *Eligibility) minAvailable(c *candidate) *Reason {
 }
 
 func (e *Eligibility) stateful(c *candidate) *Reason {
-	if !c.stateful {
+	if !c.shape.stateful {
 		return nil
 	}
-	for _, si := range c.slos {
+	for _, si := range c.shape.slos {
 		if si.slo.Spec.AllowStateful != nil && *si.slo.Spec.AllowStateful {
 			if used := si.usedStateful + si.plannedStatefl; used >= si.maxStateful {
 				return reason(ReasonSLOBudget, "WorkloadSLO %s stateful budget exhausted: %d of %d stateful disruptions used in the last hour", si.key, used, si.maxStateful)
@@ -488,24 +482,24 @@ func (e *Eligibility) age(c *candidate) *Reason {
 }
 
 func (e *Eligibility) inBackoff(c *candidate) *Reason {
-	if c.owner == nil {
+	if c.pod.Owner == nil {
 		return nil
 	}
-	if n := e.inPlan[c.workload]; n > 0 && e.cfg.PodBackoff > 0 {
-		return reason(ReasonWorkloadInPlan, "%s already has a pod evicted in this plan; it is backed off for %s", c.workload, e.cfg.PodBackoff)
+	if n := e.inPlan[c.shape.workload]; n > 0 && e.cfg.PodBackoff > 0 {
+		return reason(ReasonWorkloadInPlan, "%s already has a pod evicted in this plan; it is backed off for %s", c.shape.workload, e.cfg.PodBackoff)
 	}
-	if t, ok := e.lastEvictedAt[c.workload]; ok && e.now.Before(t.Add(e.cfg.PodBackoff)) {
+	if t, ok := e.lastEvictedAt[c.shape.workload]; ok && e.now.Before(t.Add(e.cfg.PodBackoff)) {
 		return reason(ReasonBackoff, "in backoff until %s: %s had a pod evicted at %s (podBackoff %s)",
-			t.Add(e.cfg.PodBackoff).UTC().Format(time.RFC3339), c.workload, t.UTC().Format(time.RFC3339), e.cfg.PodBackoff)
+			t.Add(e.cfg.PodBackoff).UTC().Format(time.RFC3339), c.shape.workload, t.UTC().Format(time.RFC3339), e.cfg.PodBackoff)
 	}
-	if b, ok := e.backoff[c.workload]; ok && e.now.Before(b.Until) {
+	if b, ok := e.backoff[c.shape.workload]; ok && e.now.Before(b.Until) {
 		return reason(ReasonBackoff, "in backoff until %s: %s", b.Until.UTC().Format(time.RFC3339), b.Reason)
 	}
 	return nil
 }
 
 func (e *Eligibility) sloBudget(c *candidate) *Reason {
-	for _, si := range c.slos {
+	for _, si := range c.shape.slos {
 		if used := si.used + si.planned; used >= si.max {
 			return reason(ReasonSLOBudget, "WorkloadSLO %s budget exhausted: %d of %d disruptions used in the last hour", si.key, used, si.max)
 		}
@@ -514,7 +508,7 @@ func (e *Eligibility) sloBudget(c *candidate) *Reason {
 }
 
 func (e *Eligibility) readinessWindow(c *candidate) *Reason {
-	for _, si := range c.slos {
+	for _, si := range c.shape.slos {
 		e.sloStats(si)
 		if si.unsettled != "" {
 			return reason(ReasonReadinessWindow, "WorkloadSLO %s readiness window: %s", si.key, si.unsettled)
@@ -535,18 +529,18 @@ func (e *Eligibility) namespaceBudget(c *candidate) *Reason {
 }
 
 func (e *Eligibility) pdb(c *candidate) *Reason {
-	switch len(c.pdbs) {
+	switch len(c.shape.pdbs) {
 	case 0:
 		return nil
 	case 1:
-		pi := c.pdbs[0]
+		pi := c.shape.pdbs[0]
 		if left := int(pi.pdb.Status.DisruptionsAllowed) - pi.planned; left <= 0 {
 			return reason(ReasonPDBNoDisruptions, "PodDisruptionBudget %s allows no disruption now", pi.pdb.Name)
 		}
 		return nil
 	default:
-		names := make([]string, len(c.pdbs))
-		for i, pi := range c.pdbs {
+		names := make([]string, len(c.shape.pdbs))
+		for i, pi := range c.shape.pdbs {
 			names[i] = pi.pdb.Name
 		}
 		sort.Strings(names)
@@ -594,14 +588,14 @@ func (e *Eligibility) sloStats(si *sloInfo) {
 func (e *Eligibility) record(c *candidate) {
 	e.hourPlanned++
 	e.nsPlanned[c.pod.Namespace]++
-	e.inPlan[c.workload]++
-	for _, si := range c.slos {
+	e.inPlan[c.shape.workload]++
+	for _, si := range c.shape.slos {
 		si.planned++
-		if c.stateful {
+		if c.shape.stateful {
 			si.plannedStatefl++
 		}
 	}
-	for _, pi := range c.pdbs {
+	for _, pi := range c.shape.pdbs {
 		pi.planned++
 	}
 }

@@ -113,7 +113,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		for _, p := range pods {
 			elig.fill(&cd, p)
 			if rs := elig.check(&cd); len(rs) > 0 {
-				res.HeldBack = append(res.HeldBack, HeldBack{Pod: cd.ref, Workload: cd.workload, Node: n.name, Reasons: rs})
+				res.HeldBack = append(res.HeldBack, HeldBack{Pod: cd.ref(), Workload: cd.shape.workload, Node: n.name, Reasons: rs})
 				continue
 			}
 			if len(slab) == cap(slab) {
@@ -175,8 +175,8 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 			continue
 		}
 		res.Moves = append(res.Moves, Move{
-			Pod: c.ref, Workload: c.workload, From: c.node.name, To: c.dest.name, Scheduler: schedulerOf(c.pod),
-			SigmaBefore: spread.Sigma(), SigmaAfter: c.after, Stateful: c.stateful, SLOs: sloKeys(c.slos),
+			Pod: c.ref(), Workload: c.shape.workload, From: c.node.name, To: c.dest.name, Scheduler: schedulerOf(c.pod),
+			SigmaBefore: spread.Sigma(), SigmaAfter: c.after, Stateful: c.shape.stateful, SLOs: sloKeys(c.shape.slos),
 			Reason: Reason{Code: ReasonLowersSigma, Message: fmt.Sprintf("node %s is hot (busiest resource at %.3f, stops being hot under %.2f); moving lowers sigma by %.4f, the most of any candidate",
 				c.node.name, c.node.predictedP, c.node.cool, c.drop)},
 		})
@@ -343,7 +343,7 @@ func lowerBound(scope []*nodeInfo, movable []*cand, w scoring.Weights) int {
 }
 
 func (res *Result) hold(c *cand, rs ...Reason) {
-	res.HeldBack = append(res.HeldBack, HeldBack{Pod: c.ref, Workload: c.workload, Node: c.node.name, Reasons: rs})
+	res.HeldBack = append(res.HeldBack, HeldBack{Pod: c.ref(), Workload: c.shape.workload, Node: c.node.name, Reasons: rs})
 }
 
 func schedulerOf(p *Pod) string {

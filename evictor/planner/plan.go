@@ -100,7 +100,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		}
 	}
 	res.HeldBack = make([]HeldBack, 0, onHot)
-	bound := newDropBound(cl.scope, cfg.Weights)
+	bound := newDropBound(cl.scope)
 	var slab []cand // candidates are allocated in chunks
 
 	for _, n := range cl.scope {
@@ -251,7 +251,7 @@ type dropBound struct {
 	capMin, capMax scoring.Resources
 }
 
-func newDropBound(scope []*nodeInfo, w scoring.Weights) dropBound {
+func newDropBound(scope []*nodeInfo) dropBound {
 	b := dropBound{bMin: math.Inf(1), capMin: scoring.Resources{CPU: math.Inf(1), Memory: math.Inf(1)}}
 	for _, n := range scope {
 		if n.state.Class == scoring.Hot {

@@ -471,9 +471,9 @@ func (e *Eligibility) stateful(c *candidate) *Reason {
 }
 
 func (e *Eligibility) age(c *candidate) *Reason {
-	start := c.pod.Created
-	if !c.pod.Started.IsZero() {
-		start = c.pod.Started
+	start := c.pod.Started
+	if start.IsZero() {
+		start = c.pod.Created
 	}
 	if age := e.now.Sub(start); age < e.cfg.MinPodAge {
 		return reason(ReasonTooYoung, "younger than minPodAge: running %s of %s", age.Round(time.Second), e.cfg.MinPodAge)

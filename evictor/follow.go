@@ -81,14 +81,14 @@ func (r *Reconciler) follow(ctx context.Context, p *v1alpha1.RebalancePolicy, cl
 func replacementNode(cl *cluster, f followed) string {
 	var first *planner.Pod
 	for _, p := range cl.snap.Pods {
-		if p.Namespace != f.Move.Pod.Namespace || p.NodeName == "" || p.Created.Before(f.At.Add(-time.Second)) {
+		if p.Namespace != f.Move.Pod.Namespace || p.NodeName == "" || p.Created().Before(f.At.Add(-time.Second)) {
 			continue
 		}
 		ref := p.Owner
 		if ref == nil || ref.Kind != f.Move.Workload.Kind || ref.Name != f.Move.Workload.Name || p.UID == f.Move.Pod.UID {
 			continue
 		}
-		if first == nil || p.Created.Before(first.Created) {
+		if first == nil || p.Created().Before(first.Created()) {
 			first = p
 		}
 	}

@@ -150,7 +150,7 @@ func buildCluster(s *Snapshot, cfg *Config, st State, now time.Time) *cluster {
 		usage := scoring.ToReference(scoring.Resources{CPU: sample.MilliCPU, Memory: sample.Memory}, ni.factor)
 		// Pods started after the reading are not in it yet: count them at their requests.
 		for _, p := range ni.pods {
-			if p.Started.After(sample.Time) {
+			if p.started > sample.Time.UnixNano() {
 				r := p.Requests
 				usage = usage.Add(scoring.ToReference(scoring.Resources{CPU: float64(r.MilliCPU), Memory: float64(r.Memory)}, ni.factor))
 			}

@@ -471,9 +471,9 @@ func (e *Eligibility) stateful(c *candidate) *Reason {
 }
 
 func (e *Eligibility) age(c *candidate) *Reason {
-	start := c.pod.Started
+	start := c.pod.Started()
 	if start.IsZero() {
-		start = c.pod.Created
+		start = c.pod.Created()
 	}
 	if age := e.now.Sub(start); age < e.cfg.MinPodAge {
 		return reason(ReasonTooYoung, "younger than minPodAge: running %s of %s", age.Round(time.Second), e.cfg.MinPodAge)
@@ -567,7 +567,7 @@ func (e *Eligibility) sloStats(si *sloInfo) {
 			continue
 		}
 		si.matched++
-		ready, since := p.Ready, p.ReadySince
+		ready, since := p.Ready, p.ReadySince()
 		if ready {
 			si.ready++
 		}

@@ -19,27 +19,50 @@ import (
 // A Pod and its Shape are never modified once made; NewPod and Compactor.Pod make them.
 type Pod struct {
 	// Fields are ordered by use: the first cache line holds what every plan reads for every pod,
-	// the second what it reads for pods on hot nodes.
+	// the second what it reads for pods on hot nodes. Times are kept as Unix nanoseconds (0 for
+	// none) to fit; the methods of the same names return them as time.Time.
 
 	*Shape
 	NodeName string
 	Phase    corev1.PodPhase
 	// Requests are the pod's effective requests as the scheduler counts them (scoring.PodRequests).
 	Requests scoring.Requests
+	started  int64
+
+	Namespace, Name string
+	UID             types.UID
+	created         int64
 	// Deleting is true once the pod has a deletionTimestamp.
 	Deleting bool
 	// Ready is the pod's Ready condition.
 	Ready bool
 
-	// Started is when the kubelet started the pod (zero before).
-	Started         time.Time
-	Namespace, Name string
-	UID             types.UID
-	// Created is the creation time; ReadySince when the Ready condition last changed (zero
-	// without one).
-	Created, ReadySince time.Time
+	readySince int64
 	// ResourceVersion is kept for the informer that caches Pods (it tells updates from resyncs).
 	ResourceVersion string
+}
+
+// Started is when the kubelet started the pod; zero before.
+func (p *Pod) Started() time.Time { return fromNanos(p.started) }
+
+// Created is the pod's creation time.
+func (p *Pod) Created() time.Time { return fromNanos(p.created) }
+
+// ReadySince is when the pod's Ready condition last changed; zero without one.
+func (p *Pod) ReadySince() time.Time { return fromNanos(p.readySince) }
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
 }
 
 // Shape is what the pods of one workload revision have in common.
@@ -130,16 +153,16 @@ func (c *Compactor) Pod(p *corev1.Pod) *Pod {
 		Namespace: c.str(p.Namespace), Name: p.Name, UID: p.UID, ResourceVersion: p.ResourceVersion,
 		NodeName: c.str(p.Spec.NodeName), Phase: phase(p.Status.Phase),
 		Requests: scoring.PodRequests(p),
-		Created:  p.CreationTimestamp.Time,
+		created:  nanos(p.CreationTimestamp.Time),
 		Deleting: p.DeletionTimestamp != nil,
 	}
 	if p.Status.StartTime != nil {
-		out.Started = p.Status.StartTime.Time
+		out.started = nanos(p.Status.StartTime.Time)
 	}
 	for i := range p.Status.Conditions {
 		if cond := &p.Status.Conditions[i]; cond.Type == corev1.PodReady {
 			out.Ready = cond.Status == corev1.ConditionTrue
-			out.ReadySince = cond.LastTransitionTime.Time
+			out.readySince = nanos(cond.LastTransitionTime.Time)
 		}
 	}
 	return out

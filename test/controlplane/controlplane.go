@@ -107,3 +107,32 @@ func (e *Env) CRDs() []schema.GroupVersionResource {
 func (e *Env) Stop() error {
 	return e.env.Stop()
 }
+
+// Tests is what Run needs of a *testing.M.
+type Tests interface{ Run() int }
+
+// Run is the body of a TestMain for tests against the control plane: it starts it, hands it to
+// started (which may start more, and returns what to do after the tests, or nil), runs the tests,
+// stops the control plane and returns the exit code for os.Exit.
+func Run(m Tests, started func(*Env) (after func(code int), err error)) int {
+	env, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() {
+		if err := env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping control plane:", err)
+		}
+	}()
+	after, err := started(env)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	code := m.Run()
+	if after != nil {
+		after(code)
+	}
+	return code
+}

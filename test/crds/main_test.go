@@ -1,7 +1,6 @@
 package crds
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -12,15 +11,8 @@ import (
 var env *controlplane.Env
 
 func TestMain(m *testing.M) {
-	var err error
-	env, err = controlplane.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stopping control plane:", err)
-	}
-	os.Exit(code)
+	os.Exit(controlplane.Run(m, func(e *controlplane.Env) (func(int), error) {
+		env = e
+		return nil, nil
+	}))
 }

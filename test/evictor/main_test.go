@@ -17,23 +17,17 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	var err error
-	env, err = controlplane.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	kcm, err = env.StartControllerManager("disruption")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		_ = env.Stop()
-		os.Exit(1)
-	}
-	code := m.Run()
-	if code != 0 {
-		fmt.Fprintln(os.Stderr, "kube-controller-manager log:\n"+kcm.Log())
-	}
-	kcm.Stop()
-	_ = env.Stop()
-	os.Exit(code)
+	os.Exit(controlplane.Run(m, func(e *controlplane.Env) (func(int), error) {
+		env = e
+		var err error
+		if kcm, err = env.StartControllerManager("disruption"); err != nil {
+			return nil, err
+		}
+		return func(code int) {
+			if code != 0 {
+				fmt.Fprintln(os.Stderr, "kube-controller-manager log:\n"+kcm.Log())
+			}
+			kcm.Stop()
+		}, nil
+	}))
 }

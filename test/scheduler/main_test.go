@@ -29,15 +29,8 @@ func TestMain(m *testing.M) {
 			os.Exit(2)
 		}
 	}
-	var err error
-	env, err = controlplane.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stopping control plane:", err)
-	}
-	os.Exit(code)
+	os.Exit(controlplane.Run(m, func(e *controlplane.Env) (func(int), error) {
+		env = e
+		return nil, nil
+	}))
 }

@@ -3,23 +3,9 @@ package evictor
 import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tinorodney/rebalancer/evictor/planner"
 )
-
-// lastApplied is kubectl's copy of the whole object: often the largest annotation, never read.
-const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
-
-func trimAnnotations(a map[string]string) map[string]string {
-	if _, ok := a[lastApplied]; !ok {
-		return a
-	}
-	out := make(map[string]string, len(a)-1)
-	for k, v := range a {
-		if k != lastApplied {
-			out[k] = v
-		}
-	}
-	return out
-}
 
 // TrimNode keeps a node's identity, labels, taints, schedulability, allocatable and readiness.
 func TrimNode(obj any) (any, error) {
@@ -30,7 +16,7 @@ func TrimNode(obj any) (any, error) {
 	out := &corev1.Node{
 		TypeMeta: n.TypeMeta,
 		ObjectMeta: metav1.ObjectMeta{Name: n.Name, UID: n.UID, ResourceVersion: n.ResourceVersion,
-			CreationTimestamp: n.CreationTimestamp, Labels: n.Labels, Annotations: trimAnnotations(n.Annotations)},
+			CreationTimestamp: n.CreationTimestamp, Labels: n.Labels, Annotations: planner.WithoutLastApplied(n.Annotations)},
 		Spec:   corev1.NodeSpec{Unschedulable: n.Spec.Unschedulable, Taints: n.Spec.Taints},
 		Status: corev1.NodeStatus{Allocatable: n.Status.Allocatable, Capacity: n.Status.Capacity},
 	}

@@ -100,9 +100,6 @@ type Scheduling struct {
 // UnboundedStorage is Shape.LocalStorage for a pod whose local storage has no bound.
 const UnboundedStorage = -1
 
-// lastApplied is kubectl's copy of the whole object: often the largest annotation, never read.
-const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
-
 // NewPod makes the planner's view of a pod, sharing nothing with other pods.
 func NewPod(p *corev1.Pod) *Pod {
 	var c *Compactor
@@ -181,7 +178,7 @@ func phase(p corev1.PodPhase) corev1.PodPhase {
 func (c *Compactor) shape(p *corev1.Pod) *Shape {
 	s := &Shape{
 		Labels:       p.Labels,
-		Annotations:  withoutLastApplied(p.Annotations),
+		Annotations:  WithoutLastApplied(p.Annotations),
 		LocalStorage: podLocalStorage(p),
 		Claims:       hasClaims(p),
 	}
@@ -216,13 +213,15 @@ func (c *Compactor) scheduling(p *corev1.Pod) *Scheduling {
 	return c.schedulings.get(maphash.String(c.seed, key), s, parse)
 }
 
-func withoutLastApplied(a map[string]string) map[string]string {
-	if _, ok := a[lastApplied]; !ok {
+// WithoutLastApplied returns the annotations without kubectl's copy of the whole object (often the
+// largest annotation, never read); the map itself when it has none.
+func WithoutLastApplied(a map[string]string) map[string]string {
+	if _, ok := a[corev1.LastAppliedConfigAnnotation]; !ok {
 		return a
 	}
 	out := make(map[string]string, len(a)-1)
 	for k, v := range a {
-		if k != lastApplied {
+		if k != corev1.LastAppliedConfigAnnotation {
 			out[k] = v
 		}
 	}

@@ -194,15 +194,15 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 		if p.Spec.NodeName == "" || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}
-		s, ok := d.Usage.Pods[types.NamespacedName{Namespace: p.Namespace, Name: p.Name}]
+		view := cp.Pod(p)
+		s, ok := d.Usage.Pods[view.Key()]
 		var u scoring.Resources
 		if ok {
 			u = scoring.ToReference(scoring.Resources{CPU: s.MilliCPU, Memory: s.Memory}, factor[p.Spec.NodeName])
 		} else {
-			r := scoring.PodRequests(p)
-			u = scoring.ToReference(scoring.Resources{CPU: float64(r.MilliCPU), Memory: float64(r.Memory)}, factor[p.Spec.NodeName])
+			u = scoring.ToReference(scoring.Resources{CPU: float64(view.Requests.MilliCPU), Memory: float64(view.Requests.Memory)}, factor[p.Spec.NodeName])
 		}
-		pods = append(pods, &simPod{pod: p.DeepCopy(), view: cp.Pod(p), base: u, lineage: i})
+		pods = append(pods, &simPod{pod: p.DeepCopy(), view: view, base: u, lineage: i})
 		podUse[p.Spec.NodeName] = podUse[p.Spec.NodeName].Add(u)
 	}
 	system := map[string]scoring.Resources{}

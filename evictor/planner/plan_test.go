@@ -13,6 +13,7 @@ import (
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/evictor/planner/plannertest"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 	"github.com/tinorodney/rebalancer/pkg/testutil"
 )
@@ -231,6 +232,39 @@ func TestPlanMinSigmaImprovement(t *testing.T) {
 	res := w.plan()
 	if len(res.Moves) != 0 || res.HeldBackByReason()[planner.ReasonTooLittleGain] == 0 {
 		t.Errorf("moves %v held %v: want none, with TooLittleImprovement", res.Moves, res.HeldBackByReason())
+	}
+}
+
+// TestPlanDefaultGainOnLargeCluster: on thousands of nodes one eviction lowers sigma by a few
+// hundred-thousandths, so a fixed floor that suits tens of nodes (the old default, 0.0001) holds
+// back most useful moves. The default, 0, lets every move that lowers sigma through.
+func TestPlanDefaultGainOnLargeCluster(t *testing.T) {
+	w := plannertest.Cluster(plannertest.Spec{Seed: 3, Nodes: 2000, PodsPerNode: 20, Replicas: 5, HotFraction: 0.1, OptIn: 0.8})
+	w.Policy.Spec.RateLimits = rateLimits(100)
+	for _, tc := range []struct {
+		name     string
+		gain     *float64
+		wantHeld bool
+	}{
+		{name: "default", gain: nil, wantHeld: false},
+		{name: "0.0001", gain: ptr.To(0.0001), wantHeld: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w.Policy.Spec.MinSigmaImprovement = tc.gain
+			res := planner.Plan(w.Snapshot, w.Policy, w.SLOs, w.State, plannertest.Now)
+			held := res.HeldBackByReason()[planner.ReasonTooLittleGain]
+			if (held > 0) != tc.wantHeld {
+				t.Errorf("%d candidates held back for too little gain, want any: %v", held, tc.wantHeld)
+			}
+			if !tc.wantHeld && len(res.Moves) != 100 {
+				t.Errorf("%d moves, want the cycle's limit of 100 (held back: %v)", len(res.Moves), res.HeldBackByReason())
+			}
+			for _, m := range res.Moves {
+				if m.SigmaAfter >= m.SigmaBefore {
+					t.Errorf("move %s does not lower sigma: %.6f -> %.6f", m.Pod.Name, m.SigmaBefore, m.SigmaAfter)
+				}
+			}
+		})
 	}
 }
 

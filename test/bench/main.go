@@ -94,7 +94,6 @@ func runScenario(sc scenario, seed uint64) (row, error) {
 	policy := w.Policy.DeepCopy()
 	policy.Spec.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To(perCycle), MaxEvictionsPerNodePerCycle: ptr.To[int32](2), MaxEvictionsPerHour: ptr.To(perCycle * 60)}
 	policy.Spec.Hysteresis = nil // the default: 3 readings in a row, margin 0.05
-	policy.Spec.MinSigmaImprovement = ptr.To(0.0)
 	cfg, err := planner.Resolve(policy, w.Snapshot.PriorityClasses)
 	if err != nil {
 		return row{}, err
@@ -158,7 +157,7 @@ func markdown(rows []row) string {
 		"Both deciders use the same thresholds (hot %.2f, cold %.2f), the same per-cycle and per-node limits and the same readings. "+
 		"The Rebalancer's replacements are placed by its placement score (pods use rebalancer-scheduler); descheduler's by a model of the default "+
 		"kube-scheduler (NodeResourcesFit LeastAllocated + BalancedAllocation). The policy is the default but for the rate limits: "+
-		"minSigmaImprovement 0; so destinations Cold (a pod is evicted only when its replacement is predicted on a cold node), hysteresis "+
+		"so minSigmaImprovement 0 (any drop), destinations Cold (a pod is evicted only when its replacement is predicted on a cold node), hysteresis "+
 		"over 3 readings with margin 0.05. "+
 		"LB is the planner's lower bound on the first cycle (evictions to bring every hot node under hot - margin, where it stops being hot); "+
 		"target sigma is half the initial sigma. Hot and cold are classified by the simulator itself with the policy's hysteresis, the same "+

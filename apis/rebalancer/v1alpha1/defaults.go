@@ -13,7 +13,7 @@ const (
 	DefaultColdThreshold               = 0.35
 	DefaultHysteresisMargin            = 0.05
 	DefaultConsecutiveReadings         = 3
-	DefaultMinSigmaImprovement         = 0.0001
+	DefaultMinSigmaImprovement         = 0.0
 	DefaultDestinations                = DestinationsCold
 	DefaultMaxEvictionsPerCycle        = 5
 	DefaultMaxEvictionsPerNodePerCycle = 2

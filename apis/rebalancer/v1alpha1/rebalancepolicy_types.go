@@ -55,10 +55,13 @@ type RebalancePolicySpec struct {
 	Hysteresis *Hysteresis `json:"hysteresis,omitempty"`
 
 	// minSigmaImprovement is the least drop in sigma (the standard deviation of node utilisation
-	// scores, a fraction) that one eviction must buy to be made. One eviction moves sigma by
-	// roughly (gap it closes x pod's share of a node) / (nodes x sigma), so large clusters need a
-	// smaller value: 0.0001 (the default) suits tens of nodes, use 0.00001 for thousands.
-	// +kubebuilder:default=0.0001
+	// scores, a fraction) that one eviction must buy to be made. The default, 0, makes any move
+	// that lowers sigma worth making (the hot and cold thresholds, budgets and backoff already
+	// keep the evictor from moving pods for nothing). One eviction moves sigma by roughly
+	// (gap it closes x pod's share of a node) / (nodes x sigma): on tens of nodes a move buys
+	// 0.001 to 0.01, on thousands 0.00001 to 0.0003, so a value that suits a small cluster stops
+	// a large one from relieving its hot nodes.
+	// +kubebuilder:default=0
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=1
 	// +optional

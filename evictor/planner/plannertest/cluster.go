@@ -59,8 +59,6 @@ func Cluster(s Spec) World {
 		Policy:   Policy(),
 	}
 	w.Policy.Spec.Hysteresis = &v1alpha1.Hysteresis{ConsecutiveReadings: 1, Margin: ptr.To(0.05)}
-	// One eviction among thousands of nodes moves sigma by little; accept any drop.
-	w.Policy.Spec.MinSigmaImprovement = ptr.To(0.0)
 	if s.Mixed {
 		w.Snapshot.NodeClasses = []*v1alpha1.NodeClass{
 			nodeClass("x86", "amd64", 60, 1, v1alpha1.ProfileCPUBound),

@@ -67,6 +67,10 @@ func run(args []string, stdout io.Writer, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	// Plan as of when the dump was made: its readings are fresh then, however late it is read.
+	if t := d.Taken(); !t.IsZero() {
+		now = t
+	}
 	// Everything is computed before anything is printed: no partial output on error.
 	var out bytes.Buffer
 	switch args[0] {

@@ -50,13 +50,20 @@ func TestHelpPrintsTheDumpCommands(t *testing.T) {
 
 func TestPlanAndSimulateOnADump(t *testing.T) {
 	dir := filepath.Join("testdata", "dump")
-	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	// The dump's readings were taken at 12:00; it is read six hours later, long past staleAfter:
+	// the what-if plans as of the dump, not on readings it would call stale.
+	now := time.Date(2026, 6, 1, 18, 0, 0, 0, time.UTC)
 	var table, js, sim bytes.Buffer
 	if err := run([]string{"plan", "--dump", dir}, &table, now); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(table.String(), "PREDICTED TO") || !strings.Contains(table.String(), "Lower bound") {
-		t.Errorf("plan table:\n%s", table.String())
+	for _, want := range []string{"PREDICTED TO", "Lower bound", "as of 2026-06-01T12:00:00Z", "hot nodes 7"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("plan table lacks %q:\n%s", want, table.String())
+		}
+	}
+	if strings.Contains(table.String(), "no fresh usage reading") {
+		t.Errorf("plan calls the dump's readings stale:\n%s", table.String())
 	}
 	if err := run([]string{"plan", "--dump", dir, "--output", "json"}, &js, now); err != nil {
 		t.Fatal(err)

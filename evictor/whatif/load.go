@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -251,6 +252,19 @@ func (d *Dump) Policy(name string) (*v1alpha1.RebalancePolicy, error) {
 }
 
 // Snapshot is the dump as the planner takes it.
+// Taken is when the dump was made: its newest node usage reading (zero without readings). The
+// what-if plans as of then, so a dump read hours later is not all stale readings and pods that
+// were young then are still young.
+func (d *Dump) Taken() time.Time {
+	var t time.Time
+	for _, s := range d.Usage.Nodes {
+		if s.Time.After(t) {
+			t = s.Time
+		}
+	}
+	return t
+}
+
 func (d *Dump) Snapshot() planner.Snapshot {
 	return planner.Snapshot{Nodes: d.Nodes, Pods: planner.NewPods(d.Pods), PDBs: d.PDBs, Namespaces: d.Namespaces,
 		PriorityClasses: d.PriorityClasses, NodeClasses: d.NodeClasses, Usage: d.Usage}

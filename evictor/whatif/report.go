@@ -17,6 +17,7 @@ import (
 // PlanReport is the plan the evictor would make now, for people (WriteTable) or scripts (JSON).
 type PlanReport struct {
 	Policy         string          `json:"policy"`
+	At             time.Time       `json:"at"`
 	DryRun         bool            `json:"dryRun"`
 	Blockers       []string        `json:"blockers"`
 	SigmaBefore    float64         `json:"sigmaBefore"`
@@ -57,7 +58,7 @@ type ReportExclude struct {
 // Plan plans once on the dump under the policy, at now.
 func Plan(d *Dump, policy *v1alpha1.RebalancePolicy, now time.Time) PlanReport {
 	res := planner.Plan(d.Snapshot(), policy, d.SLOs, planner.State{}, now)
-	r := PlanReport{Policy: policy.Name, DryRun: res.DryRun, SigmaBefore: res.SigmaBefore, SigmaAfter: res.SigmaAfter,
+	r := PlanReport{Policy: policy.Name, At: now, DryRun: res.DryRun, SigmaBefore: res.SigmaBefore, SigmaAfter: res.SigmaAfter,
 		LowerBound: res.LowerBound, ClearsHotNodes: res.ClearsHotNodes, HeldBack: map[string]int{},
 		Blockers: []string{}, Moves: []ReportMove{}, HotNodes: []string{}, ColdNodes: []string{}, Budgets: []ReportBudget{}, Excluded: []ReportExclude{}}
 	for _, b := range res.Blockers {
@@ -104,7 +105,7 @@ func (r PlanReport) WriteTable(w io.Writer) error {
 	if r.DryRun {
 		mode = "dry-run (the evictor would only report these)"
 	}
-	fmt.Fprintf(tw, "Policy %s, %s\n", r.Policy, mode)
+	fmt.Fprintf(tw, "Policy %s, %s, as of %s\n", r.Policy, mode, r.At.UTC().Format(time.RFC3339))
 	for _, b := range r.Blockers {
 		fmt.Fprintf(tw, "Evicting nothing: %s\n", b)
 	}

@@ -112,6 +112,7 @@ type Result struct {
 	Decider       string        `json:"decider"`
 	Cycles        []CycleResult `json:"cycles"`
 	Evictions     int           `json:"evictions"`
+	// LowerBound is the planner's lower bound on the dump's readings (see lowerBound).
 	LowerBound    int           `json:"lowerBound"`
 	InitialSigma  float64       `json:"initialSigma"`
 	FinalSigma    float64       `json:"finalSigma"`
@@ -215,6 +216,9 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 	}
 
 	res := Result{Decider: dec.Name(), ConvergedAt: -1, ToTarget: -1}
+	if pd, ok := dec.(*PlannerDecider); ok {
+		res.LowerBound = lowerBound(d, pd, start)
+	}
 	lastEvicted := map[int]time.Time{}
 	classes := map[string]scoring.NodeState{} // the simulator's own classification of each node
 	now := start
@@ -271,10 +275,6 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 		evict, err := dec.Decide(snap, apiPods, now)
 		if err != nil {
 			return res, fmt.Errorf("cycle %d: %w", cycle, err)
-		}
-		// The lower bound is the planner's on the first cycle that finds hot nodes.
-		if pd, ok := dec.(*PlannerDecider); ok && res.LowerBound == 0 && pd.Last.HotNodes > 0 {
-			res.LowerBound = pd.Last.LowerBound
 		}
 		hotSet, coldSet := classified(dec)
 		pl.count(pods)
@@ -347,6 +347,22 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 		}
 	}
 	return res, nil
+}
+
+// lowerBound is the planner's lower bound on the dump's own readings, without noise, with every
+// node classified on them at once (one reading suffices): the evictions needed to bring the nodes
+// that really are hot under hot - margin. Taken on the first noisy cycle instead, it would miss
+// nodes just over the threshold that noise keeps from three hot readings in a row, and count
+// nodes that noise alone pushed over.
+func lowerBound(d *Dump, pd *PlannerDecider, now time.Time) int {
+	p := pd.Policy.DeepCopy()
+	h := v1alpha1.Hysteresis{}
+	if p.Spec.Hysteresis != nil {
+		h = *p.Spec.Hysteresis
+	}
+	h.ConsecutiveReadings = 1
+	p.Spec.Hysteresis = &h
+	return planner.Plan(d.Snapshot(), p, pd.SLOs, planner.State{}, now).LowerBound
 }
 
 // classified are the nodes the decider calls hot and cold, as the evictor publishes them for the

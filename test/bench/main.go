@@ -10,10 +10,11 @@ package main
 
 import (
 	"flag"
-	"io"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"k8s.io/klog/v2"
@@ -38,6 +39,14 @@ type scenario struct {
 type row struct {
 	sc              scenario
 	ours, desch, no whatif.Result
+	// deschSpread is how descheduler's runs differed.
+	deschSpread spread
+}
+
+// spread is the range of figures over descheduler's runs.
+type spread struct {
+	minSigma, maxSigma         float64
+	minEvictions, maxEvictions int
 }
 
 // variant is one policy change measured on one cluster, for the sensitivity table.
@@ -52,9 +61,11 @@ type variantRow struct {
 }
 
 const (
-	cycles     = 80
-	stationary = 50
-	noise      = 0.05
+	// cycles: 80 to converge in, then 50 stationary ones where nothing should be evicted.
+	cycles          = 130
+	stationary      = 50
+	noise           = 0.05
+	deschedulerRuns = 3
 )
 
 // skews are the shares of nodes given extra load.
@@ -189,13 +200,26 @@ func runScenario(sc scenario) (row, error) {
 	if err != nil {
 		return row{}, fmt.Errorf("rebalancer: %w", err)
 	}
-	// Descheduler: pods use the default scheduler.
+	// Descheduler: pods use the default scheduler. Its plugin iterates Go maps, so the same
+	// cluster and readings give different runs: the median run by final sigma is reported, with
+	// the spread.
 	deschDump := st.dump
 	deschDump.Pods = withScheduler(st.dump.Pods, "")
-	desch, err := whatif.Simulate(&deschDump, &deschedulerDecider{low: 100 * st.opts.Hysteresis.Cold, high: 100 * st.opts.Hysteresis.Hot,
-		perNode: 2, perCycle: int(st.perCycle)}, st.opts, plannertest.Now)
-	if err != nil {
-		return row{}, fmt.Errorf("descheduler: %w", err)
+	var runs []whatif.Result
+	for range deschedulerRuns {
+		dd := &deschedulerDecider{low: 100 * st.opts.Hysteresis.Cold, high: 100 * st.opts.Hysteresis.Hot, perNode: 2, perCycle: int(st.perCycle)}
+		res, err := whatif.Simulate(&deschDump, dd, st.opts, plannertest.Now)
+		dd.Close()
+		if err != nil {
+			return row{}, fmt.Errorf("descheduler: %w", err)
+		}
+		runs = append(runs, res)
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].FinalSigma < runs[j].FinalSigma })
+	desch := runs[len(runs)/2]
+	spread := spread{minSigma: runs[0].FinalSigma, maxSigma: runs[len(runs)-1].FinalSigma, minEvictions: desch.Evictions, maxEvictions: desch.Evictions}
+	for _, r := range runs {
+		spread.minEvictions, spread.maxEvictions = min(spread.minEvictions, r.Evictions), max(spread.maxEvictions, r.Evictions)
 	}
 	desch.LowerBound = ours.LowerBound
 	none, err := whatif.Simulate(&deschDump, nothing{}, st.opts, plannertest.Now)
@@ -205,7 +229,7 @@ func runScenario(sc scenario) (row, error) {
 	// Evictions to reach half the initial sigma.
 	target := ours.InitialSigma / 2
 	ours.ToTarget, desch.ToTarget = ours.EvictionsTo(target), desch.EvictionsTo(target)
-	return row{sc, ours, desch, none}, nil
+	return row{sc, ours, desch, none, spread}, nil
 }
 
 func withScheduler(pods []*corev1.Pod, name string) []*corev1.Pod {

@@ -46,9 +46,7 @@ func plotRows(rows []row, path string) error {
 				l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 			}
 			p.Add(l)
-			if i == 0 {
-				p.Legend.Add(x.res.Decider, l)
-			}
+			p.Legend.Add(x.res.Decider, l)
 		}
 		p.Y.Min = 0
 		p.Legend.Top = true

@@ -22,15 +22,17 @@ func markdown(rows []row, sens scenario, vrows []variantRow) string {
 		"20 pods per node, 5 replicas per workload, 80%% opted in, some DaemonSet, StatefulSet, critical and pinned pods, PDBs on a quarter of workloads; "+
 		"mixed clusters have a Raspberry Pi class, half the capacity, on a third of the nodes); the skew is the share of nodes given extra load. "+
 		"Readings carry %.0f%% noise per pod per cycle; %d one-minute cycles, the last %d counted as stationary. "+
+		"descheduler's plugin iterates Go maps, so its runs differ on the same cluster and readings: it runs %d times, the table shows "+
+		"the run with the median final sigma and [the range] over all runs. "+
 		"Both deciders use the same thresholds (hot %.2f, cold %.2f), the same per-cycle and per-node limits and the same readings. "+
 		"The Rebalancer's replacements are placed by its placement score (pods use rebalancer-scheduler); descheduler's by a model of the default "+
 		"kube-scheduler (NodeResourcesFit LeastAllocated + BalancedAllocation). The policy is the default but for the rate limits "+
 		"(max(5, nodes/20) evictions per cycle, 2 per node): minSigmaImprovement 0 (any drop), destinations Cold (a pod is evicted only when "+
 		"its replacement is predicted on a cold node), hysteresis over 3 readings with margin 0.05. "+
-		"LB is the planner's lower bound on the first cycle that finds hot nodes (evictions to bring every hot node under hot - margin, where it "+
-		"stops being hot); target sigma is half the initial sigma. Hot and cold are classified by the simulator itself with the policy's "+
-		"hysteresis, the same for every decider.\n\n", noise*100, cycles, stationary, plannertest.DefaultHot(), plannertest.DefaultCold())
-	b.WriteString("| cluster | decider | evictions | LB | evictions/LB | sigma start → end | evictions to target | hot nodes peak → end | evictions in last 50 cycles | last eviction in cycle | double evictions within backoff | replacements on cold nodes |\n")
+		"LB is the planner's lower bound on the cluster's own readings, without noise, every node classified at once (evictions to bring "+
+		"every node that really is hot under hot - margin, where it stops being hot); target sigma is half the initial sigma. Hot and cold are classified by the simulator itself with the policy's "+
+		"hysteresis, the same for every decider.\n\n", noise*100, cycles, stationary, deschedulerRuns, plannertest.DefaultHot(), plannertest.DefaultCold())
+	b.WriteString("| cluster | decider | evictions | LB | evictions/LB | sigma start → end | evictions to target | hot nodes peak → end | evictions in the stationary cycles | last eviction in cycle | double evictions within backoff | replacements on cold nodes |\n")
 	b.WriteString("|---|---|---:|---:|---:|---|---:|---|---:|---:|---:|---:|\n")
 	for _, r := range rows {
 		for _, x := range []whatif.Result{r.ours, r.desch, r.no} {
@@ -52,8 +54,14 @@ func markdown(rows []row, sens scenario, vrows []variantRow) string {
 				}
 			}
 			peak, end := hotNodes(x)
-			fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %.4f → %.4f | %s | %d → %d | %d | %s | %d | %s |\n", r.sc.name, x.Decider, x.Evictions, x.LowerBound, ratio,
-				x.InitialSigma, x.FinalSigma, target, peak, end, x.AfterConverge, last, x.Doubles, cold)
+			evictions, sigma := fmt.Sprint(x.Evictions), fmt.Sprintf("%.4f → %.4f", x.InitialSigma, x.FinalSigma)
+			if x.Decider == r.desch.Decider && r.deschSpread.maxEvictions > 0 {
+				sp := r.deschSpread
+				evictions += fmt.Sprintf(" [%d–%d]", sp.minEvictions, sp.maxEvictions)
+				sigma += fmt.Sprintf(" [%.4f–%.4f]", sp.minSigma, sp.maxSigma)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %s | %s | %d → %d | %d | %s | %d | %s |\n", r.sc.name, x.Decider, evictions, x.LowerBound, ratio,
+				sigma, target, peak, end, x.AfterConverge, last, x.Doubles, cold)
 		}
 	}
 
@@ -94,20 +102,21 @@ func markdown(rows []row, sens scenario, vrows []variantRow) string {
 	for _, r := range rows {
 		if r.ours.AfterConverge > 0 {
 			_, end := hotNodes(r.ours)
-			late = append(late, fmt.Sprintf("%s: %d, with %d nodes still hot at the end and %d cold", r.sc.name, r.ours.AfterConverge, end, r.ours.Cycles[len(r.ours.Cycles)-1].Cold))
+			late = append(late, fmt.Sprintf("%s: %d, with %d nodes hot and %d cold at the end", r.sc.name, r.ours.AfterConverge, end, r.ours.Cycles[len(r.ours.Cycles)-1].Cold))
 		}
 	}
 	if len(late) == 0 {
-		b.WriteString("The Rebalancer evicted nothing in the stationary cycles of any cluster.\n")
+		b.WriteString("The Rebalancer evicted nothing in the stationary cycles of any cluster.\n\n")
 	} else {
 		fmt.Fprintf(&b, "The Rebalancer evicted in the stationary cycles of %d of %d clusters (%s). "+
-			"Where it does, the cold room ran out before every hot node was cleared: with destinations Cold, nothing moves until a node is "+
-			"classified cold again, and among hundreds of nodes sitting just above the cold threshold, noise now and then gives one three "+
-			"readings in a row under it; one pod then moves off a node that is really hot. These are not the same pods moving back and forth "+
-			"(no double evictions) but progress that noise lets through, a few a cycle at most. The table below measures what changes it "+
-			"on %s.\n\n", len(late), len(rows), strings.Join(late, "; "), sens.name)
+			"Traced pod by pod, these are threshold crossings that noise makes on large clusters, where many nodes sit close to a threshold: "+
+			"where hot nodes remain because the cold room ran out (destinations Cold), a node sitting just above the cold threshold now and "+
+			"then gets three readings in a row under it, and one pod moves to it off a node that really is hot; where every hot node was "+
+			"cleared, a node sitting just under the hot threshold now and then gets three readings in a row over it, and one pod moves off it. "+
+			"No pod moves back and forth (no double evictions). The table below measures what a longer hysteresis, the old sigma floor and "+
+			"the other destinations change on %s.\n\n", len(late), len(rows), strings.Join(late, "; "), sens.name)
 	}
-	b.WriteString("| policy | evictions | evictions/LB | sigma end | hot nodes at the end | evictions in last 50 cycles | last eviction in cycle | double evictions | replacements on cold nodes |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| policy | evictions | evictions/LB | sigma end | hot nodes at the end | evictions in the stationary cycles | last eviction in cycle | double evictions | replacements on cold nodes |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, v := range vrows {
 		x := v.res
 		_, end := hotNodes(x)

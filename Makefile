@@ -80,8 +80,9 @@ mutation-check: ## Disable each eligibility predicate in turn and check a test f
 	hack/mutation-check.sh
 
 .PHONY: lint
-lint: ## Run golangci-lint (pinned in hack/tools)
+lint: ## Run golangci-lint (pinned in hack/tools) over the product and the benchmark module
 	$(GOLANGCI_LINT) run ./...
+	cd test/bench && $(GOLANGCI_LINT) run ./...
 
 .PHONY: clean
 clean: ## Remove built binaries

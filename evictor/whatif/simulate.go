@@ -109,20 +109,19 @@ type CycleResult struct {
 
 // Result is a whole simulation.
 type Result struct {
-	Decider   string        `json:"decider"`
-	Cycles    []CycleResult `json:"cycles"`
-	Evictions int           `json:"evictions"`
-	// LowerBound is the planner's lower bound on the dump's readings (see lowerBound).
-	LowerBound    int     `json:"lowerBound"`
-	InitialSigma  float64 `json:"initialSigma"`
-	FinalSigma    float64 `json:"finalSigma"`
-	ConvergedAt   int     `json:"convergedAt"` // first cycle after which nothing was evicted; -1 if never
-	ToTarget      int     `json:"evictionsToTargetSigma"`
-	AfterConverge int     `json:"evictionsInStationaryCycles"`
-	Doubles       int     `json:"doubleEvictionsWithinBackoff"`
-	OnCold        int     `json:"replacementsOnColdNodes"`
-	Placed        int     `json:"replacementsPlaced"`
-	Unplaced      int     `json:"replacementsUnplaced"`
+	Decider       string        `json:"decider"`
+	Cycles        []CycleResult `json:"cycles"`
+	Evictions     int           `json:"evictions"`
+	LowerBound    int           `json:"lowerBound"` // the planner's, on the dump's own readings (see lowerBound)
+	InitialSigma  float64       `json:"initialSigma"`
+	FinalSigma    float64       `json:"finalSigma"`
+	ConvergedAt   int           `json:"convergedAt"` // first cycle after which nothing was evicted; -1 if never
+	ToTarget      int           `json:"evictionsToTargetSigma"`
+	AfterConverge int           `json:"evictionsInStationaryCycles"`
+	Doubles       int           `json:"doubleEvictionsWithinBackoff"`
+	OnCold        int           `json:"replacementsOnColdNodes"`
+	Placed        int           `json:"replacementsPlaced"`
+	Unplaced      int           `json:"replacementsUnplaced"`
 }
 
 // EvictionsPerLB is evictions / lower bound (0 when the bound is 0).

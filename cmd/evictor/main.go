@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 	"k8s.io/utils/clock"
@@ -87,6 +88,13 @@ func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureM
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
+	}
+	// The chart passes the pod's name and namespace (downward API) so that the leader labels its
+	// own pod for the dashboard Service; a process outside a pod labels nothing.
+	if name, ns := os.Getenv("POD_NAME"), os.Getenv("POD_NAMESPACE"); name != "" && ns != "" {
+		if err := mgr.Add(&evictor.LeaderLabel{Client: mgr.GetClient(), Pod: types.NamespacedName{Namespace: ns, Name: name}, Elected: mgr.Elected()}); err != nil {
+			return err
+		}
 	}
 	mc, err := metricsclient.NewForConfig(cfg)
 	if err != nil {

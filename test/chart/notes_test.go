@@ -39,7 +39,7 @@ func TestInstallNotes(t *testing.T) {
 			want: []string{
 				"DRY-RUN: RebalancePolicy \"default\" evicts nothing yet",
 				"--set policy.dryRun=false",
-				"kubectl -n notes-check port-forward deploy/rebalancer 8080:8080",
+				"kubectl -n notes-check port-forward svc/rebalancer-dashboard 8080:8080",
 				"http://localhost:8080/dashboard",
 				"https://rebalancer.atarnet.org/dashboard",
 				"WARNING: the Ingress has no annotations",

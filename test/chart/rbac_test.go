@@ -82,6 +82,8 @@ func wantRules(o rbacOptions, ns string) map[string][]rbacv1.PolicyRule {
 			rule(s("metrics.k8s.io"), s("nodes", "pods"), s("get", "list")),
 		},
 		"ClusterRole/rebalancer-metrics-reader": {{NonResourceURLs: s("/metrics"), Verbs: s("get")}},
+		// The leading evictor labels its own pod for the dashboard Service.
+		"Role/" + ns + "/rebalancer-evictor-leader-label": {rule(s(""), s("pods"), s("patch"))},
 	}
 	if o.secure {
 		want["ClusterRole/rebalancer-dashboard-viewer"] = []rbacv1.PolicyRule{{NonResourceURLs: dashboardPaths, Verbs: s("get")}}
@@ -115,6 +117,7 @@ func wantBindings(o rbacOptions, ns string) map[string]binding {
 		"ClusterRoleBinding/rebalancer-scheduler": {ref("ClusterRole", "rebalancer-scheduler"), sa("rebalancer-scheduler")},
 		"RoleBinding/kube-system/rebalancer-scheduler-extension-apiserver-authentication-reader": {
 			ref("Role", "extension-apiserver-authentication-reader"), sa("rebalancer-scheduler")},
+		"RoleBinding/" + ns + "/rebalancer-evictor-leader-label": {ref("Role", "rebalancer-evictor-leader-label"), sa("rebalancer-evictor")},
 	}
 	if o.secure {
 		// The helm test Pod's, for the duration of `helm test`.

@@ -1,6 +1,7 @@
 package chart
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/evictor"
 )
 
 // toggle is one way to install the chart: values, what they must change in the render and the
@@ -53,6 +55,25 @@ var toggles = []toggle{
 			svc := service(t, objs, "rebalancer-metrics")
 			if diff := cmp.Diff([]corev1.ServicePort{{Name: "http-metrics", Port: 8080, TargetPort: intstr.FromString("http-metrics"), Protocol: corev1.ProtocolTCP}}, svc.Spec.Ports); diff != "" {
 				t.Errorf("metrics Service ports (-want,+got):\n%s", diff)
+			}
+			// The dashboard Service: the same port, on the leading evictor only.
+			dash := service(t, objs, "rebalancer-dashboard")
+			if diff := cmp.Diff(svc.Spec.Ports, dash.Spec.Ports); diff != "" {
+				t.Errorf("dashboard Service ports (-metrics,+dashboard):\n%s", diff)
+			}
+			wantSel := maps.Clone(svc.Spec.Selector)
+			wantSel[evictor.LeaderLabelKey] = "true"
+			if diff := cmp.Diff(wantSel, dash.Spec.Selector); diff != "" {
+				t.Errorf("dashboard Service selector (-want,+got):\n%s", diff)
+			}
+			env := map[string]string{}
+			for _, e := range c.Env {
+				if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
+					env[e.Name] = e.ValueFrom.FieldRef.FieldPath
+				}
+			}
+			if diff := cmp.Diff(map[string]string{"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"}, env); diff != "" {
+				t.Errorf("evictor's downward-API env, which LeaderLabel needs (-want,+got):\n%s", diff)
 			}
 			ing := ingress(t, objs)
 			wantTLS := []networkingv1.IngressTLS{{Hosts: []string{"rebalancer.atarnet.org"}, SecretName: "rebalancer-tls"}}
@@ -312,7 +333,7 @@ func checkIngressRules(t *testing.T, ing *networkingv1.Ingress, hosts []string, 
 		var paths []networkingv1.HTTPIngressPath
 		for _, p := range []string{"/dashboard", "/api/v1"} {
 			paths = append(paths, networkingv1.HTTPIngressPath{Path: p, PathType: ptr.To(networkingv1.PathTypePrefix), Backend: networkingv1.IngressBackend{
-				Service: &networkingv1.IngressServiceBackend{Name: "rebalancer-metrics", Port: networkingv1.ServiceBackendPort{Name: port}},
+				Service: &networkingv1.IngressServiceBackend{Name: "rebalancer-dashboard", Port: networkingv1.ServiceBackendPort{Name: port}},
 			}})
 		}
 		want = append(want, networkingv1.IngressRule{Host: h, IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: paths}}})

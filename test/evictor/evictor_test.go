@@ -3,6 +3,7 @@ package evictor_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,8 +14,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/evictor"
 	"github.com/tinorodney/rebalancer/evictor/planner"
 )
 
@@ -268,6 +271,55 @@ func TestLeaderElection(t *testing.T) {
 	if got := s.evictedCount(pods...); float64(got) != e1+e2 {
 		t.Errorf("%d pods evicted, counters say %v", got, e1+e2)
 	}
+}
+
+// 7b. The leader labels its own pod for the dashboard Service, and only the leader's pod has the
+// label: at start, after a failover, and after a replica restarts in a pod that had it.
+func TestLeaderLabel(t *testing.T) {
+	s := newScenario(t)
+	podOf := func(name string, labels map[string]string) types.NamespacedName {
+		create(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: name, Labels: labels},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "evictor", Image: "tinorodney/rebalancer-evictor"}}}})
+		return types.NamespacedName{Namespace: s.ns, Name: name}
+	}
+	// Pod one carries the label from a process that ran in it before.
+	podOne := podOf("evictor-one", map[string]string{"app": "evictor", evictor.LeaderLabelKey: "true"})
+	podTwo := podOf("evictor-two", map[string]string{"app": "evictor"})
+	labelled := func() []string {
+		var list corev1.PodList
+		if err := env.Client.List(context.Background(), &list, client.InNamespace(s.ns), client.MatchingLabels{evictor.LeaderLabelKey: "true"}); err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, p := range list.Items {
+			names = append(names, p.Name)
+		}
+		return names
+	}
+	isLeader := func(in *instance) bool {
+		select {
+		case <-in.elected:
+			return true
+		default:
+			return false
+		}
+	}
+	one := startEvictor(t, s.src, options{leaderElect: true, identity: "-one", pod: podOne})
+	two := startEvictor(t, s.src, options{leaderElect: true, identity: "-two", pod: podTwo})
+	s.eventually("one leader", func() bool { return isLeader(one) != isLeader(two) })
+	leader, standby, leaderPod, standbyPod := one, two, podOne, podTwo
+	if isLeader(two) {
+		leader, standby, leaderPod, standbyPod = two, one, podTwo, podOne
+	}
+	s.eventually("only the leader's pod labelled", func() bool { return slices.Equal(labelled(), []string{leaderPod.Name}) })
+
+	// Failover: the leader stops (its pod would go; here the object stays with the label).
+	leader.stop()
+	s.eventually("the standby to lead", func() bool { return isLeader(standby) })
+	s.eventually("the new leader's pod labelled", func() bool { return slices.Contains(labelled(), standbyPod.Name) })
+	// The old leader's container restarts in the same pod, as a standby: it takes the label off.
+	startEvictor(t, s.src, options{leaderElect: true, identity: "-restarted", pod: leaderPod})
+	s.eventually("only the new leader's pod labelled", func() bool { return slices.Equal(labelled(), []string{standbyPod.Name}) })
 }
 
 // 8. Invalid runtime configuration: the policy says why and evicts nothing.

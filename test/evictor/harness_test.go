@@ -95,6 +95,8 @@ type instance struct {
 	metrics *metrics.Evictor
 	cancel  context.CancelFunc
 	done    chan error
+	// elected is closed once the instance leads.
+	elected <-chan struct{}
 }
 
 type options struct {
@@ -102,6 +104,9 @@ type options struct {
 	identity    string
 	// metricsAddr, when set, serves /metrics and the dashboard there, as the binary does.
 	metricsAddr string
+	// pod, when set, is the pod the instance runs in: it labels it while it leads, as the
+	// binary does given POD_NAME and POD_NAMESPACE.
+	pod types.NamespacedName
 }
 
 func startEvictor(t *testing.T, src *source, o options) *instance {
@@ -155,7 +160,13 @@ func startEvictor(t *testing.T, src *source, o options) *instance {
 		cancel()
 		t.Fatal(err)
 	}
-	in := &instance{metrics: m, cancel: cancel, done: make(chan error, 1)}
+	if o.pod.Name != "" {
+		if err := mgr.Add(&evictor.LeaderLabel{Client: mgr.GetClient(), Pod: o.pod, Elected: mgr.Elected(), Retry: 100 * time.Millisecond}); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+	}
+	in := &instance{metrics: m, cancel: cancel, done: make(chan error, 1), elected: mgr.Elected()}
 	go func() { in.done <- mgr.Start(ctx) }()
 	t.Cleanup(in.stop)
 	return in

@@ -8,6 +8,7 @@ restricts by resourceNames must not depend on how the release is called.
 {{- define "rebalancer.evictor.serviceAccount" -}}rebalancer-evictor{{- end -}}
 {{- define "rebalancer.evictor.lease" -}}rebalancer-evictor.rebalancer.atarnet.org{{- end -}}
 {{- define "rebalancer.metrics.service" -}}rebalancer-metrics{{- end -}}
+{{- define "rebalancer.dashboard.service" -}}rebalancer-dashboard{{- end -}}
 {{- define "rebalancer.scheduler.name" -}}rebalancer-scheduler{{- end -}}
 {{- define "rebalancer.scheduler.lease" -}}rebalancer-scheduler{{- end -}}
 {{- define "rebalancer.scheduler.config" -}}rebalancer-scheduler-config{{- end -}}

@@ -45,11 +45,6 @@ type Hysteresis struct {
 	Consecutive int32
 }
 
-// Next is Classify with one value for both: for callers that classify on the score alone.
-func (h Hysteresis) Next(prev NodeState, score float64) NodeState {
-	return h.Classify(prev, score, score)
-}
-
 // Classify classifies a node given its previous state and a new reading: its pressure (the
 // busiest weighted resource, Weights.Pressure) decides hot, its weighted score decides cold.
 //

@@ -25,7 +25,7 @@ func TestHysteresis(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var st NodeState
 			for i, r := range tc.readings {
-				st = h.Next(st, r)
+				st = h.Classify(st, r, r) // one value for pressure and score
 				if st.Class != tc.want[i] {
 					t.Fatalf("after reading %d (%v): class %v, want %v (state %+v)", i, r, st.Class, tc.want[i], st)
 				}
@@ -36,14 +36,14 @@ func TestHysteresis(t *testing.T) {
 	t.Run("one reading suffices with Consecutive 1", func(t *testing.T) {
 		h1 := h
 		h1.Consecutive = 1
-		if got := h1.Next(NodeState{}, 0.81).Class; got != Hot {
+		if got := h1.Classify(NodeState{}, 0.81, 0.81).Class; got != Hot {
 			t.Errorf("class %v, want hot", got)
 		}
 	})
 	t.Run("readings count time in the class", func(t *testing.T) {
 		st := NodeState{}
 		for _, r := range []float64{0.9, 0.9, 0.9, 0.9, 0.9} {
-			st = h.Next(st, r)
+			st = h.Classify(st, r, r) // one value for pressure and score
 		}
 		if st.Class != Hot || st.Readings != 3 {
 			t.Errorf("state %+v, want hot for 3 readings", st)

@@ -33,6 +33,11 @@ func TestNodeClassPrecedence(t *testing.T) {
 		{"no selector matches nothing", []*v1alpha1.NodeClass{class("none", 100, t0, nil)}, ""},
 		{"empty selector matches nothing", []*v1alpha1.NodeClass{class("empty", 100, t0, map[string]string{})}, ""},
 		{"other labels", []*v1alpha1.NodeClass{class("x86", 50, t0, map[string]string{"kubernetes.io/arch": "amd64"})}, ""},
+		{"unset weight is 50", []*v1alpha1.NodeClass{
+			func() *v1alpha1.NodeClass { c := class("unset", 0, t0, arm); c.Spec.Weight = nil; return c }(),
+			class("fifty-one", 51, t0.Add(time.Hour), arm),
+		}, "fifty-one"},
+		{"heavier wins whatever the order", []*v1alpha1.NodeClass{class("heavy", 90, t0.Add(time.Hour), arm), class("light", 10, t0, arm)}, "heavy"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -106,11 +106,11 @@ func (p *policy) statusFresh(now time.Time) bool {
 
 // thresholdsFor returns the hysteresis for a node of class c: a NodeClass's thresholds replace the
 // policy's, unset ones taking the API defaults (as in the evictor).
-func (p *policy) thresholdsFor(c *nodeClass) scoring.Hysteresis {
+func (p *policy) thresholdsFor(c *scoring.NodeClass) scoring.Hysteresis {
 	h := p.hysteresis
-	if c != nil && c.thresholds != nil {
-		h.Hot = nonZero(c.thresholds.Hot, v1alpha1.DefaultHotThreshold)
-		h.Cold = nonZero(c.thresholds.Cold, v1alpha1.DefaultColdThreshold)
+	if c != nil && c.Thresholds != nil {
+		h.Hot = nonZero(c.Thresholds.Hot, v1alpha1.DefaultHotThreshold)
+		h.Cold = nonZero(c.Thresholds.Cold, v1alpha1.DefaultColdThreshold)
 	}
 	return h
 }

@@ -45,7 +45,7 @@ type snapshot struct {
 type nodeEntry struct {
 	name  string
 	class string
-	cls   *nodeClass // nil for no class
+	cls   *scoring.NodeClass // nil for no class
 	// factor is the NodeClass's capacityFactor (1 for no class).
 	factor   float64
 	capacity scoring.Resources // allocatable in reference units
@@ -91,7 +91,7 @@ func assemble(in *buildInput, cls *classifier, lag *lagTracker) *snapshot {
 // leaves every node normal: classify sets the classification once the lag is known.
 func newSnapshot(in *buildInput) *snapshot {
 	pol := parsePolicy(in.policy)
-	classes := resolveClasses(in.classes)
+	classes := scoring.ResolveNodeClasses(in.classes)
 	s := &snapshot{
 		nodes:            make(map[string]*nodeEntry, len(in.nodes)),
 		owners:           map[types.UID]scoring.Resources{},
@@ -103,9 +103,9 @@ func newSnapshot(in *buildInput) *snapshot {
 	for i, n := range in.nodes {
 		e := &nodeEntry{name: n.Name, factor: 1, classWeight: noClassWeight, timed: i%timedEvery == 0}
 		lbls := labels.Set(n.Labels)
-		if c := classOf(lbls, classes); c != nil {
-			e.cls, e.class, e.factor, e.profiles = c, c.name, c.factor, c.profiles
-			e.classWeight = float64(c.weight) / 100
+		if c := scoring.ClassFor(lbls, classes); c != nil {
+			e.cls, e.class, e.factor, e.profiles = c, c.Name, c.CapacityFactor, c.Profiles
+			e.classWeight = float64(c.Weight) / 100
 		}
 		alloc, _ := scoring.NodeAllocatable(n)
 		e.capacity = scoring.Capacity(scoring.Resources{CPU: float64(alloc.MilliCPU), Memory: float64(alloc.Memory)}, e.factor)

@@ -66,13 +66,9 @@ func resolveClasses(ncs []*v1alpha1.NodeClass, cfg *Config) []*classInfo {
 	shared := scoring.ResolveNodeClasses(ncs)
 	out := make([]*classInfo, len(shared))
 	for i, c := range shared {
-		ci := &classInfo{name: c.Name, selector: c.Selector, weight: c.Weight, created: c.Created,
-			factor: c.CapacityFactor, profiles: c.Profiles, hot: cfg.Hysteresis.Hot, cold: cfg.Hysteresis.Cold}
-		if t := c.Thresholds; t != nil {
-			ci.hot = nonZero(t.Hot, v1alpha1.DefaultHotThreshold)
-			ci.cold = nonZero(t.Cold, v1alpha1.DefaultColdThreshold)
-		}
-		out[i] = ci
+		h := cfg.Hysteresis.WithThresholds(c.Thresholds)
+		out[i] = &classInfo{name: c.Name, selector: c.Selector, weight: c.Weight, created: c.Created,
+			factor: c.CapacityFactor, profiles: c.Profiles, hot: h.Hot, cold: h.Cold}
 	}
 	return out
 }

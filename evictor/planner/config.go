@@ -98,10 +98,7 @@ func Resolve(p *v1alpha1.RebalancePolicy, priorityClasses []*schedulingv1.Priori
 	if w := s.Weights; w != nil {
 		c.Weights = scoring.Weights{CPU: deref(w.CPU, v1alpha1.DefaultWeightCPU), Memory: deref(w.Memory, v1alpha1.DefaultWeightMemory)}
 	}
-	if t := s.Thresholds; t != nil {
-		c.Hysteresis.Hot = nonZero(t.Hot, v1alpha1.DefaultHotThreshold)
-		c.Hysteresis.Cold = nonZero(t.Cold, v1alpha1.DefaultColdThreshold)
-	}
+	c.Hysteresis = c.Hysteresis.WithThresholds(s.Thresholds)
 	if h := s.Hysteresis; h != nil {
 		c.Hysteresis.Margin = deref(h.Margin, v1alpha1.DefaultHysteresisMargin)
 		if h.ConsecutiveReadings > 0 {
@@ -166,13 +163,6 @@ func deref[T any](p *T, def T) T {
 		return def
 	}
 	return *p
-}
-
-func nonZero(v, def float64) float64 {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 func duration(d *metav1.Duration, def time.Duration) time.Duration {

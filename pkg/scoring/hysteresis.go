@@ -1,5 +1,7 @@
 package scoring
 
+import v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+
 // Class is a node's classification.
 type Class int8
 
@@ -43,6 +45,24 @@ type Hysteresis struct {
 	Margin float64
 	// Consecutive is how many readings in a row must cross a threshold to gain a class (>= 1).
 	Consecutive int32
+}
+
+// WithThresholds returns h with the hot and cold thresholds of t when t is set (a policy's
+// spec.thresholds, or a NodeClass's over its policy's); a threshold t leaves at zero takes the
+// API default, not h's. Margin and readings stay h's. The evictor and the scheduler plugin both
+// resolve thresholds through it.
+func (h Hysteresis) WithThresholds(t *v1alpha1.Thresholds) Hysteresis {
+	if t == nil {
+		return h
+	}
+	h.Hot, h.Cold = t.Hot, t.Cold
+	if h.Hot == 0 {
+		h.Hot = v1alpha1.DefaultHotThreshold
+	}
+	if h.Cold == 0 {
+		h.Cold = v1alpha1.DefaultColdThreshold
+	}
+	return h
 }
 
 // Classify classifies a node given its previous state and a new reading: its pressure (the

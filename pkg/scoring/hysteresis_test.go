@@ -1,6 +1,10 @@
 package scoring
 
-import "testing"
+import (
+	"testing"
+
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+)
 
 func TestHysteresis(t *testing.T) {
 	h := Hysteresis{Hot: 0.8, Cold: 0.3, Margin: 0.05, Consecutive: 3}
@@ -77,6 +81,29 @@ func TestClassifyOnPressureAndScore(t *testing.T) {
 				if st.Class != tc.want[i] {
 					t.Fatalf("after reading %d (%+v): class %v, want %v", i, r, st.Class, tc.want[i])
 				}
+			}
+		})
+	}
+}
+
+// TestWithThresholds: a set Thresholds replaces both thresholds, an unset one taking the API
+// default rather than the base's; the margin and the readings stay.
+func TestWithThresholds(t *testing.T) {
+	base := Hysteresis{Hot: 0.9, Cold: 0.1, Margin: 0.07, Consecutive: 4}
+	cases := []struct {
+		name string
+		t    *v1alpha1.Thresholds
+		want Hysteresis
+	}{
+		{"none keeps the base", nil, base},
+		{"both set", &v1alpha1.Thresholds{Hot: 0.8, Cold: 0.2}, Hysteresis{Hot: 0.8, Cold: 0.2, Margin: 0.07, Consecutive: 4}},
+		{"hot only: cold is the API default", &v1alpha1.Thresholds{Hot: 0.8}, Hysteresis{Hot: 0.8, Cold: v1alpha1.DefaultColdThreshold, Margin: 0.07, Consecutive: 4}},
+		{"cold only: hot is the API default", &v1alpha1.Thresholds{Cold: 0.2}, Hysteresis{Hot: v1alpha1.DefaultHotThreshold, Cold: 0.2, Margin: 0.07, Consecutive: 4}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := base.WithThresholds(tc.t); got != tc.want {
+				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 		})
 	}

@@ -57,10 +57,7 @@ func parsePolicy(p *v1alpha1.RebalancePolicy) policy {
 	if w := s.Weights; w != nil {
 		out.weights = scoring.Weights{CPU: ptr.Deref(w.CPU, v1alpha1.DefaultWeightCPU), Memory: ptr.Deref(w.Memory, v1alpha1.DefaultWeightMemory)}
 	}
-	if t := s.Thresholds; t != nil {
-		out.hysteresis.Hot = nonZero(t.Hot, v1alpha1.DefaultHotThreshold)
-		out.hysteresis.Cold = nonZero(t.Cold, v1alpha1.DefaultColdThreshold)
-	}
+	out.hysteresis = out.hysteresis.WithThresholds(s.Thresholds)
 	if h := s.Hysteresis; h != nil {
 		out.hysteresis.Margin = ptr.Deref(h.Margin, v1alpha1.DefaultHysteresisMargin)
 		if h.ConsecutiveReadings > 0 {
@@ -107,17 +104,8 @@ func (p *policy) statusFresh(now time.Time) bool {
 // thresholdsFor returns the hysteresis for a node of class c: a NodeClass's thresholds replace the
 // policy's, unset ones taking the API defaults (as in the evictor).
 func (p *policy) thresholdsFor(c *scoring.NodeClass) scoring.Hysteresis {
-	h := p.hysteresis
-	if c != nil && c.Thresholds != nil {
-		h.Hot = nonZero(c.Thresholds.Hot, v1alpha1.DefaultHotThreshold)
-		h.Cold = nonZero(c.Thresholds.Cold, v1alpha1.DefaultColdThreshold)
+	if c == nil {
+		return p.hysteresis
 	}
-	return h
-}
-
-func nonZero(v, def float64) float64 {
-	if v == 0 {
-		return def
-	}
-	return v
+	return p.hysteresis.WithThresholds(c.Thresholds)
 }

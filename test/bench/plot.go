@@ -33,9 +33,15 @@ func plotRows(rows []row, path string) error {
 			colour color.RGBA
 			dashed bool
 		}{{r.ours, oursColor, false}, {r.desch, deschColor, true}} {
-			pts := make(plotter.XYs, 0, len(x.res.Cycles))
+			// Sigma at the start of each cycle against the evictions made before it, then after
+			// each eviction of the cycle.
+			pts := make(plotter.XYs, 0, len(x.res.Cycles)+x.res.Evictions)
 			for _, c := range x.res.Cycles {
-				pts = append(pts, plotter.XY{X: float64(c.Total), Y: c.Sigma})
+				before := c.Total - c.Evictions
+				pts = append(pts, plotter.XY{X: float64(before), Y: c.Sigma})
+				for i, after := range c.AfterEach {
+					pts = append(pts, plotter.XY{X: float64(before + i + 1), Y: after})
+				}
 			}
 			l, err := plotter.NewLine(pts)
 			if err != nil {

@@ -55,8 +55,8 @@ func markdown(rows []row, sens scenario, vrows []variantRow) string {
 			}
 			peak, end := hotNodes(x)
 			evictions, sigma := fmt.Sprint(x.Evictions), fmt.Sprintf("%.4f → %.4f", x.InitialSigma, x.FinalSigma)
-			if x.Decider == r.desch.Decider && r.deschSpread.maxEvictions > 0 {
-				sp := r.deschSpread
+			if x.Decider == r.desch.Decider && r.deschRange.maxEvictions > 0 {
+				sp := r.deschRange
 				evictions += fmt.Sprintf(" [%d–%d]", sp.minEvictions, sp.maxEvictions)
 				sigma += fmt.Sprintf(" [%.4f–%.4f]", sp.minSigma, sp.maxSigma)
 			}

@@ -17,14 +17,17 @@ import (
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
 // execute carries out the plan's moves in order. In dry-run it only reports them.
 func (r *Reconciler) execute(ctx context.Context, p *v1alpha1.RebalancePolicy, cl *cluster, st *policyState, res *planner.Result, now time.Time) []MoveOutcome {
 	logger := log.FromContext(ctx)
-	hotThreshold := map[string]float64{}
+	// What the plan saw, for judging each eviction later by its own prediction.
+	classes := make(map[string]scoring.Class, len(res.Nodes))
+	scoreBefore := make(map[string]float64, len(res.Nodes))
 	for _, n := range res.Nodes {
-		hotThreshold[n.Name] = n.HotThreshold
+		classes[n.Name], scoreBefore[n.Name] = n.State.Class, n.Score
 	}
 	var out []MoveOutcome
 	for _, m := range res.Moves {
@@ -43,7 +46,7 @@ func (r *Reconciler) execute(ctx context.Context, p *v1alpha1.RebalancePolicy, c
 		}
 		mo := r.evict(ctx, p, st, pod, m, now)
 		if mo.Outcome == Evicted {
-			st.followed = append(st.followed, followed{Move: m, At: now, HotThreshold: hotThreshold[m.From]})
+			st.followed = append(st.followed, followed{Move: m, At: now, SourceBefore: scoreBefore[m.From], Classes: classes})
 		}
 		out = append(out, mo)
 	}

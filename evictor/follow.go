@@ -2,6 +2,8 @@ package evictor
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -9,29 +11,39 @@ import (
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/pkg/metrics"
+	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
-// Outcomes of a followed eviction, also the values of the replacement-outcomes metric.
+// Outcomes of a followed eviction, also the values of the replacement-outcomes metric. Each
+// eviction is judged by what its own move predicted, not by whether the node stopped being hot:
+// one eviction from a node at 0.95 was never predicted to bring it under the threshold.
 const (
-	FollowCooled    = "Cooled"
-	FollowCameBack  = "CameBack"
+	// FollowCooled: the move did what it predicted: the replacement landed where predicted and
+	// the node it left fell by at least half the predicted drop.
+	FollowCooled = "Cooled"
+	// FollowCameBack: the replacement landed back on the node it left.
+	FollowCameBack = "CameBack"
+	// FollowNotCooled: the node it left did not fall by half the predicted drop.
 	FollowNotCooled = "NotCooled"
+	// FollowMisplaced: the replacement landed outside the set of nodes predicted for it.
+	FollowMisplaced = "Misplaced"
 )
 
 // Followup is what became of an earlier eviction.
 type Followup struct {
 	Followed followed
-	// Outcome is Cooled, CameBack or NotCooled.
+	// Outcome is Cooled, CameBack, NotCooled or Misplaced.
 	Outcome string
 	// LandedOn is the node the replacement runs on, when one was found.
 	LandedOn string
 }
 
-// follow checks earlier evictions: a replacement that came back to the node it left, or a node
-// that did not cool within the follow window, backs the workload off (the eviction bought
-// nothing), with an event that says so.
+// follow checks earlier evictions against their own predictions: where the replacement landed
+// (counted in rebalancer_placement_predictions_total as soon as it is seen, with an event on a
+// miss) and, once the follow window has passed, how far the node it left fell. A move that did
+// not do what it predicted backs the workload off, with an event that says why.
 func (r *Reconciler) follow(ctx context.Context, p *v1alpha1.RebalancePolicy, cl *cluster, st *policyState, now time.Time) []Followup {
-	logger := log.FromContext(ctx)
 	interval := durationOr(p.Spec.Interval, v1alpha1.DefaultInterval)
 	window := r.FollowWindow
 	if window == 0 {
@@ -41,16 +53,29 @@ func (r *Reconciler) follow(ctx context.Context, p *v1alpha1.RebalancePolicy, cl
 	var out []Followup
 	kept := st.followed[:0]
 	for _, f := range st.followed {
-		landed := replacementNode(cl, f)
+		if f.Landed == "" {
+			if landed := replacementNode(cl, f); landed != "" {
+				f.Landed = landed
+				r.recordPrediction(p, f)
+			}
+		}
 		outcome := ""
 		switch {
-		case landed == f.Move.From:
+		case f.Landed == f.Move.From:
 			outcome = FollowCameBack
-		case now.Sub(f.At) >= window:
-			if score, ok := r.scores.get(f.Move.From); ok && score >= f.HotThreshold {
-				outcome = FollowNotCooled
-			} else {
+		case now.Sub(f.At) < window:
+		case f.Landed == "":
+			r.Metrics.PlacementPredictions.WithLabelValues(f.Move.Scheduler, metrics.OutcomeUnscheduled).Inc()
+			outcome = FollowNotCooled
+			if score, ok := r.scores.get(f.Move.From); !ok || cooledAsPredicted(f, score) {
 				outcome = FollowCooled
+			}
+		case f.Move.Confirmed && !predicted(f.Move, f.Landed):
+			outcome = FollowMisplaced
+		default:
+			outcome = FollowCooled
+			if score, ok := r.scores.get(f.Move.From); ok && !cooledAsPredicted(f, score) {
+				outcome = FollowNotCooled
 			}
 		}
 		if outcome == "" {
@@ -58,22 +83,76 @@ func (r *Reconciler) follow(ctx context.Context, p *v1alpha1.RebalancePolicy, cl
 			continue
 		}
 		r.Metrics.ReplacementOutcomes.WithLabelValues(outcome).Inc()
-		out = append(out, Followup{Followed: f, Outcome: outcome, LandedOn: landed})
-		switch outcome {
-		case FollowCameBack:
-			st.plan.Backoff = withBackoff(st.plan.Backoff, f.Move.Workload, now.Add(backoff), "its last replacement came back to the node it was evicted from")
-			r.Recorder.Eventf(p, nil, corev1.EventTypeWarning, "ReplacementCameBack", "Follow",
-				"The replacement of %s landed back on %s; backing %s off for %s", f.Move.Pod, f.Move.From, f.Move.Workload, backoff)
-			logger.Info("Replacement came back to the node it left", "pod", f.Move.Pod.String(), "node", f.Move.From, "workload", f.Move.Workload.String())
-		case FollowNotCooled:
-			st.plan.Backoff = withBackoff(st.plan.Backoff, f.Move.Workload, now.Add(backoff), "evicting it did not cool its node")
-			r.Recorder.Eventf(p, nil, corev1.EventTypeWarning, "NodeNotCooled", "Follow",
-				"Node %s is still hot %s after evicting %s; backing %s off for %s", f.Move.From, window, f.Move.Pod, f.Move.Workload, backoff)
-			logger.Info("Node did not cool after eviction", "pod", f.Move.Pod.String(), "node", f.Move.From)
-		}
+		out = append(out, Followup{Followed: f, Outcome: outcome, LandedOn: f.Landed})
+		r.backOffIfMissed(ctx, p, st, f, outcome, backoff, now)
 	}
 	st.followed = kept
 	return out
+}
+
+// cooledAsPredicted: the node the pod left fell by at least half the drop the move predicted
+// (readings are noisy; a move that bought half of what it promised still did its job).
+//
+//	predicted drop = score before - Move.SourceAfter,   observed drop = score before - score now
+func cooledAsPredicted(f followed, now float64) bool {
+	want := f.SourceBefore - f.Move.SourceAfter
+	return f.SourceBefore-now >= want/2
+}
+
+// predicted reports whether node is in the set the move predicted (its To when it has none).
+func predicted(m planner.Move, node string) bool {
+	if len(m.Possible) == 0 {
+		return node == m.To
+	}
+	return slices.Contains(m.Possible, node)
+}
+
+// recordPrediction counts where the replacement landed against the prediction, and says so on
+// the policy when it missed.
+func (r *Reconciler) recordPrediction(p *v1alpha1.RebalancePolicy, f followed) {
+	outcome := metrics.OutcomeExact
+	if !predicted(f.Move, f.Landed) {
+		switch f.Classes[f.Landed] {
+		case scoring.Cold:
+			outcome = metrics.OutcomeCold
+		case scoring.Hot:
+			outcome = metrics.OutcomeHot
+		default:
+			outcome = metrics.OutcomeNotHot
+		}
+		r.Recorder.Eventf(p, nil, corev1.EventTypeWarning, "PlacementMispredicted", "Follow",
+			"The replacement of %s landed on %s (%s), not on the predicted %s", f.Move.Pod, f.Landed, outcome, predictedSet(f.Move))
+	}
+	r.Metrics.PlacementPredictions.WithLabelValues(f.Move.Scheduler, outcome).Inc()
+}
+
+func predictedSet(m planner.Move) string {
+	if len(m.Possible) <= 1 {
+		return m.To
+	}
+	return fmt.Sprintf("%s (one of %d nodes)", m.To, len(m.Possible))
+}
+
+func (r *Reconciler) backOffIfMissed(ctx context.Context, p *v1alpha1.RebalancePolicy, st *policyState, f followed, outcome string, backoff time.Duration, now time.Time) {
+	logger := log.FromContext(ctx)
+	switch outcome {
+	case FollowCameBack:
+		st.plan.Backoff = withBackoff(st.plan.Backoff, f.Move.Workload, now.Add(backoff), "its last replacement came back to the node it was evicted from")
+		r.Recorder.Eventf(p, nil, corev1.EventTypeWarning, "ReplacementCameBack", "Follow",
+			"The replacement of %s landed back on %s; backing %s off for %s", f.Move.Pod, f.Move.From, f.Move.Workload, backoff)
+		logger.Info("Replacement came back to the node it left", "pod", f.Move.Pod.String(), "node", f.Move.From, "workload", f.Move.Workload.String())
+	case FollowMisplaced:
+		st.plan.Backoff = withBackoff(st.plan.Backoff, f.Move.Workload, now.Add(backoff), "its last replacement landed outside the predicted nodes")
+		r.Recorder.Eventf(p, nil, corev1.EventTypeWarning, "ReplacementMisplaced", "Follow",
+			"The replacement of %s landed on %s, not on the predicted %s; backing %s off for %s", f.Move.Pod, f.Landed, predictedSet(f.Move), f.Move.Workload, backoff)
+		logger.Info("Replacement landed outside the prediction", "pod", f.Move.Pod.String(), "landed", f.Landed, "predicted", f.Move.To)
+	case FollowNotCooled:
+		score, _ := r.scores.get(f.Move.From)
+		st.plan.Backoff = withBackoff(st.plan.Backoff, f.Move.Workload, now.Add(backoff), "evicting it did not lower its node as predicted")
+		r.Recorder.Eventf(p, nil, corev1.EventTypeWarning, "NodeNotCooled", "Follow",
+			"Node %s is at %.3f after evicting %s, predicted %.3f (from %.3f); backing %s off for %s", f.Move.From, score, f.Move.Pod, f.Move.SourceAfter, f.SourceBefore, f.Move.Workload, backoff)
+		logger.Info("Node did not cool as predicted", "pod", f.Move.Pod.String(), "node", f.Move.From, "score", score, "predicted", f.Move.SourceAfter)
+	}
 }
 
 // replacementNode is the node of the first pod of the workload created after the eviction: its

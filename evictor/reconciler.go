@@ -23,6 +23,7 @@ import (
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
 	"github.com/tinorodney/rebalancer/pkg/metrics"
+	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/usage"
 )
 
@@ -57,6 +58,9 @@ type Reconciler struct {
 	FollowWindow time.Duration
 	// SourceTimeout bounds one usage read. Defaults to 30s.
 	SourceTimeout time.Duration
+	// Placement confirms every planned move with the real scheduler framework of the pod's
+	// scheduler (pkg/placement). Nil plans with the fast model alone, for narrow tests.
+	Placement *placement.Engine
 
 	states states
 	scores nodeScores
@@ -181,6 +185,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{RequeueAfter: interval}, nil
 	}
 	snap.Usage = toPlannerUsage(readings)
+	snap.Placement = r.Placement
 
 	start := time.Now()
 	res := planner.Plan(snap, &p, cl.slos, st.plan, now)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
 // policyState is what the evictor remembers about one policy between cycles. Budgets are not
@@ -22,8 +23,12 @@ type policyState struct {
 type followed struct {
 	Move planner.Move
 	At   time.Time
-	// HotThreshold of the node the pod left.
-	HotThreshold float64
+	// SourceBefore is the score of the node the pod left, as the plan read it.
+	SourceBefore float64
+	// Classes are the nodes' classes when the move was planned (shared by the cycle's moves).
+	Classes map[string]scoring.Class
+	// Landed is the node the replacement was first seen on, once it was.
+	Landed string
 }
 
 type states struct {

@@ -31,6 +31,7 @@ func main() {
 	var (
 		metricsAddr, probeAddr, promAddr, leaderNS string
 		leaderElect, secureMetrics, dryRunOnly     bool
+		schedulerConfig, defaultSchedulerConfig    string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint (and the /dashboard page) binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
@@ -39,17 +40,19 @@ func main() {
 	flag.StringVar(&leaderNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the pod's namespace).")
 	flag.BoolVar(&secureMetrics, "metrics-secure", false, "Serve metrics over HTTPS behind Kubernetes authentication and authorization (TokenReview and SubjectAccessReview).")
 	flag.BoolVar(&dryRunOnly, "dry-run", false, "Never evict, whatever the policies say: every policy behaves as if spec.dryRun were true.")
+	flag.StringVar(&schedulerConfig, "scheduler-config", "", "The Rebalancer scheduler's KubeSchedulerConfiguration file, the one its --config reads (the chart mounts the same ConfigMap); default: its built-in profile. Every planned move is confirmed by running that scheduler's plugins.")
+	flag.StringVar(&defaultSchedulerConfig, "default-scheduler-config", "", "The cluster's default kube-scheduler KubeSchedulerConfiguration, when it is not kube-scheduler's defaults.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
-	if err := run(metricsAddr, probeAddr, promAddr, leaderNS, leaderElect, secureMetrics, dryRunOnly); err != nil {
+	if err := run(metricsAddr, probeAddr, promAddr, leaderNS, leaderElect, secureMetrics, dryRunOnly, schedulerConfig, defaultSchedulerConfig); err != nil {
 		ctrl.Log.Error(err, "Evictor stopped")
 		os.Exit(1)
 	}
 }
 
-func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureMetrics, dryRunOnly bool) error {
+func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureMetrics, dryRunOnly bool, schedulerConfig, defaultSchedulerConfig string) error {
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return err
@@ -115,6 +118,14 @@ func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureM
 		Observers: []evictor.Observer{history},
 	}
 	ctx := ctrl.SetupSignalHandler()
+	engine, err := evictor.NewPlacementEngine(ctx, cfg, schedulerConfig, defaultSchedulerConfig)
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(engine); err != nil {
+		return err
+	}
+	r.Placement = engine.Engine
 	if err := r.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}

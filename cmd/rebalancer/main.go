@@ -8,6 +8,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,10 +16,12 @@ import (
 	"os"
 	"time"
 
+	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 	"k8s.io/utils/ptr"
 
 	"github.com/tinorodney/rebalancer/evictor/planner"
 	"github.com/tinorodney/rebalancer/evictor/whatif"
+	"github.com/tinorodney/rebalancer/pkg/placement"
 )
 
 func main() {
@@ -49,7 +52,8 @@ func run(args []string, stdout io.Writer, now time.Time) error {
 	output := fs.String("output", "table", "table or json")
 	cycles := fs.Int("cycles", 20, "cycles to simulate")
 	noise := fs.Float64("noise", 0, "relative noise of each pod's usage between readings (simulate)")
-	seed := fs.Uint64("seed", 1, "seed of the noise (simulate)")
+	seed := fs.Uint64("seed", 1, "seed of the noise and of the scheduler's tie-breaking (simulate)")
+	schedulerConfig := fs.String("scheduler-config", "", "the Rebalancer scheduler's KubeSchedulerConfiguration file (default: its built-in profile)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -71,11 +75,28 @@ func run(args []string, stdout io.Writer, now time.Time) error {
 	if t := d.Taken(); !t.IsZero() {
 		now = t
 	}
+	var schedCfg *schedconfig.KubeSchedulerConfiguration
+	if *schedulerConfig != "" {
+		data, rerr := os.ReadFile(*schedulerConfig)
+		if rerr != nil {
+			return rerr
+		}
+		if schedCfg, err = placement.LoadConfig(data); err != nil {
+			return fmt.Errorf("%s: %w", *schedulerConfig, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	engine, err := d.Engine(ctx, schedCfg)
+	if err != nil {
+		return err
+	}
+	defer engine.Close()
 	// Everything is computed before anything is printed: no partial output on error.
 	var out bytes.Buffer
 	switch args[0] {
 	case "plan":
-		r := whatif.Plan(d, policy, now)
+		r := whatif.Plan(d, engine, policy, now)
 		if *output == "json" {
 			err = whatif.WriteJSON(&out, r)
 		} else {
@@ -97,7 +118,7 @@ func run(args []string, stdout io.Writer, now time.Time) error {
 		}
 		res, serr := whatif.Simulate(d, &whatif.PlannerDecider{Policy: live, SLOs: d.SLOs}, whatif.Options{
 			Cycles: *cycles, Interval: interval, Noise: *noise, Seed: *seed, Weights: cfg.Weights,
-			Hysteresis: cfg.Hysteresis, Backoff: cfg.PodBackoff,
+			Hysteresis: cfg.Hysteresis, Backoff: cfg.PodBackoff, Placement: engine,
 		}, now)
 		if serr != nil {
 			return serr

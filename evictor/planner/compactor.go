@@ -159,15 +159,40 @@ func shapeEqual(a, b *Shape) bool {
 	return maps.Equal(a.Labels, b.Labels) && maps.Equal(a.Annotations, b.Annotations)
 }
 
-// schedulingKey is the protobuf encoding (map keys sorted) of the pod-spec fields a Scheduling is
-// made from. ok is false when they cannot be encoded (never for a valid pod): such a pod gets a
-// Scheduling of its own.
-func schedulingKey(spec corev1.PodSpec) (key string, ok bool) {
-	sub := corev1.PodSpec{NodeSelector: spec.NodeSelector, Tolerations: spec.Tolerations, SchedulerName: spec.SchedulerName,
-		PriorityClassName: spec.PriorityClassName, Priority: spec.Priority}
-	if a := spec.Affinity; a != nil && a.NodeAffinity != nil {
-		sub.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution}}
+// schedulingSpec is the part of a pod's spec the scheduler reads to place it: what its Filter and
+// Score plugins look at (constraints, affinity, spreading, requests, host ports, images). The
+// placement engine places a pod from it; volumes are left out (pods with claims are not moved).
+func schedulingSpec(spec *corev1.PodSpec) *corev1.PodSpec {
+	sub := &corev1.PodSpec{NodeSelector: spec.NodeSelector, Affinity: spec.Affinity, Tolerations: spec.Tolerations,
+		SchedulerName: spec.SchedulerName, PriorityClassName: spec.PriorityClassName, Priority: spec.Priority,
+		PreemptionPolicy: spec.PreemptionPolicy, TopologySpreadConstraints: spec.TopologySpreadConstraints,
+		Overhead: spec.Overhead, Resources: spec.Resources, HostNetwork: spec.HostNetwork, SchedulingGates: spec.SchedulingGates,
+		ResourceClaims: spec.ResourceClaims}
+	trim := func(cs []corev1.Container) []corev1.Container {
+		if len(cs) == 0 {
+			return nil
+		}
+		out := make([]corev1.Container, len(cs))
+		for i := range cs {
+			c := &cs[i]
+			out[i] = corev1.Container{Name: c.Name, Image: c.Image, RestartPolicy: c.RestartPolicy,
+				Resources: corev1.ResourceRequirements{Requests: c.Resources.Requests, Limits: c.Resources.Limits}}
+			for _, port := range c.Ports {
+				if port.HostPort != 0 {
+					out[i].Ports = append(out[i].Ports, port)
+				}
+			}
+		}
+		return out
 	}
+	sub.Containers, sub.InitContainers = trim(spec.Containers), trim(spec.InitContainers)
+	return sub
+}
+
+// schedulingKey is the protobuf encoding (map keys sorted) of the pod's scheduling spec: pods
+// with equal keys share one Scheduling. ok is false when the spec cannot be encoded; the pod then
+// gets a Scheduling of its own.
+func schedulingKey(sub *corev1.PodSpec) (key string, ok bool) {
 	data, err := sub.Marshal()
 	if err != nil {
 		return "", false

@@ -10,7 +10,10 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
@@ -30,6 +33,10 @@ type cand struct {
 	after            float64
 	drop             float64
 	version          int
+	// confirmed is the version at which the placement engine confirmed dest, -1 before; pred is
+	// what it predicted.
+	confirmed int
+	pred      placement.Prediction
 }
 
 // Plan decides which pods to evict in this cycle. It is deterministic: the same inputs give the
@@ -90,6 +97,11 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 
 	elig := newEligibility(&s, cfg, policy, slos, st, now, cl.replicas)
 	pr := newPredictor(cl.scope, cfg.Weights)
+	var cf *confirmer
+	if s.Placement != nil {
+		cf = &confirmer{engine: s.Placement, s: &s, cl: cl, cfg: &cfg, now: now}
+		defer cf.close()
+	}
 	h := &candHeap{}
 	// movable are the candidates the eligibility rules let go, with or without a destination.
 	var movable []*cand
@@ -119,7 +131,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 			if len(slab) == cap(slab) {
 				slab = make([]cand, 0, 256)
 			}
-			slab = append(slab, cand{candidate: cd, node: n})
+			slab = append(slab, cand{candidate: cd, node: n, confirmed: -1})
 			c := &slab[len(slab)-1]
 			c.usage = podUsage(p, &s, n, cfg.StaleAfter, now)
 			c.profile = c.shape.profile
@@ -170,12 +182,32 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 			heap.Push(h, c)
 			continue
 		}
+		if cf != nil && c.confirmed != version {
+			// The fast model ranked it first: the scheduler's own framework has the last word on
+			// where the replacement lands, and with it on the sigma drop.
+			if r := cf.confirm(c, &spread); r != nil {
+				res.hold(c, *r)
+				continue
+			}
+			c.confirmed = version
+			if h.Len() > 0 && (*h)[0].drop > c.drop {
+				heap.Push(h, c)
+				continue
+			}
+		}
 		if c.drop < cfg.MinSigmaGain {
 			res.hold(c, *reason(ReasonTooLittleGain, "predicted sigma drop %.4f is below minSigmaImprovement %.4f", c.drop, cfg.MinSigmaGain))
 			continue
 		}
+		if cf != nil {
+			if err := cf.apply(c); err != nil {
+				res.hold(c, *reason(ReasonPlacementError, "%v", err))
+				continue
+			}
+		}
 		res.Moves = append(res.Moves, Move{
 			Pod: c.ref(), Workload: c.shape.workload, From: c.node.name, To: c.dest.name, Scheduler: schedulerOf(c.pod),
+			Possible: c.pred.Possible, Confirmed: cf != nil, SourceAfter: c.srcNew,
 			SigmaBefore: spread.Sigma(), SigmaAfter: c.after, Stateful: c.shape.stateful, SLOs: sloKeys(c.shape.slos),
 			Reason: Reason{Code: ReasonLowersSigma, Message: fmt.Sprintf("node %s is hot (busiest resource at %.3f, stops being hot under %.2f); moving lowers sigma by %.4f, the most of any candidate",
 				c.node.name, c.node.predictedP, c.node.cool, c.drop)},
@@ -224,17 +256,7 @@ func evaluate(c *cand, pr *predictor, spread *scoring.Spread, cfg *Config) *Reas
 	case cfg.ColdDestinations && dest.state.Class != scoring.Cold:
 		return reason(ReasonDestinationNotCold, "the %s would place the replacement on %s, which is not cold (the policy's destinations are Cold)", schedulerOf(c.pod), dest.name)
 	}
-	c.dest = dest
-	c.srcNew = cfg.Weights.NodeScore(c.node.place.Usage.Sub(c.usage), c.node.place.Capacity)
-	c.dstNew = cfg.Weights.NodeScore(dest.place.Usage.Add(c.usage), dest.place.Capacity)
-	c.srcNewP = cfg.Weights.Pressure(c.node.place.Usage.Sub(c.usage), c.node.place.Capacity)
-	c.dstNewP = cfg.Weights.Pressure(dest.place.Usage.Add(c.usage), dest.place.Capacity)
-	if c.dstNewP >= dest.cool {
-		return reason(ReasonDestinationTurnsHot, "the replacement would push %s's busiest resource to %.3f, within the margin of its hot threshold %.2f (at or above %.2f)", dest.name, c.dstNewP, dest.hot, dest.cool)
-	}
-	c.after = spread.SigmaAfter(c.node.predicted, c.srcNew, dest.predicted, c.dstNew)
-	c.drop = spread.Sigma() - c.after
-	return nil
+	return c.setDest(dest, spread, cfg)
 }
 
 // dropBound bounds from above the sigma drop any move off a hot node can buy, before its
@@ -346,11 +368,12 @@ func (res *Result) hold(c *cand, rs ...Reason) {
 	res.HeldBack = append(res.HeldBack, HeldBack{Pod: c.ref(), Workload: c.shape.workload, Node: c.node.name, Reasons: rs})
 }
 
+// schedulerOf is the name of the scheduler that places the pod's replacement.
 func schedulerOf(p *Pod) string {
-	if p.SchedulerName == v1alpha1.SchedulerName {
-		return v1alpha1.SchedulerName
+	if p.SchedulerName == "" {
+		return corev1.DefaultSchedulerName
 	}
-	return "default-scheduler"
+	return p.SchedulerName
 }
 
 func podCompare(a, b *Pod) int {

@@ -92,6 +92,9 @@ type Scheduling struct {
 	Priority *int32
 	// Constraints are the node selector, required node affinity and tolerations, parsed.
 	Constraints *scoring.Constraints
+	// Spec is the part of the pod's spec the scheduler reads (no node name, no volumes); the
+	// placement engine places the pod from it (Pod.SchedulingPod). Never modified.
+	Spec *corev1.PodSpec
 
 	// key identifies the Scheduling in the Compactor's table.
 	key string
@@ -126,6 +129,34 @@ func (p *Pod) GetObjectMeta() metav1.Object {
 func (p *Pod) Object() *corev1.Pod {
 	return &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name, UID: p.UID, ResourceVersion: p.ResourceVersion}}
+}
+
+// SchedulingPod is the pod as the scheduler sees it, for the placement engine: identity, labels,
+// controller, the scheduling spec bound to its node, its phase. Its labels and spec are shared
+// with the Pod and must not be modified.
+func (p *Pod) SchedulingPod() *corev1.Pod {
+	out := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name, UID: p.UID, Labels: p.Labels},
+		Status:     corev1.PodStatus{Phase: p.Phase},
+	}
+	if p.Spec != nil {
+		out.Spec = *p.Spec
+	}
+	out.Spec.NodeName = p.NodeName
+	if p.Owner != nil {
+		out.OwnerReferences = []metav1.OwnerReference{*p.Owner}
+	}
+	return out
+}
+
+// Replacement is the pod its controller creates after an eviction, as the scheduler sees it:
+// the same scheduling spec and labels, not yet bound, under a new name and UID.
+func (p *Pod) Replacement() *corev1.Pod {
+	r := p.SchedulingPod()
+	r.Name, r.UID = p.Name+"-replacement", p.UID+"-replacement"
+	r.Spec.NodeName = ""
+	r.Status = corev1.PodStatus{Phase: corev1.PodPending}
+	return r
 }
 
 // Profile is the workload profile the pod states with the label, or else the annotation,
@@ -199,8 +230,9 @@ func (c *Compactor) shape(p *corev1.Pod) *Shape {
 }
 
 func (c *Compactor) scheduling(p *corev1.Pod) *Scheduling {
-	key, ok := schedulingKey(p.Spec)
-	s := &Scheduling{SchedulerName: p.Spec.SchedulerName, PriorityClassName: p.Spec.PriorityClassName, key: key}
+	spec := schedulingSpec(&p.Spec)
+	key, ok := schedulingKey(spec)
+	s := &Scheduling{SchedulerName: p.Spec.SchedulerName, PriorityClassName: p.Spec.PriorityClassName, Spec: spec, key: key}
 	if p.Spec.Priority != nil {
 		v := *p.Spec.Priority
 		s.Priority = &v

@@ -3,7 +3,8 @@ package planner
 import (
 	"sort"
 
-	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
@@ -135,11 +136,12 @@ func (pr *predictor) predict(c *cand) *nodeInfo {
 	return best
 }
 
-// score is the score the scheduler that places the replacement gives node n: the shared
-// placement score for pods of the Rebalancer's scheduler, a model of kube-scheduler's default
-// scoring otherwise.
+// score is the fast model's guess at the score the scheduler that places the replacement gives
+// node n, used only to rank candidates (the placement engine confirms every move): the shared
+// placement score for pods of a secondary scheduler (the Rebalancer's), a model of
+// kube-scheduler's default scoring for the default scheduler.
 func (pr *predictor) score(c *cand, n *nodeInfo) int64 {
-	if c.pod.SchedulerName == v1alpha1.SchedulerName {
+	if s := c.pod.SchedulerName; s != "" && s != corev1.DefaultSchedulerName {
 		pod := scoring.PlacementPod{Usage: c.usage, Profile: c.profile}
 		return scoring.PlacementScore(&n.place, &pod, pr.w, pr.pw)
 	}

@@ -32,6 +32,17 @@ const (
 	ReasonNodeCleared         ReasonCode = "NodeNoLongerHot"
 	ReasonTooLittleGain       ReasonCode = "TooLittleImprovement"
 	ReasonWorkloadInPlan      ReasonCode = "WorkloadAlreadyInPlan"
+	// ReasonUncertainDestination: the scheduler may pick one of several nodes (equal top scores,
+	// or a sample in a large cluster) and not every one of them is an acceptable destination.
+	ReasonUncertainDestination ReasonCode = "UncertainDestination"
+	// ReasonUnknownScheduler: the pod's scheduler is not one the placement engine is configured
+	// with, so where its replacement lands cannot be confirmed.
+	ReasonUnknownScheduler ReasonCode = "UnknownScheduler"
+	// ReasonResourceClaims: the pod uses dynamic resource allocation (spec.resourceClaims); the
+	// placement engine does not model devices, so its replacement's node cannot be confirmed.
+	ReasonResourceClaims ReasonCode = "ResourceClaims"
+	// ReasonPlacementError: the placement engine failed to place the replacement.
+	ReasonPlacementError ReasonCode = "PlacementError"
 )
 
 // Why a move is made.

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
@@ -23,6 +24,9 @@ type Snapshot struct {
 	PriorityClasses []*schedulingv1.PriorityClass
 	NodeClasses     []*v1alpha1.NodeClass
 	Usage           Usage
+	// Placement confirms every move with the real scheduler framework (pkg/placement). Nil only
+	// in tests and benchmarks of the fast model: moves are then the fast model's guesses.
+	Placement *placement.Engine
 	// ExcludedNodes are nodes the caller keeps out of this plan, with the reason (for example,
 	// an older policy owns them).
 	ExcludedNodes map[string]string
@@ -101,8 +105,16 @@ type Move struct {
 	From, To string
 	// Scheduler is the scheduler predicted to place the replacement.
 	Scheduler string
+	// Possible are every node the scheduler may place the replacement on, as the placement
+	// engine predicted (To is the one of them that lowers sigma least); empty when unconfirmed.
+	Possible []string
+	// Confirmed is true when the placement engine confirmed the destination.
+	Confirmed bool
 	// SigmaBefore and SigmaAfter are sigma before and after this move, as predicted.
 	SigmaBefore, SigmaAfter float64
+	// SourceAfter is the score the node the pod leaves is predicted to have after the move (and
+	// the moves planned before it).
+	SourceAfter float64
 	// Stateful is true for StatefulSet pods and pods with PersistentVolumeClaims.
 	Stateful bool
 	// SLOs are the WorkloadSLOs (namespace/name) whose budgets the move spends.

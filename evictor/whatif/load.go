@@ -7,6 +7,7 @@ package whatif
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
@@ -25,10 +27,12 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/pkg/placement"
 )
 
 // Dump is a cluster as read from files.
@@ -42,10 +46,13 @@ type Dump struct {
 	SLOs            []*v1alpha1.WorkloadSLO
 	NodeClasses     []*v1alpha1.NodeClass
 	Usage           planner.Usage
+	// Controllers are the Services, ReplicaSets, StatefulSets and ReplicationControllers in the
+	// dump: kube-scheduler's default topology spreading groups a pod with the pods they select.
+	Controllers []runtime.Object
 }
 
 // The commands that make a dump; the README quotes them.
-const DumpCommands = `kubectl get nodes,pods,pdb,priorityclasses,namespaces -A -o yaml > cluster.yaml
+const DumpCommands = `kubectl get nodes,pods,pdb,priorityclasses,namespaces,services,replicasets,statefulsets -A -o yaml > cluster.yaml
 kubectl get rebalancepolicies,workloadslos,nodeclasses -A -o yaml > rebalancer.yaml
 kubectl get --raw /apis/metrics.k8s.io/v1beta1/nodes > node-metrics.json
 kubectl get --raw /apis/metrics.k8s.io/v1beta1/pods > pod-metrics.json`
@@ -181,10 +188,30 @@ func (d *Dump) add(path string, obj runtime.Object, decoder runtime.Decoder) err
 			s.Time = pm.Timestamp.Add(pm.Window.Duration)
 			d.Usage.Pods[types.NamespacedName{Namespace: pm.Namespace, Name: pm.Name}] = s
 		}
+	case *corev1.Service, *appsv1.ReplicaSet, *appsv1.StatefulSet, *corev1.ReplicationController:
+		d.Controllers = append(d.Controllers, o)
+	case *corev1.ServiceList:
+		d.Controllers = append(d.Controllers, objects(o.Items)...)
+	case *appsv1.ReplicaSetList:
+		d.Controllers = append(d.Controllers, objects(o.Items)...)
+	case *appsv1.StatefulSetList:
+		d.Controllers = append(d.Controllers, objects(o.Items)...)
 	default:
-		// Other kinds (Services, Deployments...) may come along in a broad dump; they do not matter.
+		// Other kinds (Deployments, ConfigMaps...) may come along in a broad dump; they do not matter.
 	}
 	return nil
+}
+
+// objects are pointers to the items of a typed list.
+func objects[T any, P interface {
+	*T
+	runtime.Object
+}](items []T) []runtime.Object {
+	out := make([]runtime.Object, len(items))
+	for i := range items {
+		out[i] = P(&items[i])
+	}
+	return out
 }
 
 // addItems decodes and adds the items of a List (kubectl's `-o yaml` of several kinds).
@@ -268,4 +295,24 @@ func (d *Dump) Taken() time.Time {
 func (d *Dump) Snapshot() planner.Snapshot {
 	return planner.Snapshot{Nodes: d.Nodes, Pods: planner.NewPods(d.Pods), PDBs: d.PDBs, Namespaces: d.Namespaces,
 		PriorityClasses: d.PriorityClasses, NodeClasses: d.NodeClasses, Usage: d.Usage}
+}
+
+// Engine builds the placement engine for the dump: kube-scheduler's default configuration for
+// pods on the default scheduler, and ours (schedulerConfig, or placement.RebalancerConfig with
+// the default args when nil), their plugins reading the dump's namespaces and controllers.
+func (d *Dump) Engine(ctx context.Context, schedulerConfig *schedconfig.KubeSchedulerConfiguration) (*placement.Engine, error) {
+	def, err := placement.DefaultConfig()
+	if err != nil {
+		return nil, err
+	}
+	if schedulerConfig == nil {
+		if schedulerConfig, err = placement.RebalancerConfig(v1alpha1.SchedulerName, nil); err != nil {
+			return nil, err
+		}
+	}
+	objs := append([]runtime.Object(nil), d.Controllers...)
+	for _, ns := range d.Namespaces {
+		objs = append(objs, ns)
+	}
+	return placement.NewStatic(ctx, []*schedconfig.KubeSchedulerConfiguration{def, schedulerConfig}, objs...)
 }

@@ -11,6 +11,7 @@ import (
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
@@ -56,8 +57,10 @@ type ReportExclude struct {
 }
 
 // Plan plans once on the dump under the policy, at now.
-func Plan(d *Dump, policy *v1alpha1.RebalancePolicy, now time.Time) PlanReport {
-	res := planner.Plan(d.Snapshot(), policy, d.SLOs, planner.State{}, now)
+func Plan(d *Dump, engine *placement.Engine, policy *v1alpha1.RebalancePolicy, now time.Time) PlanReport {
+	snap := d.Snapshot()
+	snap.Placement = engine
+	res := planner.Plan(snap, policy, d.SLOs, planner.State{}, now)
 	r := PlanReport{Policy: policy.Name, At: now, DryRun: res.DryRun, SigmaBefore: res.SigmaBefore, SigmaAfter: res.SigmaAfter,
 		LowerBound: res.LowerBound, ClearsHotNodes: res.ClearsHotNodes, HeldBack: map[string]int{},
 		Blockers: []string{}, Moves: []ReportMove{}, HotNodes: []string{}, ColdNodes: []string{}, Budgets: []ReportBudget{}, Excluded: []ReportExclude{}}

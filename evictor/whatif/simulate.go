@@ -1,10 +1,11 @@
 package whatif
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,6 +15,7 @@ import (
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
@@ -92,6 +94,9 @@ type Options struct {
 	StationaryCycles int
 	// Backoff is the window in which a second eviction of the same pod lineage counts as double.
 	Backoff time.Duration
+	// Placement places every replacement with the real scheduler framework of the scheduler the
+	// pod names, and confirms the planner's moves. Required.
+	Placement *placement.Engine
 }
 
 // CycleResult is one simulated cycle.
@@ -120,8 +125,13 @@ type Result struct {
 	AfterConverge int           `json:"evictionsInStationaryCycles"`
 	Doubles       int           `json:"doubleEvictionsWithinBackoff"`
 	OnCold        int           `json:"replacementsOnColdNodes"`
-	Placed        int           `json:"replacementsPlaced"`
-	Unplaced      int           `json:"replacementsUnplaced"`
+	OnHot         int           `json:"replacementsOnHotNodes"`
+	// AsPredicted counts replacements that landed on a node of the set the planner predicted
+	// (Move.Possible); Predicted the replacements of moves that had a prediction.
+	AsPredicted int `json:"replacementsAsPredicted"`
+	Predicted   int `json:"replacementsPredicted"`
+	Placed      int `json:"replacementsPlaced"`
+	Unplaced    int `json:"replacementsUnplaced"`
 }
 
 // EvictionsPerLB is evictions / lower bound (0 when the bound is 0).
@@ -166,12 +176,15 @@ type simPod struct {
 
 // Simulate runs the decider for opts.Cycles cycles on the dump. Each cycle the readings are
 // recomputed from each pod's base usage (with noise), the decider chooses evictions, and every
-// evicted pod's replacement is placed by the scheduler it names: the shared placement score for
-// rebalancer-scheduler, the model of kube-scheduler's default scoring otherwise. The dump is not
-// changed.
+// evicted pod's replacement is placed by the scheduler it names, run by the placement engine
+// (the real scheduler framework, ties and sampling drawn at random as kube-scheduler draws them).
+// The dump is not changed.
 func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, error) {
 	if opts.Interval <= 0 {
 		opts.Interval = time.Minute
+	}
+	if opts.Placement == nil {
+		return Result{}, fmt.Errorf("simulating needs a placement engine")
 	}
 	rng := rand.New(rand.NewPCG(opts.Seed, opts.Seed^0xa5a5a5a5))
 	factor := map[string]float64{}
@@ -206,7 +219,7 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 		podUse[p.Spec.NodeName] = podUse[p.Spec.NodeName].Add(u)
 	}
 	system := map[string]scoring.Resources{}
-	pl := newPlacer(d, capacity, opts.Weights)
+	classOf := placementClasses(d)
 	for _, n := range d.Nodes {
 		s := d.Usage.Nodes[n.Name]
 		node := scoring.ToReference(scoring.Resources{CPU: s.MilliCPU, Memory: s.Memory}, factor[n.Name])
@@ -271,12 +284,18 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 			snap.Pods[i], apiPods[i] = sp.view, sp.pod
 		}
 		snap.Usage = usage
+		snap.Placement = opts.Placement
 		evict, err := dec.Decide(snap, apiPods, now)
 		if err != nil {
 			return res, fmt.Errorf("cycle %d: %w", cycle, err)
 		}
 		hotSet, coldSet := classified(dec)
-		pl.count(pods)
+		predicted := predictedSets(dec)
+		table := simTable(d, capacity, nodeRef, classOf, hotSet, coldSet, usage, factor, pods, opts.Weights)
+		sess, err := opts.Placement.Open(d.Nodes, apiPods, table)
+		if err != nil {
+			return res, fmt.Errorf("cycle %d: %w", cycle, err)
+		}
 		evicted := 0
 		for _, ref := range evict {
 			i := indexOf(pods, ref)
@@ -290,32 +309,61 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 			}
 			lastEvicted[sp.lineage] = now
 			dec.Evicted(sp.pod, from, now)
-			// The replacement is scheduled while the old pod still holds its requests.
-			dest := pl.place(sp, nodeRef, hotSet, coldSet)
-			pods = append(pods[:i], pods[i+1:]...)
-			pl.remove(from, sp.view.Requests)
-			evicted++
-			if dest == "" {
-				res.Unplaced++
-				afterEach = append(afterEach, spread.Sigma())
-				continue
-			}
-			res.Placed++
-			if classes[dest].Class == scoring.Cold {
-				res.OnCold++
-			}
 			replacement++
 			np := sp.pod.DeepCopy()
 			np.Name = fmt.Sprintf("%s-r%d", trimReplica(sp.pod.Name), replacement)
 			np.UID = types.UID(fmt.Sprintf("sim-%d", replacement))
+			np.Spec.NodeName = ""
+			np.Status = corev1.PodStatus{Phase: corev1.PodPending}
+			// The replacement is scheduled while the old pod still holds its requests.
+			pred, err := sess.Predict(context.Background(), np)
+			if err != nil {
+				sess.Close()
+				return res, fmt.Errorf("cycle %d: placing the replacement of %s: %w", cycle, ref, err)
+			}
+			dest := pred.Draw(rng)
+			pods = append(pods[:i], pods[i+1:]...)
+			evicted++
+			if dest == "" {
+				if err := sess.Move(context.Background(), sp.pod, nil, ""); err != nil {
+					sess.Close()
+					return res, err
+				}
+				res.Unplaced++
+				afterEach = append(afterEach, spread.Sigma())
+				continue
+			}
+			if err := sess.Move(context.Background(), sp.pod, np, dest); err != nil {
+				sess.Close()
+				return res, err
+			}
+			res.Placed++
+			switch classes[dest].Class {
+			case scoring.Cold:
+				res.OnCold++
+			case scoring.Hot:
+				res.OnHot++
+			}
+			if set, ok := predicted[ref]; ok {
+				res.Predicted++
+				if slices.Contains(set, dest) {
+					res.AsPredicted++
+				}
+			}
 			np.Spec.NodeName = dest
+			np.Status.Phase = corev1.PodRunning
 			t := metav1.NewTime(now)
 			np.CreationTimestamp, np.Status.StartTime = t, &t
 			np.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: t}}
 			pods = append(pods, &simPod{pod: np, view: cp.Pod(np), base: sp.base, lineage: sp.lineage})
-			pl.add(dest, sp.view.Requests)
 			nodeRef[from] = nodeRef[from].Sub(sp.base)
 			nodeRef[dest] = nodeRef[dest].Add(sp.base)
+			if n := table.Nodes[from]; n != nil {
+				n.Usage = nodeRef[from]
+			}
+			if n := table.Nodes[dest]; n != nil {
+				n.Usage = nodeRef[dest]
+			}
 			if from != dest {
 				fromNew, destNew := opts.Weights.NodeScore(nodeRef[from], capacity[from]), opts.Weights.NodeScore(nodeRef[dest], capacity[dest])
 				spread.Apply(nodeScore[from], fromNew, nodeScore[dest], destNew)
@@ -323,6 +371,7 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 			}
 			afterEach = append(afterEach, spread.Sigma())
 		}
+		sess.Close()
 		res.Evictions += evicted
 		res.Cycles = append(res.Cycles, CycleResult{Cycle: cycle, Sigma: sigma, Hot: hot, Cold: cold, Evictions: evicted, Total: res.Evictions, AfterEach: afterEach})
 		if opts.StationaryCycles > 0 && cycle > opts.Cycles-opts.StationaryCycles {
@@ -399,78 +448,57 @@ func trimReplica(name string) string {
 	return name
 }
 
-// placer places replacements as their scheduler would, on the simulated cluster.
-type placer struct {
-	nodes    []*corev1.Node // sorted by name
-	ready    map[string]bool
-	alloc    map[string]scoring.Requests
-	maxPods  map[string]int64
-	class    map[string]scoring.PlacementNode // ClassWeight and Profiles of each node's NodeClass
-	capacity map[string]scoring.Resources
-	w        scoring.Weights
-	// load is what is requested on each node, kept up to date as pods move.
-	load map[string]scoring.NodeLoad
-}
-
-func newPlacer(d *Dump, capacity map[string]scoring.Resources, w scoring.Weights) *placer {
-	pl := &placer{nodes: append([]*corev1.Node(nil), d.Nodes...), ready: map[string]bool{}, alloc: map[string]scoring.Requests{}, maxPods: map[string]int64{},
-		class: map[string]scoring.PlacementNode{}, capacity: capacity, w: w}
-	sort.Slice(pl.nodes, func(i, j int) bool { return pl.nodes[i].Name < pl.nodes[j].Name })
+// placementClasses are each node's NodeClass weight and preferred profiles, as placement nodes.
+func placementClasses(d *Dump) map[string]scoring.PlacementNode {
 	classes := scoring.ResolveNodeClasses(d.NodeClasses)
-	for _, n := range pl.nodes {
-		pl.ready[n.Name] = scoring.NodeReady(n)
-		pl.alloc[n.Name], pl.maxPods[n.Name] = scoring.NodeAllocatable(n)
-		pn := scoring.PlacementNode{ClassWeight: 0.5}
+	out := make(map[string]scoring.PlacementNode, len(d.Nodes))
+	for _, n := range d.Nodes {
+		pn := scoring.PlacementNode{ClassWeight: scoring.NoClassWeight}
 		if c := scoring.ClassFor(labels.Set(n.Labels), classes); c != nil {
 			pn.ClassWeight, pn.Profiles = float64(c.Weight)/100, c.Profiles
 		}
-		pl.class[n.Name] = pn
+		out[n.Name] = pn
 	}
-	return pl
+	return out
 }
 
-// count sets the load from the pods.
-func (pl *placer) count(pods []*simPod) {
-	pl.load = map[string]scoring.NodeLoad{}
-	for _, o := range pods {
-		pl.add(o.view.NodeName, o.view.Requests)
+// simTable is RebalancerNodeClassFit's input on the simulated cluster: every node with its
+// reading, the decider's classification (the evictor's status), and each controller's mean usage.
+func simTable(d *Dump, capacity, nodeRef map[string]scoring.Resources, classOf map[string]scoring.PlacementNode,
+	hot, cold map[string]bool, usage planner.Usage, factor map[string]float64, pods []*simPod, w scoring.Weights) *placement.Table {
+	t := &placement.Table{Nodes: make(map[string]*scoring.PlacementNode, len(d.Nodes)), Owners: map[types.UID]scoring.Resources{}, Weights: w}
+	for _, n := range d.Nodes {
+		pn := classOf[n.Name]
+		pn.Capacity, pn.Usage, pn.Hot, pn.Cold = capacity[n.Name], nodeRef[n.Name], hot[n.Name], cold[n.Name]
+		t.Nodes[n.Name] = &pn
 	}
-}
-
-func (pl *placer) add(node string, r scoring.Requests) {
-	l := pl.load[node]
-	l.Requested, l.Pods = l.Requested.Add(r), l.Pods+1
-	pl.load[node] = l
-}
-
-func (pl *placer) remove(node string, r scoring.Requests) {
-	l := pl.load[node]
-	l.Requested, l.Pods = l.Requested.Sub(r), l.Pods-1
-	pl.load[node] = l
-}
-
-// place returns the node the replacement of sp lands on ("" when none fits): feasible nodes
-// only, ties by name. nodeRef is each node's usage in reference units.
-func (pl *placer) place(sp *simPod, nodeRef map[string]scoring.Resources, hot, cold map[string]bool) string {
-	p := sp.view
-	best, bestScore := "", int64(-1)
-	for _, n := range pl.nodes {
-		load := pl.load[n.Name]
-		load.Allocatable, load.MaxPods = pl.alloc[n.Name], pl.maxPods[n.Name]
-		if !pl.ready[n.Name] || p.Constraints.FeasibleReady(n, load, p.Requests) != "" {
+	counts := map[types.UID]float64{}
+	for _, sp := range pods {
+		ref := metav1.GetControllerOfNoCopy(sp.pod)
+		smp, ok := usage.Pods[types.NamespacedName{Namespace: sp.pod.Namespace, Name: sp.pod.Name}]
+		if ref == nil || !ok {
 			continue
 		}
-		var s int64
-		if p.SchedulerName == v1alpha1.SchedulerName {
-			pn := pl.class[n.Name]
-			pn.Capacity, pn.Usage, pn.Hot, pn.Cold = pl.capacity[n.Name], nodeRef[n.Name], hot[n.Name], cold[n.Name]
-			s = scoring.PlacementScore(&pn, &scoring.PlacementPod{Usage: sp.base, Profile: p.Profile()}, pl.w, scoring.DefaultPlacementWeights)
-		} else {
-			s = scoring.DefaultSchedulerScore(load.Requested, p.Requests.NonZero(), pl.alloc[n.Name])
-		}
-		if s > bestScore {
-			best, bestScore = n.Name, s
+		u := scoring.ToReference(scoring.Resources{CPU: smp.MilliCPU, Memory: smp.Memory}, factor[sp.pod.Spec.NodeName])
+		t.Owners[ref.UID] = t.Owners[ref.UID].Add(u)
+		counts[ref.UID]++
+	}
+	for uid, c := range counts {
+		u := t.Owners[uid]
+		t.Owners[uid] = scoring.Resources{CPU: u.CPU / c, Memory: u.Memory / c}
+	}
+	return t
+}
+
+// predictedSets are the nodes the planner predicted for each move of its last plan.
+func predictedSets(dec Decider) map[planner.PodRef][]string {
+	out := map[planner.PodRef][]string{}
+	if pd, ok := dec.(*PlannerDecider); ok {
+		for _, m := range pd.Last.Moves {
+			if m.Confirmed {
+				out[m.Pod] = m.Possible
+			}
 		}
 	}
-	return best
+	return out
 }

@@ -2,6 +2,7 @@ package whatif_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner/plannertest"
 	"github.com/tinorodney/rebalancer/evictor/whatif"
+	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
@@ -103,6 +105,22 @@ func small() plannertest.World {
 	return w
 }
 
+// engine is the placement engine of the dump, closed when the test ends.
+func engine(t *testing.T, d *whatif.Dump) *placement.Engine {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	e, err := d.Engine(ctx, nil)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = e.Close()
+		cancel()
+	})
+	return e
+}
+
 func TestLoadAndPlan(t *testing.T) {
 	w := small()
 	d, err := whatif.LoadDir(writeDump(t, w))
@@ -118,7 +136,7 @@ func TestLoadAndPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := whatif.Plan(d, p, plannertest.Now)
+	r := whatif.Plan(d, engine(t, d), p, plannertest.Now)
 	if len(r.HotNodes) == 0 || len(r.Moves) == 0 || r.LowerBound == 0 {
 		t.Fatalf("plan %+v: want hot nodes, moves and a lower bound", r)
 	}
@@ -145,7 +163,7 @@ func TestSimulate(t *testing.T) {
 	policy, _ := d.Policy("")
 	dec := &whatif.PlannerDecider{Policy: policy.DeepCopy(), SLOs: d.SLOs}
 	res, err := whatif.Simulate(d, dec, whatif.Options{Cycles: 30, Interval: time.Minute, Weights: scoring.DefaultWeights, Hysteresis: scoring.Hysteresis{Hot: 0.75, Cold: 0.35, Margin: 0.05, Consecutive: 1},
-		Backoff: 30 * time.Minute, StationaryCycles: 10}, plannertest.Now)
+		Backoff: 30 * time.Minute, StationaryCycles: 10, Placement: engine(t, d)}, plannertest.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +181,8 @@ func TestSimulate(t *testing.T) {
 	}
 	// Same seed, same result.
 	again, _ := whatif.Simulate(d, &whatif.PlannerDecider{Policy: policy.DeepCopy(), SLOs: d.SLOs}, whatif.Options{Cycles: 30, Interval: time.Minute,
-		Weights: scoring.DefaultWeights, Hysteresis: scoring.Hysteresis{Hot: 0.75, Cold: 0.35, Margin: 0.05, Consecutive: 1}, Backoff: 30 * time.Minute, StationaryCycles: 10}, plannertest.Now)
+		Weights: scoring.DefaultWeights, Hysteresis: scoring.Hysteresis{Hot: 0.75, Cold: 0.35, Margin: 0.05, Consecutive: 1}, Backoff: 30 * time.Minute, StationaryCycles: 10,
+		Placement: engine(t, d)}, plannertest.Now)
 	if again.Evictions != res.Evictions || again.FinalSigma != res.FinalSigma {
 		t.Errorf("two runs differ: %d/%v and %d/%v", res.Evictions, res.FinalSigma, again.Evictions, again.FinalSigma)
 	}

@@ -18,6 +18,21 @@ const (
 	LabelClassification = "classification"
 	LabelCode           = "code"
 	LabelNodeClass      = "nodeclass"
+	LabelScheduler      = "scheduler"
+	LabelOutcome        = "outcome"
+)
+
+// Values of the outcome label of the placement-predictions metric.
+const (
+	// OutcomeExact: the replacement landed on a node of the set the evictor predicted.
+	OutcomeExact = "exact"
+	// OutcomeCold, OutcomeNotHot, OutcomeHot: it landed elsewhere, on a node that was cold,
+	// normal or hot when the eviction was planned.
+	OutcomeCold   = "cold"
+	OutcomeNotHot = "notHot"
+	OutcomeHot    = "hot"
+	// OutcomeUnscheduled: no replacement was running on a node within the follow window.
+	OutcomeUnscheduled = "unscheduled"
 )
 
 // Values of the resource label.
@@ -30,38 +45,40 @@ const (
 
 // Metric names.
 const (
-	NodeUtilizationName     = "rebalancer_node_utilization"
-	SigmaName               = "rebalancer_sigma"
-	EvictionsName           = "rebalancer_evictions_total"
-	DryRunEvictionsName     = "rebalancer_dry_run_evictions_total"
-	BudgetRemainingName     = "rebalancer_budget_remaining"
-	NodeClassificationName  = "rebalancer_node_classification"
-	PlanDurationName        = "rebalancer_plan_duration_seconds"
-	EvictionResponsesName   = "rebalancer_eviction_api_responses_total"
-	SkippedCandidatesName   = "rebalancer_skipped_candidates_total"
-	LowerBoundName          = "rebalancer_plan_lower_bound"
-	PlacementsName          = "rebalancer_scheduler_placements_total"
-	ScoreDurationName       = "rebalancer_scheduler_score_duration_seconds"
-	UsageSourceErrorsName   = "rebalancer_usage_source_errors_total"
-	ReplacementOutcomesName = "rebalancer_replacement_outcomes_total"
-	PlannedMovesName        = "rebalancer_planned_moves"
+	NodeUtilizationName      = "rebalancer_node_utilization"
+	SigmaName                = "rebalancer_sigma"
+	EvictionsName            = "rebalancer_evictions_total"
+	DryRunEvictionsName      = "rebalancer_dry_run_evictions_total"
+	BudgetRemainingName      = "rebalancer_budget_remaining"
+	NodeClassificationName   = "rebalancer_node_classification"
+	PlanDurationName         = "rebalancer_plan_duration_seconds"
+	EvictionResponsesName    = "rebalancer_eviction_api_responses_total"
+	SkippedCandidatesName    = "rebalancer_skipped_candidates_total"
+	LowerBoundName           = "rebalancer_plan_lower_bound"
+	PlacementsName           = "rebalancer_scheduler_placements_total"
+	ScoreDurationName        = "rebalancer_scheduler_score_duration_seconds"
+	UsageSourceErrorsName    = "rebalancer_usage_source_errors_total"
+	ReplacementOutcomesName  = "rebalancer_replacement_outcomes_total"
+	PlannedMovesName         = "rebalancer_planned_moves"
+	PlacementPredictionsName = "rebalancer_placement_predictions_total"
 )
 
 // Evictor holds the evictor's metrics.
 type Evictor struct {
-	NodeUtilization     *prometheus.GaugeVec
-	Sigma               *prometheus.GaugeVec
-	Evictions           *prometheus.CounterVec
-	DryRunEvictions     prometheus.Counter
-	BudgetRemaining     *prometheus.GaugeVec
-	NodeClassification  *prometheus.GaugeVec
-	PlanDuration        prometheus.Histogram
-	EvictionResponses   *prometheus.CounterVec
-	SkippedCandidates   *prometheus.CounterVec
-	LowerBound          *prometheus.GaugeVec
-	PlannedMoves        *prometheus.GaugeVec
-	UsageSourceErrors   prometheus.Counter
-	ReplacementOutcomes *prometheus.CounterVec
+	NodeUtilization      *prometheus.GaugeVec
+	Sigma                *prometheus.GaugeVec
+	Evictions            *prometheus.CounterVec
+	DryRunEvictions      prometheus.Counter
+	BudgetRemaining      *prometheus.GaugeVec
+	NodeClassification   *prometheus.GaugeVec
+	PlanDuration         prometheus.Histogram
+	EvictionResponses    *prometheus.CounterVec
+	SkippedCandidates    *prometheus.CounterVec
+	LowerBound           *prometheus.GaugeVec
+	PlannedMoves         *prometheus.GaugeVec
+	UsageSourceErrors    prometheus.Counter
+	ReplacementOutcomes  *prometheus.CounterVec
+	PlacementPredictions *prometheus.CounterVec
 }
 
 // NewEvictor creates the evictor's metrics, unregistered.
@@ -104,6 +121,9 @@ func NewEvictor() *Evictor {
 		ReplacementOutcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: ReplacementOutcomesName,
 			Help: "What happened after an eviction. Label: reason is Cooled (the node went under its threshold), CameBack (the replacement landed on the node it left) or NotCooled."},
 			[]string{LabelReason}),
+		PlacementPredictions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: PlacementPredictionsName,
+			Help: "Where the replacement of an evicted pod landed against where the evictor predicted it would. Labels: scheduler that placed it; outcome is exact (a node of the predicted set), cold, notHot or hot (another node, by its class when the eviction was planned) or unscheduled (no replacement running within the follow window)."},
+			[]string{LabelScheduler, LabelOutcome}),
 	}
 }
 
@@ -111,7 +131,7 @@ func NewEvictor() *Evictor {
 func (m *Evictor) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.NodeUtilization, m.Sigma, m.Evictions, m.DryRunEvictions, m.BudgetRemaining,
 		m.NodeClassification, m.PlanDuration, m.EvictionResponses, m.SkippedCandidates, m.LowerBound, m.PlannedMoves,
-		m.UsageSourceErrors, m.ReplacementOutcomes}
+		m.UsageSourceErrors, m.ReplacementOutcomes, m.PlacementPredictions}
 }
 
 // Register registers every evictor metric.
@@ -151,5 +171,5 @@ func (m *Scheduler) Collectors() []prometheus.Collector {
 func Names() []string {
 	return []string{NodeUtilizationName, SigmaName, EvictionsName, DryRunEvictionsName, BudgetRemainingName,
 		NodeClassificationName, PlanDurationName, EvictionResponsesName, SkippedCandidatesName, LowerBoundName,
-		PlacementsName, ScoreDurationName, UsageSourceErrorsName, ReplacementOutcomesName, PlannedMovesName}
+		PlacementsName, ScoreDurationName, UsageSourceErrorsName, ReplacementOutcomesName, PlannedMovesName, PlacementPredictionsName}
 }

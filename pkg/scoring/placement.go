@@ -54,6 +54,9 @@ func (s ProfileSet) With(p Profile) ProfileSet { return s | ProfileSet(p) }
 // Has reports whether p is in the set.
 func (s ProfileSet) Has(p Profile) bool { return p != ProfileNone && s&ProfileSet(p) != 0 }
 
+// NoClassWeight is the class weight (a fraction) of a node of no NodeClass.
+const NoClassWeight = 0.5
+
 // PlacementNode is what the placement score needs to know about a node.
 type PlacementNode struct {
 	// Capacity in reference units (see Capacity).

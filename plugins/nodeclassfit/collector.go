@@ -27,7 +27,7 @@ import (
 
 	"github.com/tinorodney/rebalancer/apis/config"
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
-	"github.com/tinorodney/rebalancer/pkg/scoring"
+	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/usage"
 )
 
@@ -240,7 +240,7 @@ func (c *collector) refresh(ctx context.Context, read bool) {
 	in := &buildInput{
 		now: c.clock.Now(), nodes: nodes, classes: classes, policy: pol, readings: c.readings,
 		pod:              c.pod,
-		placementWeights: placementWeights(c.args.PlacementWeights),
+		placementWeights: placement.PlacementWeights(c.args.PlacementWeights),
 	}
 	s := assemble(in, c.classifier, c.lag)
 	sum := s.summary()
@@ -373,8 +373,4 @@ func fromUnstructured(obj runtime.Object, into any) error {
 		return fmt.Errorf("unexpected object %T from the dynamic informer", obj)
 	}
 	return runtime.DefaultUnstructuredConverter.FromUnstructured(u.UnstructuredContent(), into)
-}
-
-func placementWeights(w config.PlacementWeights) scoring.PlacementWeights {
-	return scoring.PlacementWeights{Headroom: float64(w.Headroom), ClassWeight: float64(w.ClassWeight), Profile: float64(w.Profile)}
 }

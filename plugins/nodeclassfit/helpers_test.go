@@ -16,6 +16,7 @@ import (
 
 	"github.com/tinorodney/rebalancer/apis/config"
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 	"github.com/tinorodney/rebalancer/pkg/usage"
 )
@@ -132,7 +133,7 @@ func (p *testPlugin) publish(in *buildInput) *snapshot {
 		in.now = now
 	}
 	if in.placementWeights == (scoring.PlacementWeights{}) {
-		in.placementWeights = placementWeights(p.args.PlacementWeights)
+		in.placementWeights = placement.PlacementWeights(p.args.PlacementWeights)
 	}
 	s := assemble(in, p.cls, p.lag)
 	p.snap.Store(s)

@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
-	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/helper"
 	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
 	"k8s.io/utils/clock"
 
@@ -21,14 +20,14 @@ import (
 	_ "github.com/tinorodney/rebalancer/apis/config/scheme"
 	configv1 "github.com/tinorodney/rebalancer/apis/config/v1"
 	"github.com/tinorodney/rebalancer/apis/config/validation"
-	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/pkg/metrics"
+	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
 // Name is the plugin's name in a KubeSchedulerConfiguration; its args are the kind
 // RebalancerNodeClassFitArgs.
-const Name = "RebalancerNodeClassFit"
+const Name = placement.NodeClassFitName
 
 // stateKey is where PreScore leaves the pod's data for Score.
 const stateKey fwk.StateKey = "PreScore" + Name
@@ -153,18 +152,9 @@ func (pl *Plugin) PreScore(ctx context.Context, cs fwk.CycleState, pod *corev1.P
 	}
 	cs.Write(stateKey, &preScoreState{
 		snap: snap,
-		pod:  scoring.PlacementPod{Usage: snap.expectedUsage(pod), Profile: podProfile(pod)},
+		pod:  scoring.PlacementPod{Usage: placement.ExpectedUsage(snap.owners, pod), Profile: placement.PodProfile(pod)},
 	})
 	return nil
-}
-
-// podProfile is the pod's workload profile: the label rebalancer.atarnet.org/profile, or the
-// annotation of that name when no label is set.
-func podProfile(pod *corev1.Pod) scoring.Profile {
-	if v, ok := pod.Labels[v1alpha1.ProfileKey]; ok {
-		return scoring.ParseProfile(v)
-	}
-	return scoring.ParseProfile(pod.Annotations[v1alpha1.ProfileKey])
 }
 
 // Score is pkg/scoring's PlacementScore of the node for the pod (the formula is written above
@@ -194,19 +184,10 @@ func (pl *Plugin) Score(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni 
 // ScoreExtensions returns the plugin itself, which normalizes its scores.
 func (pl *Plugin) ScoreExtensions() fwk.ScoreExtensions { return pl }
 
-// NormalizeScore scales the scores so that the best node gets MaxNodeScore and the others keep
-// their proportion to it (kube-scheduler's DefaultNormalizeScore):
-//
-//	normalized = MaxNodeScore x score / max(scores)
-//
-// Proportions keep the hot band meaningful: a hot node (below HotBand) stays below
-// HotBand/max x MaxNodeScore. An all-equal set becomes all MaxNodeScore (no preference); an
-// all-zero set (every node hot with nothing to recommend it) stays all zero.
+// NormalizeScore is placement.NormalizeScore: the best node gets MaxNodeScore, the others keep
+// their proportion to it.
 func (pl *Plugin) NormalizeScore(_ context.Context, _ fwk.CycleState, _ *corev1.Pod, scores fwk.NodeScoreList) *fwk.Status {
-	for i := range scores {
-		scores[i].Score = min(max(scores[i].Score, 0), fwk.MaxScore)
-	}
-	return helper.DefaultNormalizeScore(fwk.MaxScore, false, scores)
+	return placement.NormalizeScore(scores)
 }
 
 // Reserve counts the pod on the node right away, before it is bound, so the next cycle does not
@@ -243,7 +224,7 @@ type signature struct {
 
 // SignPod returns the pod's signature fragment.
 func (pl *Plugin) SignPod(_ context.Context, pod *corev1.Pod) ([]fwk.SignFragment, *fwk.Status) {
-	sig := signature{Profile: podProfile(pod), Requests: scoring.PodRequests(pod)}
+	sig := signature{Profile: placement.PodProfile(pod), Requests: scoring.PodRequests(pod)}
 	if ref := metav1.GetControllerOfNoCopy(pod); ref != nil {
 		sig.Owner = ref.UID
 	}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 	"github.com/tinorodney/rebalancer/pkg/usage"
 )
@@ -179,8 +180,8 @@ func TestPodProfile(t *testing.T) {
 			if tc.annotation != "" {
 				p.Annotations = map[string]string{v1alpha1.ProfileKey: tc.annotation}
 			}
-			if got := podProfile(p); got != tc.wantProfile {
-				t.Errorf("podProfile = %v, want %v", got, tc.wantProfile)
+			if got := placement.PodProfile(p); got != tc.wantProfile {
+				t.Errorf("PodProfile = %v, want %v", got, tc.wantProfile)
 			}
 		})
 	}

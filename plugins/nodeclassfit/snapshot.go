@@ -12,12 +12,10 @@ import (
 	fwk "k8s.io/kube-scheduler/framework"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 	"github.com/tinorodney/rebalancer/pkg/usage"
 )
-
-// noClassWeight is the class weight of a node of no NodeClass, as in the evictor.
-const noClassWeight = 0.5
 
 // timedEvery is how sparsely Score times itself: one node in timedEvery feeds the score
 // duration histogram. Timing every call would add two clock reads and a contended histogram
@@ -101,7 +99,7 @@ func newSnapshot(in *buildInput) *snapshot {
 		builtAt:          in.now,
 	}
 	for i, n := range in.nodes {
-		e := &nodeEntry{name: n.Name, factor: 1, classWeight: noClassWeight, timed: i%timedEvery == 0}
+		e := &nodeEntry{name: n.Name, factor: 1, classWeight: scoring.NoClassWeight, timed: i%timedEvery == 0}
 		lbls := labels.Set(n.Labels)
 		if c := scoring.ClassFor(lbls, classes); c != nil {
 			e.cls, e.class, e.factor, e.profiles = c, c.Name, c.CapacityFactor, c.Profiles
@@ -206,14 +204,7 @@ func (s *snapshot) classify(cls *classifier, started map[string]scoring.Requests
 func (s *snapshot) placementNode(ni fwk.NodeInfo) (pn scoring.PlacementNode, timed bool) {
 	e := s.nodes[ni.Node().Name]
 	if e == nil {
-		a := ni.GetAllocatable()
-		pn = scoring.PlacementNode{
-			Capacity:    scoring.Resources{CPU: float64(a.GetMilliCPU()), Memory: float64(a.GetMemory())},
-			ClassWeight: noClassWeight,
-		}
-		r := ni.GetNonZeroRequested()
-		pn.Usage = scoring.Resources{CPU: float64(r.GetMilliCPU()), Memory: float64(r.GetMemory())}
-		return pn, false
+		return placement.NoReading(ni), false
 	}
 	pn = scoring.PlacementNode{
 		Capacity:    e.capacity,
@@ -230,20 +221,6 @@ func (s *snapshot) placementNode(ni fwk.NodeInfo) (pn scoring.PlacementNode, tim
 		pn.Usage = scoring.ToReference(scoring.Resources{CPU: float64(r.GetMilliCPU()), Memory: float64(r.GetMemory())}, e.factor)
 	}
 	return pn, e.timed
-}
-
-// expectedUsage is what the pod is expected to use, in reference units: the mean usage of its
-// controller's other pods when any has a fresh reading (an evicted pod's replacement uses what
-// its predecessor did), else its requests made non-zero (a request is in cores of whatever node
-// the pod lands on; lacking a measurement it is taken as reference cores).
-func (s *snapshot) expectedUsage(pod *corev1.Pod) scoring.Resources {
-	if ref := metav1.GetControllerOfNoCopy(pod); ref != nil {
-		if u, ok := s.owners[ref.UID]; ok {
-			return u
-		}
-	}
-	r := scoring.PodRequests(pod).NonZero()
-	return scoring.Resources{CPU: float64(r.MilliCPU), Memory: float64(r.Memory)}
 }
 
 // summary describes the snapshot for logs and hooks.

@@ -9,6 +9,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -20,7 +21,10 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
@@ -39,6 +43,8 @@ type scenario struct {
 type row struct {
 	sc              scenario
 	ours, desch, no whatif.Result
+	// oursDefault is the Rebalancer with the opted-in pods left on the default scheduler.
+	oursDefault whatif.Result
 	// deschRange is how descheduler's runs differed.
 	deschRange runRange
 }
@@ -177,20 +183,56 @@ func setup(sc scenario) (setting, error) {
 		return setting{}, err
 	}
 	base := whatif.Dump{Nodes: w.Snapshot.Nodes, Pods: w.Pods, PDBs: w.Snapshot.PDBs, Namespaces: w.Snapshot.Namespaces,
-		PriorityClasses: w.Snapshot.PriorityClasses, NodeClasses: w.Snapshot.NodeClasses, Usage: w.Snapshot.Usage}
+		PriorityClasses: w.Snapshot.PriorityClasses, NodeClasses: w.Snapshot.NodeClasses, Usage: w.Snapshot.Usage,
+		Controllers: controllersOf(w.Pods)}
+	// Replacements are placed, and moves confirmed, by the real scheduler framework: the default
+	// profile for pods on the default scheduler, ours for rebalancer-scheduler.
+	engine, err := base.Engine(context.Background(), nil)
+	if err != nil {
+		return setting{}, err
+	}
 	opts := whatif.Options{Cycles: cycles, Interval: time.Minute, Noise: noise, Seed: sc.seed, Weights: cfg.Weights,
-		Hysteresis: cfg.Hysteresis, StationaryCycles: stationary, Backoff: cfg.PodBackoff}
+		Hysteresis: cfg.Hysteresis, StationaryCycles: stationary, Backoff: cfg.PodBackoff, Placement: engine}
 	return setting{policy, base, opts, perCycle}, nil
 }
 
 // runOurs runs the Rebalancer alone on the cluster of st, under the benchmark's policy changed by
 // change; the simulator's classification stays the default policy's, so figures compare.
 func runOurs(st setting, change func(*v1alpha1.RebalancePolicySpec)) (whatif.Result, error) {
+	return runOursOn(st, change, v1alpha1.SchedulerName)
+}
+
+// runOursOn runs the Rebalancer with every pod on scheduler ("" for the default scheduler).
+func runOursOn(st setting, change func(*v1alpha1.RebalancePolicySpec), scheduler string) (whatif.Result, error) {
 	policy := st.policy.DeepCopy()
 	change(&policy.Spec)
 	d := st.dump
-	d.Pods = withScheduler(st.dump.Pods, v1alpha1.SchedulerName)
+	d.Pods = withScheduler(st.dump.Pods, scheduler)
 	return whatif.Simulate(&d, &whatif.PlannerDecider{Policy: policy}, st.opts, plannertest.Now)
+}
+
+// controllersOf are the ReplicaSets and StatefulSets the pods name as controllers, each selecting
+// its pods by their app label, so that kube-scheduler's default topology spreading groups them
+// as it does on a real cluster.
+func controllersOf(pods []*corev1.Pod) []runtime.Object {
+	seen := map[string]bool{}
+	var out []runtime.Object
+	for _, p := range pods {
+		ref := metav1.GetControllerOfNoCopy(p)
+		if ref == nil || seen[p.Namespace+"/"+ref.Kind+"/"+ref.Name] {
+			continue
+		}
+		seen[p.Namespace+"/"+ref.Kind+"/"+ref.Name] = true
+		meta := metav1.ObjectMeta{Namespace: p.Namespace, Name: ref.Name, UID: ref.UID}
+		sel := &metav1.LabelSelector{MatchLabels: map[string]string{"app": p.Labels["app"]}}
+		switch ref.Kind {
+		case "ReplicaSet":
+			out = append(out, &appsv1.ReplicaSet{ObjectMeta: meta, Spec: appsv1.ReplicaSetSpec{Selector: sel}})
+		case "StatefulSet":
+			out = append(out, &appsv1.StatefulSet{ObjectMeta: meta, Spec: appsv1.StatefulSetSpec{Selector: sel}})
+		}
+	}
+	return out
 }
 
 func runScenario(sc scenario) (row, error) {
@@ -203,6 +245,13 @@ func runScenario(sc scenario) (row, error) {
 	if err != nil {
 		return row{}, fmt.Errorf("rebalancer: %w", err)
 	}
+	// Ours again, the opted-in pods left on the default scheduler (no schedulerName), as most
+	// users first run it.
+	oursDefault, err := runOursOn(st, defaultPolicy.change, "")
+	if err != nil {
+		return row{}, fmt.Errorf("rebalancer, default scheduler: %w", err)
+	}
+	oursDefault.Decider = "rebalancer (default scheduler)"
 	// Descheduler: pods use the default scheduler. Its plugin iterates Go maps, so the same
 	// cluster and readings give different runs: the median run by final sigma is reported, with
 	// the spread.
@@ -231,8 +280,8 @@ func runScenario(sc scenario) (row, error) {
 	}
 	// Evictions to reach half the initial sigma.
 	target := ours.InitialSigma / 2
-	ours.ToTarget, desch.ToTarget = ours.EvictionsTo(target), desch.EvictionsTo(target)
-	return row{sc, ours, desch, none, spread}, nil
+	ours.ToTarget, desch.ToTarget, oursDefault.ToTarget = ours.EvictionsTo(target), desch.EvictionsTo(target), oursDefault.EvictionsTo(target)
+	return row{sc: sc, ours: ours, desch: desch, no: none, oursDefault: oursDefault, deschRange: spread}, nil
 }
 
 func withScheduler(pods []*corev1.Pod, name string) []*corev1.Pod {

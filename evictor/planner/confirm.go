@@ -1,0 +1,189 @@
+package planner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/tinorodney/rebalancer/pkg/placement"
+	"github.com/tinorodney/rebalancer/pkg/scoring"
+)
+
+// confirmer confirms each move before it enters the plan: the placement engine runs the pod's
+// real scheduler over the cluster as the plan has changed it so far and returns every node the
+// replacement may land on; the move stands only if each of them is an acceptable destination.
+// The fast model (predictor) only ranks candidates. The engine's session opens at the first
+// confirmation, so a plan with nothing to move never builds the scheduler's snapshot.
+type confirmer struct {
+	engine *placement.Engine
+	s      *Snapshot
+	cl     *cluster
+	cfg    *Config
+	now    time.Time
+	sess   *placement.Session
+	err    error
+}
+
+func (cf *confirmer) session() (*placement.Session, error) {
+	if cf.sess != nil || cf.err != nil {
+		return cf.sess, cf.err
+	}
+	pods := make([]*corev1.Pod, 0, len(cf.s.Pods))
+	for _, p := range cf.s.Pods {
+		if p.NodeName != "" && holdsResources(p) {
+			pods = append(pods, p.SchedulingPod())
+		}
+	}
+	cf.sess, cf.err = cf.engine.Open(cf.s.Nodes, pods, cf.table())
+	if cf.err != nil {
+		cf.err = fmt.Errorf("opening the placement engine's session: %w", cf.err)
+	}
+	return cf.sess, cf.err
+}
+
+// table is RebalancerNodeClassFit's input, the same the scheduler's plugin builds: the nodes the
+// policy balances as the plan sees them (its classification, usage updated by each move), and
+// each controller's mean usage from the pods with a fresh reading.
+func (cf *confirmer) table() *placement.Table {
+	t := &placement.Table{Nodes: make(map[string]*scoring.PlacementNode, len(cf.cl.scope)), Weights: cf.cfg.Weights}
+	for _, n := range cf.cl.scope {
+		t.Nodes[n.name] = &n.place
+	}
+	type acc struct {
+		sum scoring.Resources
+		n   float64
+	}
+	accs := map[types.UID]*acc{}
+	for _, p := range cf.s.Pods {
+		if p.Owner == nil || p.NodeName == "" {
+			continue
+		}
+		smp, ok := cf.s.Usage.Pods[types.NamespacedName{Namespace: p.Namespace, Name: p.Name}]
+		if !ok || cf.now.Sub(smp.Time) > cf.cfg.StaleAfter {
+			continue
+		}
+		factor := 1.0
+		if ni := cf.cl.byName[p.NodeName]; ni != nil {
+			factor = ni.factor
+		}
+		a := accs[p.Owner.UID]
+		if a == nil {
+			a = &acc{}
+			accs[p.Owner.UID] = a
+		}
+		a.sum = a.sum.Add(scoring.ToReference(scoring.Resources{CPU: smp.MilliCPU, Memory: smp.Memory}, factor))
+		a.n++
+	}
+	t.Owners = make(map[types.UID]scoring.Resources, len(accs))
+	for uid, a := range accs {
+		t.Owners[uid] = scoring.Resources{CPU: a.sum.CPU / a.n, Memory: a.sum.Memory / a.n}
+	}
+	return t
+}
+
+func (cf *confirmer) close() {
+	if cf.sess != nil {
+		cf.sess.Close()
+	}
+}
+
+// confirm predicts where the candidate's replacement lands and sets its destination to the worst
+// acceptable node of that set for sigma (the scheduler may pick any). The replacement is placed
+// while the evicted pod still holds its requests on its node: its controller creates it as soon
+// as the eviction marks the pod terminating, and kube-scheduler counts a terminating pod until it
+// is gone. It returns why the move cannot stand otherwise.
+func (cf *confirmer) confirm(c *cand, spread *scoring.Spread) *Reason {
+	if c.pod.Spec != nil && len(c.pod.Spec.ResourceClaims) > 0 {
+		return reason(ReasonResourceClaims, "the pod has resource claims (dynamic resource allocation), which the placement engine does not model: where its replacement lands cannot be confirmed")
+	}
+	ctx := context.Background()
+	sess, err := cf.session()
+	if err != nil {
+		return reason(ReasonPlacementError, "%v", err)
+	}
+	pred, err := sess.Predict(ctx, c.pod.Replacement())
+	switch {
+	case errors.Is(err, placement.ErrUnknownScheduler):
+		return reason(ReasonUnknownScheduler, "the pod's scheduler %q is not one the evictor places pods for (%s): where its replacement lands cannot be confirmed",
+			c.pod.SchedulerName, strings.Join(cf.engine.Schedulers(), ", "))
+	case err != nil:
+		return reason(ReasonPlacementError, "%v", err)
+	case pred.Feasible == 0:
+		return reason(ReasonNoDestination, "the %s finds no feasible node for the replacement: %s", pred.Scheduler, pred.Unschedulable)
+	}
+	c.pred = pred
+	var best *nodeInfo
+	worst := math.Inf(1)
+	for _, name := range pred.Possible {
+		n := cf.cl.byName[name]
+		r := cf.acceptable(c, n, name, spread)
+		if r != nil {
+			if len(pred.Possible) == 1 {
+				return r
+			}
+			return cf.uncertain(pred, name, r)
+		}
+		if c.drop < worst || best == nil {
+			best, worst = n, c.drop
+		}
+	}
+	if r := c.setDest(best, spread, cf.cfg); r != nil {
+		return r
+	}
+	return nil
+}
+
+// acceptable says why node name is not an acceptable destination for c, or nil; for an acceptable
+// node it leaves c's destination fields set to it.
+func (cf *confirmer) acceptable(c *cand, n *nodeInfo, name string, spread *scoring.Spread) *Reason {
+	sched := schedulerOf(c.pod)
+	switch {
+	case n == c.node:
+		return reason(ReasonLandsOnSameNode, "buys nothing: the %s would place the replacement back on %s", sched, name)
+	case n == nil || !n.inScope:
+		return reason(ReasonDestinationNotCold, "the %s would place the replacement on %s, a node the policy does not balance or has no fresh reading for", sched, name)
+	case n.state.Class == scoring.Hot:
+		return reason(ReasonLandsOnHotNode, "buys nothing: the %s would place the replacement on %s, another hot node", sched, name)
+	case cf.cfg.ColdDestinations && n.state.Class != scoring.Cold:
+		return reason(ReasonDestinationNotCold, "the %s would place the replacement on %s, which is not cold (the policy's destinations are Cold)", sched, name)
+	}
+	return c.setDest(n, spread, cf.cfg)
+}
+
+func (cf *confirmer) uncertain(pred placement.Prediction, name string, r *Reason) *Reason {
+	why := fmt.Sprintf("%d nodes share its top score", len(pred.Possible))
+	if pred.Sampled {
+		why = fmt.Sprintf("it scores a sample of %d of the %d feasible nodes (percentageOfNodesToScore), so it may pick any of %d", pred.ToScore, pred.Feasible, len(pred.Possible))
+	}
+	return reason(ReasonUncertainDestination, "the %s may place the replacement on any of several nodes (%s), and not on %s: %s", pred.Scheduler, why, name, r.Message)
+}
+
+// setDest sets c's destination and the scores and sigma after the move, or says why dest would
+// turn hot.
+func (c *cand) setDest(dest *nodeInfo, spread *scoring.Spread, cfg *Config) *Reason {
+	c.dest = dest
+	c.srcNew = cfg.Weights.NodeScore(c.node.place.Usage.Sub(c.usage), c.node.place.Capacity)
+	c.dstNew = cfg.Weights.NodeScore(dest.place.Usage.Add(c.usage), dest.place.Capacity)
+	c.srcNewP = cfg.Weights.Pressure(c.node.place.Usage.Sub(c.usage), c.node.place.Capacity)
+	c.dstNewP = cfg.Weights.Pressure(dest.place.Usage.Add(c.usage), dest.place.Capacity)
+	if c.dstNewP >= dest.cool {
+		return reason(ReasonDestinationTurnsHot, "the replacement would push %s's busiest resource to %.3f, within the margin of its hot threshold %.2f (at or above %.2f)", dest.name, c.dstNewP, dest.hot, dest.cool)
+	}
+	c.after = spread.SigmaAfter(c.node.predicted, c.srcNew, dest.predicted, c.dstNew)
+	c.drop = spread.Sigma() - c.after
+	return nil
+}
+
+// apply records an accepted move in the session: the pod leaves, its replacement lands on dest.
+func (cf *confirmer) apply(c *cand) error {
+	if cf.sess == nil {
+		return nil
+	}
+	return cf.sess.Move(context.Background(), c.pod.SchedulingPod(), c.pod.Replacement(), c.dest.name)
+}

@@ -1,0 +1,137 @@
+package planner_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
+	"k8s.io/utils/ptr"
+
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/pkg/placement"
+	"github.com/tinorodney/rebalancer/pkg/testutil"
+)
+
+// testEngine is the placement engine with kube-scheduler's default profile and the Rebalancer's.
+func testEngine(t *testing.T) *placement.Engine {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	def, err := placement.DefaultConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, err := placement.RebalancerConfig(v1alpha1.SchedulerName, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := placement.NewStatic(ctx, []*schedconfig.KubeSchedulerConfiguration{def, ours})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	return e
+}
+
+// Every move is confirmed by the scheduler's own framework: the destination it reports is one the
+// scheduler may pick, and a move whose replacement the scheduler could put on an unacceptable
+// node is held back.
+func TestPlanConfirmsMovesWithTheScheduler(t *testing.T) {
+	engine := testEngine(t)
+	cases := []struct {
+		name string
+		// build adds nodes and pods to w; the hot node is always "hot" with web pods on it.
+		build        func(w *world)
+		scheduler    string
+		wantMove     bool
+		wantPossible []string
+		wantReason   planner.ReasonCode
+	}{
+		{
+			// Three empty nodes, all cold, the same to kube-scheduler: it picks one at random,
+			// and any of them will do.
+			name: "ties among cold nodes", scheduler: "",
+			build: func(w *world) {
+				w.node("c1", 100, 0.5)
+				w.node("c2", 100, 0.5)
+				w.node("c3", 100, 0.5)
+			},
+			wantMove: true, wantPossible: []string{"c1", "c2", "c3"},
+		},
+		{
+			// Two empty nodes kube-scheduler cannot tell apart (it scores requests), but the
+			// reading of one is normal, not cold (its own processes): destinations Cold cannot
+			// be promised. (The fast model, which breaks ties by name, guesses a-cold.)
+			name: "tie with a node that is not cold", scheduler: "",
+			build: func(w *world) {
+				w.node("a-cold", 100, 0.5)
+				w.node("b-busy", 2000, 8)
+			},
+			wantReason: planner.ReasonUncertainDestination,
+		},
+		{
+			// The fast model ignores PreferNoSchedule taints; kube-scheduler's TaintToleration
+			// does not: of two empty cold nodes it picks the untainted one, and the plan says so.
+			name: "taint the fast model misses", scheduler: "",
+			build: func(w *world) {
+				w.node("a-spot", 100, 0.5, func(b *testutil.NodeBuilder) { b.Taint("spot", "true", corev1.TaintEffectPreferNoSchedule) })
+				w.node("b-plain", 100, 0.5)
+			},
+			wantMove: true, wantPossible: []string{"b-plain"},
+		},
+		{
+			// The Rebalancer's scheduler scores usage: the emptier cold node wins outright.
+			name: "rebalancer-scheduler picks by usage", scheduler: v1alpha1.SchedulerName,
+			build: func(w *world) {
+				w.node("c1", 400, 1)
+				w.node("c2", 100, 0.5)
+			},
+			wantMove: true, wantPossible: []string{"c2"},
+		},
+		{
+			name: "a scheduler the engine does not know", scheduler: "someone-elses",
+			build: func(w *world) {
+				w.node("c1", 100, 0.5)
+			},
+			wantReason: planner.ReasonUnknownScheduler,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld()
+			// hot: 4 CPU / 16Gi, 3.6 CPU and 12Gi used by six web pods (score 0.825).
+			w.node("hot", 3600, 12)
+			tc.build(w)
+			w.replicas("web", 6, 600, 2, "hot")
+			for _, p := range w.pods {
+				p.Spec.SchedulerName = tc.scheduler
+			}
+			w.policy.Spec.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](1)}
+			s := w.snapshot()
+			s.Placement = engine
+			res := planner.Plan(s, w.policy, w.slos, w.state, now)
+			if len(res.Blockers) > 0 {
+				t.Fatalf("blockers: %v", res.Blockers)
+			}
+			if !tc.wantMove {
+				if len(res.Moves) != 0 {
+					t.Fatalf("moves %v, want none", res.Moves)
+				}
+				if res.HeldBackByReason()[tc.wantReason] == 0 {
+					t.Errorf("held back %v, want some for %s", res.HeldBackByReason(), tc.wantReason)
+				}
+				return
+			}
+			if len(res.Moves) != 1 {
+				t.Fatalf("moves %v, want 1 (held back: %v)", res.Moves, res.HeldBack)
+			}
+			m := res.Moves[0]
+			if !m.Confirmed || !slices.Equal(m.Possible, tc.wantPossible) || !slices.Contains(m.Possible, m.To) {
+				t.Errorf("move to %s, confirmed %v, possible %v; want one of %v, confirmed", m.To, m.Confirmed, m.Possible, tc.wantPossible)
+			}
+		})
+	}
+}

@@ -70,8 +70,9 @@ test: controlplane chromium helm ## Run all tests, including those against the r
 	cd test/bench && go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench
-bench: ## Run the Go benchmarks of the planner, scoring and cache transform (ratios against baselines in the same run)
+bench: ## Run the Go benchmarks of the planner, the placement engine, scoring and cache transform (ratios against baselines in the same run)
 	go test -run '^$$' -bench 'BenchmarkPlan|BenchmarkSnapshotScan|BenchmarkPlacementScore' -benchmem -cpu 1 ./evictor/planner/ ./pkg/scoring/
+	go test -run '^$$' -bench 'BenchmarkPredict|BenchmarkOpen|BenchmarkHandModel' -benchmem -cpu 1 ./pkg/placement/
 	go test -run '^$$' -bench 'BenchmarkCachedPodHeap' -benchtime 1x ./evictor/
 	go test -run '^$$' -bench 'BenchmarkPodTransform' -benchmem ./evictor/
 

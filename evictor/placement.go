@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync/atomic"
 
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -15,12 +17,17 @@ import (
 	"github.com/tinorodney/rebalancer/pkg/placement"
 )
 
+// +kubebuilder:rbac:groups="",resources=services;replicationcontrollers;persistentvolumeclaims;persistentvolumes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=replicasets;statefulsets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses;csinodes;csidrivers;csistoragecapacities;volumeattachments,verbs=get;list;watch
+
 // PlacementEngine is the placement engine the planner confirms moves with, and the informers
 // that serve its plugins' listers. Added to the manager, it runs the informers on every replica
 // (a standby plans in dry-run too).
 type PlacementEngine struct {
 	*placement.Engine
 	factory informers.SharedInformerFactory
+	synced  atomic.Bool
 }
 
 // NewPlacementEngine builds the engine from the two schedulers' configurations: the Rebalancer
@@ -64,19 +71,46 @@ func loadSchedulerConfig(path string, fallback func() (*schedconfig.KubeSchedule
 	return c, nil
 }
 
-// Start runs the informers until ctx ends.
-func (p *PlacementEngine) Start(ctx context.Context) error {
-	p.factory.Start(ctx.Done())
-	for typ, ok := range p.factory.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			return fmt.Errorf("the placement engine's %v informer did not sync", typ)
-		}
+// informers are the listers the in-tree plugins read when they filter and score a pod: Services
+// and controllers (default topology spreading), namespaces (inter-pod affinity), volumes and
+// storage (volume plugins, for pods with claims), PodDisruptionBudgets. Pods and nodes are not
+// among them: VolumeBinding and DefaultPreemption ask the factory for a pod informer, which
+// would cache every pod in full a second time (the evictor keeps its compact PodStore and
+// gives the engine the pods in each session), so those informers are never started; nothing
+// the engine runs reads them.
+func (p *PlacementEngine) informers() []cache.SharedIndexInformer {
+	f := p.factory
+	return []cache.SharedIndexInformer{
+		f.Core().V1().Services().Informer(), f.Core().V1().ReplicationControllers().Informer(),
+		f.Apps().V1().ReplicaSets().Informer(), f.Apps().V1().StatefulSets().Informer(),
+		f.Core().V1().Namespaces().Informer(), f.Policy().V1().PodDisruptionBudgets().Informer(),
+		f.Core().V1().PersistentVolumeClaims().Informer(), f.Core().V1().PersistentVolumes().Informer(),
+		f.Storage().V1().StorageClasses().Informer(), f.Storage().V1().CSINodes().Informer(),
+		f.Storage().V1().CSIDrivers().Informer(), f.Storage().V1().CSIStorageCapacities().Informer(),
+		f.Storage().V1().VolumeAttachments().Informer(),
 	}
+}
+
+// Start runs the informers until ctx ends; the engine is Synced once they have listed.
+func (p *PlacementEngine) Start(ctx context.Context) error {
+	infs := p.informers()
+	synced := make([]cache.InformerSynced, len(infs))
+	for i, inf := range infs {
+		go inf.RunWithContext(ctx)
+		synced[i] = inf.HasSynced
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+		return fmt.Errorf("the placement engine's informers did not sync")
+	}
+	p.synced.Store(true)
 	log.FromContext(ctx).Info("Placement engine ready", "schedulers", p.Schedulers())
 	<-ctx.Done()
-	p.factory.Shutdown()
 	return p.Close()
 }
+
+// Synced reports whether the engine's listers have listed once: before that, default topology
+// spreading and volume plugins would see an empty cluster.
+func (p *PlacementEngine) Synced() bool { return p.synced.Load() }
 
 // NeedLeaderElection is false: every replica plans.
 func (p *PlacementEngine) NeedLeaderElection() bool { return false }

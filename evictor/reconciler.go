@@ -61,6 +61,8 @@ type Reconciler struct {
 	// Placement confirms every planned move with the real scheduler framework of the pod's
 	// scheduler (pkg/placement). Nil plans with the fast model alone, for narrow tests.
 	Placement *placement.Engine
+	// PlacementSynced, when set, holds planning back until the engine's listers have synced.
+	PlacementSynced func() bool
 
 	states states
 	scores nodeScores
@@ -145,6 +147,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 
 	if !r.Pods.HasSynced() {
 		logger.V(1).Info("Waiting for the pod cache to sync")
+		return ctrl.Result{RequeueAfter: time.Second}, nil
+	}
+	if r.PlacementSynced != nil && !r.PlacementSynced() {
+		logger.V(1).Info("Waiting for the placement engine's listers to sync")
 		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
 	cl, err := readCluster(ctx, r.Client, r.Pods)

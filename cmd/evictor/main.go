@@ -125,7 +125,7 @@ func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureM
 	if err := mgr.Add(engine); err != nil {
 		return err
 	}
-	r.Placement = engine.Engine
+	r.Placement, r.PlacementSynced = engine.Engine, engine.Synced
 	if err := r.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
@@ -138,6 +138,9 @@ func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureM
 		}
 		if !r.Pods.HasSynced() {
 			return fmt.Errorf("pod cache not synced")
+		}
+		if !engine.Synced() {
+			return fmt.Errorf("placement engine not synced")
 		}
 		return nil
 	}); err != nil {

@@ -1,14 +1,17 @@
 package planner_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
+	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 	"k8s.io/utils/ptr"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
 	"github.com/tinorodney/rebalancer/evictor/planner/plannertest"
+	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
@@ -41,6 +44,48 @@ func BenchmarkPlan(b *testing.B) {
 			b.ReportMetric(float64(res.HotNodes), "hot-nodes")
 		})
 	}
+}
+
+// BenchmarkPlanConfirmed is BenchmarkPlan with every move confirmed by the placement engine
+// (pkg/placement): the scheduler's snapshot of every node and pod is built once per plan, then
+// each move's replacement is placed by the real framework of its scheduler (the default profile
+// here, as the generated pods name none). The difference to BenchmarkPlan is what confirmation
+// costs a cycle.
+func BenchmarkPlanConfirmed(b *testing.B) {
+	for _, sz := range benchSizes {
+		w := benchWorld(sz.nodes, sz.podsPerNode)
+		w.Policy.Spec.RateLimits = rateLimits(100)
+		w.Policy.Spec.Destinations = ptr.To(v1alpha1.DestinationsNotHot)
+		engine := benchEngine(b)
+		w.Snapshot.Placement = engine
+		b.Run(fmt.Sprintf("nodes=%d,pods=%d", sz.nodes, sz.nodes*sz.podsPerNode), func(b *testing.B) {
+			b.ReportAllocs()
+			var res planner.Result
+			for b.Loop() {
+				res = planner.Plan(w.Snapshot, w.Policy, w.SLOs, w.State, plannertest.Now)
+			}
+			b.ReportMetric(float64(len(res.Moves)), "moves")
+			b.ReportMetric(float64(res.HeldBackByReason()[planner.ReasonUncertainDestination]), "uncertain")
+		})
+		_ = engine.Close()
+	}
+}
+
+func benchEngine(b *testing.B) *placement.Engine {
+	b.Helper()
+	def, err := placement.DefaultConfig()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ours, err := placement.RebalancerConfig(v1alpha1.SchedulerName, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := placement.NewStatic(context.Background(), []*schedconfig.KubeSchedulerConfiguration{def, ours})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
 }
 
 // BenchmarkSnapshotScan is the baseline for BenchmarkPlan in the same run: one pass over every

@@ -32,6 +32,7 @@ func TestNamesAreRegisteredAndDocumented(t *testing.T) {
 	e.PlannedMoves.WithLabelValues("default").Set(1)
 	e.UsageSourceErrors.Inc()
 	e.ReplacementOutcomes.WithLabelValues("Cooled").Inc()
+	e.PlacementPredictions.WithLabelValues("default-scheduler", OutcomeExact).Inc()
 	s.Placements.WithLabelValues("rpi4", "cold").Inc()
 	s.ScoreDuration.Observe(1e-6)
 

@@ -151,11 +151,27 @@ type Session struct {
 // Open starts a session over nodes and the pods bound to them, with table as
 // RebalancerNodeClassFit's input (nil: the plugin skips, as before its first snapshot). The
 // caller must Close it; until then other sessions wait.
-func (e *Engine) Open(nodes []*corev1.Node, pods []*corev1.Pod, table *Table) (*Session, error) {
+func (e *Engine) Open(nodes []*corev1.Node, pods []*corev1.Pod, table *Table) (sess *Session, err error) {
 	e.mu.Lock()
-	snap := cache.NewSnapshot(pods, nodes)
+	defer func() {
+		if sess == nil {
+			e.mu.Unlock()
+		}
+	}()
+	// kube-scheduler's snapshot lists only nodes that exist; a pod still bound to a deleted node
+	// would give the scheduler's Snapshot a NodeInfo without a node, which it cannot list.
+	known := make(map[string]bool, len(nodes))
+	for _, n := range nodes {
+		known[n.Name] = true
+	}
+	bound := pods[:0:0]
+	for _, p := range pods {
+		if known[p.Spec.NodeName] {
+			bound = append(bound, p)
+		}
+	}
+	snap := cache.NewSnapshot(bound, nodes)
 	if err := snap.StartMutations(); err != nil {
-		e.mu.Unlock()
 		return nil, err
 	}
 	restoreImageCounts(snap, nodes)

@@ -53,6 +53,9 @@ func wantRules(o rbacOptions, ns string) map[string][]rbacv1.PolicyRule {
 		rule(s(""), s("pods/eviction"), s("create")),
 		rule(s("policy"), s("poddisruptionbudgets"), read),
 		rule(s("scheduling.k8s.io"), s("priorityclasses"), read),
+		rule(s(""), s("services", "replicationcontrollers", "persistentvolumeclaims", "persistentvolumes"), read),
+		rule(s("apps"), s("replicasets", "statefulsets"), read),
+		rule(s("storage.k8s.io"), s("storageclasses", "csinodes", "csidrivers", "csistoragecapacities", "volumeattachments"), read),
 		rule(s("metrics.k8s.io"), s("nodes", "pods"), s("get", "list")),
 		rule(s("events.k8s.io"), s("events"), s("create", "patch")),
 	}

@@ -1,19 +1,26 @@
 package chart
 
 import (
+	"context"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	kubeschedulerv1 "k8s.io/kube-scheduler/config/v1"
+	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	"github.com/tinorodney/rebalancer/apis/config"
 	configv1 "github.com/tinorodney/rebalancer/apis/config/v1"
 	"github.com/tinorodney/rebalancer/apis/config/validation"
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/pkg/placement"
 )
 
 const pluginName = "RebalancerNodeClassFit"
@@ -115,5 +122,61 @@ func TestSchedulerConfig(t *testing.T) {
 	}
 	if diff := cmp.Diff(pluginArgs(t, ref), pluginArgs(t, got)); diff != "" {
 		t.Errorf("plugin args (-manifests/scheduler,+chart):\n%s", diff)
+	}
+	// Every node scored, in both: the evictor confirms moves with this profile.
+	if ptr.Deref(gp.PercentageOfNodesToScore, 0) != 100 || ptr.Deref(rp.PercentageOfNodesToScore, 0) != 100 {
+		t.Errorf("percentageOfNodesToScore: chart %v, manifests/scheduler %v, want 100", gp.PercentageOfNodesToScore, rp.PercentageOfNodesToScore)
+	}
+}
+
+// TestEvictorReadsTheSchedulersConfig: the scheduler name and placement weights are set once, in
+// the chart's values, and reach both programs: the evictor mounts the scheduler's own ConfigMap
+// and passes it to --scheduler-config, and a placement engine built from that file places pods
+// of the renamed scheduler with the configured weights.
+func TestEvictorReadsTheSchedulersConfig(t *testing.T) {
+	objs := render(t, releaseNamespace, `
+scheduler:
+  schedulerName: balancer
+  pluginArgs:
+    placementWeights: {headroom: 80, classWeight: 0, profile: 20}
+`)
+	ev := deployment(t, objs, "rebalancer")
+	c := ev.Spec.Template.Spec.Containers[0]
+	const path = "/etc/rebalancer/scheduler/scheduler-config.yaml"
+	if !slices.Contains(c.Args, "--scheduler-config="+path) {
+		t.Fatalf("evictor args %v lack --scheduler-config=%s", c.Args, path)
+	}
+	var mounted string
+	for _, m := range c.VolumeMounts {
+		if strings.HasPrefix(path, m.MountPath+"/") {
+			for _, v := range ev.Spec.Template.Spec.Volumes {
+				if v.Name == m.Name && v.ConfigMap != nil {
+					mounted = v.ConfigMap.Name
+				}
+			}
+		}
+	}
+	if mounted != "rebalancer-scheduler-config" {
+		t.Fatalf("the evictor mounts ConfigMap %q at %s, want the scheduler's rebalancer-scheduler-config", mounted, path)
+	}
+	cm := &corev1.ConfigMap{}
+	typed(t, objs, "ConfigMap", mounted, cm)
+	cfg, err := placement.LoadConfig([]byte(cm.Data[filepath.Base(path)]))
+	if err != nil {
+		t.Fatalf("the evictor cannot load the scheduler's configuration: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e, err := placement.NewStatic(ctx, []*schedconfig.KubeSchedulerConfiguration{cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if !e.Handles("balancer") || e.Handles(v1alpha1.SchedulerName) {
+		t.Errorf("engine schedulers %v, want only balancer", e.Schedulers())
+	}
+	w := pluginArgs(t, schedulerConfig(t, objs)).PlacementWeights
+	if w.Headroom != 80 || w.ClassWeight != 0 || w.Profile != 20 {
+		t.Errorf("placement weights %+v, want 80/0/20 from the values", w)
 	}
 }

@@ -44,7 +44,8 @@ var toggles = []toggle{
 				t.Errorf("evictor image = %q, want %q (tag defaults to the appVersion)", c.Image, want)
 			}
 			wantArgs := []string{"--metrics-bind-address=:8080", "--health-probe-bind-address=:8081", "--leader-elect=true",
-				"--leader-election-namespace=" + releaseNamespace, "--zap-log-level=info", "--zap-encoder=json"}
+				"--leader-election-namespace=" + releaseNamespace, "--scheduler-config=/etc/rebalancer/scheduler/scheduler-config.yaml",
+				"--zap-log-level=info", "--zap-encoder=json"}
 			if diff := cmp.Diff(wantArgs, c.Args); diff != "" {
 				t.Errorf("evictor args (-want,+got):\n%s", diff)
 			}

@@ -156,6 +156,17 @@ func startEvictor(t *testing.T, src *source, o options) *instance {
 		Observers: []evictor.Observer{history},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	// Moves are confirmed by the placement engine, reading the API server as the binary does.
+	engine, err := evictor.NewPlacementEngine(ctx, env.Config, "", "")
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if err := mgr.Add(engine); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	r.Placement, r.PlacementSynced = engine.Engine, engine.Synced
 	if err := r.SetupWithManager(ctx, mgr); err != nil {
 		cancel()
 		t.Fatal(err)
@@ -254,7 +265,9 @@ func (s *scenario) pod(name, node, app string, milliCPU int64, memMi int64, opts
 	s.t.Helper()
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.ns, Labels: map[string]string{"app": app}},
-		Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10",
+		// The scenario's nodes are its cluster: other tests' nodes share the API server, and the
+		// placement engine (like a scheduler) would otherwise consider them for replacements.
+		Spec: corev1.PodSpec{NodeName: node, NodeSelector: map[string]string{"test": s.label}, Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10",
 			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
 				corev1.ResourceCPU: *resource.NewMilliQuantity(milliCPU, resource.DecimalSI), corev1.ResourceMemory: *resource.NewQuantity(memMi<<20, resource.BinarySI),
 			}}}}},

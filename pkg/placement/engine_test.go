@@ -1,0 +1,141 @@
+package placement_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
+
+	"github.com/tinorodney/rebalancer/pkg/placement"
+	"github.com/tinorodney/rebalancer/pkg/testutil"
+)
+
+func defaultEngine(t *testing.T) *placement.Engine {
+	t.Helper()
+	def, err := placement.DefaultConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	e, err := placement.NewStatic(ctx, []*schedconfig.KubeSchedulerConfiguration{def})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	return e
+}
+
+// A pod still bound to a node that is gone (deleted, its pods not yet) is left out, as
+// kube-scheduler's snapshot leaves it out, and sessions keep opening one after another.
+func TestOpenWithPodsOnDeletedNodes(t *testing.T) {
+	e := defaultEngine(t)
+	nodes := []*corev1.Node{testutil.Node("n1").Obj(), testutil.Node("n2").Obj()}
+	pods := []*corev1.Pod{
+		testutil.Pod("a").Namespace("x").Node("n1").CPU("1").Obj(),
+		testutil.Pod("ghost").Namespace("x").Node("gone").CPU("1").Obj(),
+	}
+	for i := range 2 {
+		sess, err := e.Open(nodes, pods, nil)
+		if err != nil {
+			t.Fatalf("session %d: %v", i, err)
+		}
+		p, err := sess.Predict(context.Background(), testutil.Pod("new").Namespace("x").CPU("500m").Obj())
+		sess.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// n2 is empty, n1 holds a: LeastAllocated prefers n2.
+		if p.Feasible != 2 || !slices.Equal(p.Top, []string{"n2"}) {
+			t.Errorf("session %d: %+v, want 2 feasible nodes and n2 on top", i, p)
+		}
+	}
+}
+
+// Under sampling every node that could top a sample of ToScore nodes is possible: with 150
+// nodes and a sample of 100, the 51 best, whatever the others score; without sampling only the
+// top score. Draw picks within those sets.
+func TestPossibleUnderSampling(t *testing.T) {
+	e := defaultEngine(t)
+	var nodes []*corev1.Node
+	var pods []*corev1.Pod
+	for i := range 150 {
+		n := testutil.Node(nodeName(i)).Obj()
+		nodes = append(nodes, n)
+		// Node i carries i x 20m: lower i scores higher (LeastAllocated), no two alike.
+		pods = append(pods, testutil.Pod("p-"+n.Name).Namespace("x").Node(n.Name).CPU(milli(20*i)).Memory("64Mi").Obj())
+	}
+	sess, err := e.Open(nodes, pods, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	p, err := sess.Predict(context.Background(), testutil.Pod("new").Namespace("x").CPU("100m").Obj())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 150 nodes: 50 - 150/125 = 49%, 73 nodes, raised to the minimum of 100.
+	if p.Feasible != 150 || p.ToScore != 100 || !p.Sampled {
+		t.Fatalf("feasible %d, to score %d, sampled %v; want 150, 100, true", p.Feasible, p.ToScore, p.Sampled)
+	}
+	// Scores may tie in places (integer scores), so count by score: a node is possible when at
+	// least 99 others score no higher.
+	for _, ns := range p.Scores {
+		lower := 0
+		for _, o := range p.Scores {
+			if o.Node != ns.Node && o.Score <= ns.Score {
+				lower++
+			}
+		}
+		if want := lower >= 99; p.Lands(ns.Node) != want {
+			t.Errorf("node %s (score %d, %d others no higher): possible %v, want %v", ns.Node, ns.Score, lower, p.Lands(ns.Node), want)
+		}
+	}
+	if p.Lands(nodeName(149)) || !p.Lands(nodeName(0)) {
+		t.Errorf("the emptiest node must be possible, the fullest not: %v", p.Possible)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200 {
+		if n := p.Draw(rng); !p.Lands(n) {
+			t.Fatalf("Draw picked %s, outside Possible", n)
+		}
+	}
+}
+
+func nodeName(i int) string { return fmt.Sprintf("node-%03d", i) }
+
+func milli(m int) string { return fmt.Sprintf("%dm", m) }
+
+func TestNumFeasibleNodesToFind(t *testing.T) {
+	pct := func(v int32) *int32 { return &v }
+	cases := []struct {
+		name       string
+		percentage *int32
+		nodes      int
+		want       int
+	}{
+		// Below 100 nodes kube-scheduler filters all of them.
+		{"small cluster", nil, 99, 99},
+		// Adaptive: 50 - 200/125 = 49% of 200 = 98, raised to the minimum of 100.
+		{"adaptive 200", nil, 200, 100},
+		// Adaptive: 50 - 1000/125 = 42% of 1000 = 420.
+		{"adaptive 1000", nil, 1000, 420},
+		// Adaptive: 50 - 5000/125 = 10% of 5000 = 500.
+		{"adaptive 5000", nil, 5000, 500},
+		// Adaptive floors at 5%: 50 - 10000/125 = -30 -> 5% of 10000 = 500.
+		{"adaptive 10000", nil, 10000, 500},
+		{"every node", pct(100), 5000, 5000},
+		{"profile's 30%", pct(30), 1000, 300},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := placement.NumFeasibleNodesToFind(tc.percentage, tc.nodes); got != tc.want {
+				t.Errorf("NumFeasibleNodesToFind(%v, %d) = %d, want %d", tc.percentage, tc.nodes, got, tc.want)
+			}
+		})
+	}
+}

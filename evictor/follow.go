@@ -70,7 +70,7 @@ func (r *Reconciler) follow(ctx context.Context, p *v1alpha1.RebalancePolicy, cl
 			if score, ok := r.scores.get(f.Move.From); !ok || cooledAsPredicted(f, score) {
 				outcome = FollowCooled
 			}
-		case f.Move.Confirmed && !predicted(f.Move, f.Landed):
+		case f.Move.Confirmed && !LandedAsPredicted(f.Move, f.Landed):
 			outcome = FollowMisplaced
 		default:
 			outcome = FollowCooled
@@ -99,8 +99,9 @@ func cooledAsPredicted(f followed, now float64) bool {
 	return f.SourceBefore-now >= want/2
 }
 
-// predicted reports whether node is in the set the move predicted (its To when it has none).
-func predicted(m planner.Move, node string) bool {
+// LandedAsPredicted reports whether node is in the set the move predicted (its To when it has
+// none): the "exact" outcome of rebalancer_placement_predictions_total.
+func LandedAsPredicted(m planner.Move, node string) bool {
 	if len(m.Possible) == 0 {
 		return node == m.To
 	}
@@ -111,7 +112,7 @@ func predicted(m planner.Move, node string) bool {
 // the policy when it missed.
 func (r *Reconciler) recordPrediction(p *v1alpha1.RebalancePolicy, f followed) {
 	outcome := metrics.OutcomeExact
-	if !predicted(f.Move, f.Landed) {
+	if !LandedAsPredicted(f.Move, f.Landed) {
 		switch f.Classes[f.Landed] {
 		case scoring.Cold:
 			outcome = metrics.OutcomeCold

@@ -56,9 +56,14 @@ type Eviction struct {
 	SigmaDrop float64   `json:"predictedSigmaDrop"`
 	DryRun    bool      `json:"dryRun"`
 	Result    string    `json:"result"`
-	// Outcome is Cooled, CameBack or NotCooled once the evictor has followed the eviction up.
-	Outcome  string `json:"outcome,omitempty"`
-	LandedOn string `json:"landedOn,omitempty"`
+	// PredictedNodes counts the nodes the scheduler may pick (ties, sampling), To among them.
+	PredictedNodes int `json:"predictedNodes,omitempty"`
+	// Outcome is Cooled, CameBack, Misplaced or NotCooled once the evictor has followed the
+	// eviction up; LandedOn is where the replacement runs, AsPredicted whether that node was in
+	// the predicted set.
+	Outcome     string `json:"outcome,omitempty"`
+	LandedOn    string `json:"landedOn,omitempty"`
+	AsPredicted *bool  `json:"landedAsPredicted,omitempty"`
 }
 
 // NewHistory returns an empty history.
@@ -86,6 +91,7 @@ func (h *History) ObserveCycle(c evictor.Cycle) {
 		ph.evictions = appendBounded(ph.evictions, Eviction{
 			Time: c.Time, Namespace: o.Move.Pod.Namespace, Pod: o.Move.Pod.Name, Workload: o.Move.Workload.String(),
 			From: o.Move.From, To: o.Move.To, SigmaDrop: o.Move.SigmaDrop(), DryRun: o.Outcome == evictor.WouldEvict, Result: resultText(o),
+			PredictedNodes: len(o.Move.Possible),
 		}, MaxEvictions)
 	}
 	for _, f := range c.Followups {
@@ -93,6 +99,10 @@ func (h *History) ObserveCycle(c evictor.Cycle) {
 			e := &ph.evictions[i]
 			if e.Namespace == f.Followed.Move.Pod.Namespace && e.Pod == f.Followed.Move.Pod.Name && !e.DryRun {
 				e.Outcome, e.LandedOn = f.Outcome, f.LandedOn
+				if f.LandedOn != "" {
+					as := evictor.LandedAsPredicted(f.Followed.Move, f.LandedOn)
+					e.AsPredicted = &as
+				}
 				break
 			}
 		}

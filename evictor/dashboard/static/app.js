@@ -156,10 +156,22 @@ function drawBudgets(b) {
     s.pending.map((p) => p.pod + ": " + p.reason).join("; ") || "none"]), "No WorkloadSLO.");
 }
 
+function landed(e) {
+  if (!e.landedOn) return "";
+  const where = e.landedAsPredicted === undefined ? "" : e.landedAsPredicted ? ", as predicted" : ", not where predicted";
+  return " (landed on " + e.landedOn + where + ")";
+}
+
 function drawEvictions(h) {
-  const rows = h.evictions.slice(-50).reverse().map((e) => [fmtTime(e.time), e.namespace + "/" + e.pod, e.from, e.predictedTo, e.result,
-    e.outcome ? e.outcome + (e.landedOn ? " (landed on " + e.landedOn + ")" : "") : "—"]);
+  const rows = h.evictions.slice(-50).reverse().map((e) => [fmtTime(e.time), e.namespace + "/" + e.pod, e.from,
+    e.predictedTo + (e.predictedNodes > 1 ? " (one of " + e.predictedNodes + ")" : ""), e.result,
+    e.outcome ? e.outcome + landed(e) : "—"]);
   fillBody("#evictions", rows, "No eviction yet.");
+  const followed = h.evictions.filter((e) => e.landedAsPredicted !== undefined);
+  const exact = followed.filter((e) => e.landedAsPredicted).length;
+  document.querySelector("#predictions").textContent = followed.length
+    ? exact + " of " + followed.length + " replacements landed where the evictor predicted."
+    : "No replacement followed up yet.";
 }
 
 async function refresh() {

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/tinorodney/rebalancer/pkg/placement"
@@ -28,16 +27,19 @@ type confirmer struct {
 	now    time.Time
 	sess   *placement.Session
 	err    error
+	// memo and predictions: see predict.
+	memo        map[predictKey]placement.Prediction
+	predictions int
 }
 
 func (cf *confirmer) session() (*placement.Session, error) {
 	if cf.sess != nil || cf.err != nil {
 		return cf.sess, cf.err
 	}
-	pods := make([]*corev1.Pod, 0, len(cf.s.Pods))
+	pods := make([]placement.Pod, 0, len(cf.s.Pods))
 	for _, p := range cf.s.Pods {
 		if p.NodeName != "" && holdsResources(p) {
-			pods = append(pods, p.SchedulingPod())
+			pods = append(pods, p)
 		}
 	}
 	cf.sess, cf.err = cf.engine.Open(cf.s.Nodes, pods, cf.table())
@@ -87,6 +89,47 @@ func (cf *confirmer) table() *placement.Table {
 	return t
 }
 
+// predictKey identifies a replacement's prediction within a plan: the replicas of one shape with
+// the same requests are the same pod to the scheduler, and until a move changes the cluster
+// (version) it places them alike, so one prediction serves them all.
+type predictKey struct {
+	shape    *Shape
+	requests scoring.Requests
+	version  int
+}
+
+// maxPredictions bounds the framework runs of one plan beyond its per-cycle moves; candidates
+// past it are held back (ConfirmationLimit) rather than make a cycle take seconds.
+func (cf *confirmer) maxPredictions() int { return 20 + 4*cf.cfg.MaxPerCycle }
+
+func (cf *confirmer) predict(c *cand, version int) (placement.Prediction, *Reason) {
+	key := predictKey{shape: c.pod.Shape, requests: c.pod.Requests, version: version}
+	if p, ok := cf.memo[key]; ok {
+		return p, nil
+	}
+	if cf.predictions >= cf.maxPredictions() {
+		return placement.Prediction{}, reason(ReasonConfirmationLimit, "the placement engine already ran %d times this cycle: the move is not confirmed", cf.predictions)
+	}
+	sess, err := cf.session()
+	if err != nil {
+		return placement.Prediction{}, reason(ReasonPlacementError, "%v", err)
+	}
+	cf.predictions++
+	p, err := sess.Predict(context.Background(), c.pod.Replacement())
+	switch {
+	case errors.Is(err, placement.ErrUnknownScheduler):
+		return p, reason(ReasonUnknownScheduler, "the pod's scheduler %q is not one the evictor places pods for (%s): where its replacement lands cannot be confirmed",
+			c.pod.SchedulerName, strings.Join(cf.engine.Schedulers(), ", "))
+	case err != nil:
+		return p, reason(ReasonPlacementError, "%v", err)
+	}
+	if cf.memo == nil {
+		cf.memo = map[predictKey]placement.Prediction{}
+	}
+	cf.memo[key] = p
+	return p, nil
+}
+
 func (cf *confirmer) close() {
 	if cf.sess != nil {
 		cf.sess.Close()
@@ -98,45 +141,59 @@ func (cf *confirmer) close() {
 // while the evicted pod still holds its requests on its node: its controller creates it as soon
 // as the eviction marks the pod terminating, and kube-scheduler counts a terminating pod until it
 // is gone. It returns why the move cannot stand otherwise.
-func (cf *confirmer) confirm(c *cand, spread *scoring.Spread) *Reason {
+func (cf *confirmer) confirm(c *cand, spread *scoring.Spread, version int) *Reason {
 	if c.pod.Spec != nil && len(c.pod.Spec.ResourceClaims) > 0 {
 		return reason(ReasonResourceClaims, "the pod has resource claims (dynamic resource allocation), which the placement engine does not model: where its replacement lands cannot be confirmed")
 	}
-	ctx := context.Background()
-	sess, err := cf.session()
-	if err != nil {
-		return reason(ReasonPlacementError, "%v", err)
-	}
-	pred, err := sess.Predict(ctx, c.pod.Replacement())
+	pred, r := cf.predict(c, version)
 	switch {
-	case errors.Is(err, placement.ErrUnknownScheduler):
-		return reason(ReasonUnknownScheduler, "the pod's scheduler %q is not one the evictor places pods for (%s): where its replacement lands cannot be confirmed",
-			c.pod.SchedulerName, strings.Join(cf.engine.Schedulers(), ", "))
-	case err != nil:
-		return reason(ReasonPlacementError, "%v", err)
+	case r != nil:
+		return r
 	case pred.Feasible == 0:
 		return reason(ReasonNoDestination, "the %s finds no feasible node for the replacement: %s", pred.Scheduler, pred.Unschedulable)
 	}
-	c.pred = pred
+	c.possible = pred.Possible
 	var best *nodeInfo
 	worst := math.Inf(1)
+	rejected := map[string]*Reason{}
 	for _, name := range pred.Possible {
 		n := cf.cl.byName[name]
-		r := cf.acceptable(c, n, name, spread)
-		if r != nil {
-			if len(pred.Possible) == 1 {
-				return r
-			}
-			return cf.uncertain(pred, name, r)
+		if r := cf.acceptable(c, n, name, spread); r != nil {
+			rejected[name] = r
+			continue
 		}
 		if c.drop < worst || best == nil {
 			best, worst = n, c.drop
 		}
 	}
-	if r := c.setDest(best, spread, cf.cfg); r != nil {
-		return r
+	if len(rejected) > 0 {
+		name, r := firstRejected(pred.Possible, rejected)
+		if len(pred.Possible) == 1 {
+			return r
+		}
+		c.missChance = pred.MissChance(func(n string) bool { return rejected[n] == nil })
+		// Ties are known exactly: every tied node must do. A sample is a model of the draw: a
+		// small chance of an unacceptable node is taken (MaxMissChance).
+		if !pred.Sampled || best == nil || c.missChance > MaxMissChance {
+			return cf.uncertain(pred, name, r, c.missChance)
+		}
 	}
-	return nil
+	return c.setDest(best, spread, cf.cfg)
+}
+
+// MaxMissChance is the largest probability the planner accepts that a scheduler scoring a sample
+// of the nodes (kube-scheduler's percentageOfNodesToScore, in clusters over 100 nodes) puts a
+// replacement on a node that is not an acceptable destination (placement.Prediction.MissChance).
+// Equal top scores, which kube-scheduler draws among, are never a chance taken: all must do.
+const MaxMissChance = 0.05
+
+func firstRejected(possible []string, rejected map[string]*Reason) (string, *Reason) {
+	for _, n := range possible {
+		if r := rejected[n]; r != nil {
+			return n, r
+		}
+	}
+	return "", nil
 }
 
 // acceptable says why node name is not an acceptable destination for c, or nil; for an acceptable
@@ -156,10 +213,11 @@ func (cf *confirmer) acceptable(c *cand, n *nodeInfo, name string, spread *scori
 	return c.setDest(n, spread, cf.cfg)
 }
 
-func (cf *confirmer) uncertain(pred placement.Prediction, name string, r *Reason) *Reason {
+func (cf *confirmer) uncertain(pred placement.Prediction, name string, r *Reason, miss float64) *Reason {
 	why := fmt.Sprintf("%d nodes share its top score", len(pred.Possible))
 	if pred.Sampled {
-		why = fmt.Sprintf("it scores a sample of %d of the %d feasible nodes (percentageOfNodesToScore), so it may pick any of %d", pred.ToScore, pred.Feasible, len(pred.Possible))
+		why = fmt.Sprintf("it scores a sample of %d of the %d feasible nodes (percentageOfNodesToScore), so it may pick any of %d; the chance of an unacceptable one is %.0f%%, above %.0f%%",
+			pred.ToScore, pred.Feasible, len(pred.Possible), 100*miss, 100*MaxMissChance)
 	}
 	return reason(ReasonUncertainDestination, "the %s may place the replacement on any of several nodes (%s), and not on %s: %s", pred.Scheduler, why, name, r.Message)
 }

@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
-	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
@@ -36,7 +35,10 @@ type cand struct {
 	// confirmed is the version at which the placement engine confirmed dest, -1 before; pred is
 	// what it predicted.
 	confirmed int
-	pred      placement.Prediction
+	possible  []string // the nodes the scheduler may pick (placement.Prediction.Possible)
+	// missChance is the chance the scheduler puts the replacement on an unacceptable node
+	// (placement.Prediction.MissChance), when it samples.
+	missChance float64
 }
 
 // Plan decides which pods to evict in this cycle. It is deterministic: the same inputs give the
@@ -185,7 +187,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		if cf != nil && c.confirmed != version {
 			// The fast model ranked it first: the scheduler's own framework has the last word on
 			// where the replacement lands, and with it on the sigma drop.
-			if r := cf.confirm(c, &spread); r != nil {
+			if r := cf.confirm(c, &spread, version); r != nil {
 				res.hold(c, *r)
 				continue
 			}
@@ -207,7 +209,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		}
 		res.Moves = append(res.Moves, Move{
 			Pod: c.ref(), Workload: c.shape.workload, From: c.node.name, To: c.dest.name, Scheduler: schedulerOf(c.pod),
-			Possible: c.pred.Possible, Confirmed: cf != nil, SourceAfter: c.srcNew,
+			Possible: c.possible, Confirmed: cf != nil, SourceAfter: c.srcNew, MissChance: c.missChance,
 			SigmaBefore: spread.Sigma(), SigmaAfter: c.after, Stateful: c.shape.stateful, SLOs: sloKeys(c.shape.slos),
 			Reason: Reason{Code: ReasonLowersSigma, Message: fmt.Sprintf("node %s is hot (busiest resource at %.3f, stops being hot under %.2f); moving lowers sigma by %.4f, the most of any candidate",
 				c.node.name, c.node.predictedP, c.node.cool, c.drop)},

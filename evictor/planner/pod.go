@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
@@ -147,6 +148,12 @@ func (p *Pod) SchedulingPod() *corev1.Pod {
 		out.OwnerReferences = []metav1.OwnerReference{*p.Owner}
 	}
 	return out
+}
+
+// PlacementKey identifies this version of the pod for the placement engine, which keeps the
+// scheduler's view of each pod between plans.
+func (p *Pod) PlacementKey() placement.PodKey {
+	return placement.PodKey{UID: p.UID, Version: p.ResourceVersion, Node: p.NodeName}
 }
 
 // Replacement is the pod its controller creates after an eviction, as the scheduler sees it:

@@ -41,6 +41,9 @@ const (
 	// ReasonResourceClaims: the pod uses dynamic resource allocation (spec.resourceClaims); the
 	// placement engine does not model devices, so its replacement's node cannot be confirmed.
 	ReasonResourceClaims ReasonCode = "ResourceClaims"
+	// ReasonConfirmationLimit: the placement engine ran as often as one cycle allows; the move is
+	// not confirmed this cycle.
+	ReasonConfirmationLimit ReasonCode = "ConfirmationLimit"
 	// ReasonPlacementError: the placement engine failed to place the replacement.
 	ReasonPlacementError ReasonCode = "PlacementError"
 )

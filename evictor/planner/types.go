@@ -110,6 +110,9 @@ type Move struct {
 	Possible []string
 	// Confirmed is true when the placement engine confirmed the destination.
 	Confirmed bool
+	// MissChance is the chance that a scheduler scoring a sample of the nodes puts the
+	// replacement on a node that is not an acceptable destination (at most MaxMissChance).
+	MissChance float64
 	// SigmaBefore and SigmaAfter are sigma before and after this move, as predicted.
 	SigmaBefore, SigmaAfter float64
 	// SourceAfter is the score the node the pod leaves is predicted to have after the move (and

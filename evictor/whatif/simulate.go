@@ -292,7 +292,7 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 		hotSet, coldSet := classified(dec)
 		predicted := predictedSets(dec)
 		table := simTable(d, capacity, nodeRef, classOf, hotSet, coldSet, usage, factor, pods, opts.Weights)
-		sess, err := opts.Placement.Open(d.Nodes, apiPods, table)
+		sess, err := opts.Placement.Open(d.Nodes, placement.APIPods(apiPods), table)
 		if err != nil {
 			return res, fmt.Errorf("cycle %d: %w", cycle, err)
 		}

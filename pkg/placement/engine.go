@@ -11,12 +11,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	clientset "k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
-	"k8s.io/kubernetes/pkg/scheduler/backend/cache"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/dynamicresources"
@@ -45,6 +45,7 @@ type Options struct {
 type Engine struct {
 	profiles map[string]*profile
 	lister   *lister
+	pods     podInfos
 	// table is the session's RebalancerNodeClassFit input; set while a session is open.
 	table *Table
 	mu    sync.Mutex
@@ -63,7 +64,7 @@ var registerMetrics sync.Once
 func New(ctx context.Context, opts Options) (*Engine, error) {
 	// The framework records into kube-scheduler's metrics, which must exist.
 	registerMetrics.Do(schedmetrics.Register)
-	e := &Engine{profiles: map[string]*profile{}, lister: &lister{}}
+	e := &Engine{profiles: map[string]*profile{}, lister: &lister{}, pods: podInfos{m: map[types.UID]*cachedPod{}}}
 	registry := plugins.NewInTreeRegistry()
 	if err := registry.Register(NodeClassFitName, TableFitFactory(func() *Table { return e.table })); err != nil {
 		return nil, err
@@ -143,41 +144,24 @@ func profileName(schedulerName string) string {
 // frameworks read it until Close.
 type Session struct {
 	e     *Engine
-	snap  *cache.Snapshot
-	nodes int
+	state *clusterState
 	open  bool
 }
 
 // Open starts a session over nodes and the pods bound to them, with table as
 // RebalancerNodeClassFit's input (nil: the plugin skips, as before its first snapshot). The
-// caller must Close it; until then other sessions wait.
-func (e *Engine) Open(nodes []*corev1.Node, pods []*corev1.Pod, table *Table) (sess *Session, err error) {
+// caller must Close it; until then other sessions wait. The scheduler's view of each pod is kept
+// between sessions and made again only for pods that changed.
+func (e *Engine) Open(nodes []*corev1.Node, pods []Pod, table *Table) (*Session, error) {
 	e.mu.Lock()
-	defer func() {
-		if sess == nil {
-			e.mu.Unlock()
-		}
-	}()
-	// kube-scheduler's snapshot lists only nodes that exist; a pod still bound to a deleted node
-	// would give the scheduler's Snapshot a NodeInfo without a node, which it cannot list.
-	known := make(map[string]bool, len(nodes))
-	for _, n := range nodes {
-		known[n.Name] = true
+	state, err := newClusterState(nodes, pods, &e.pods)
+	if err != nil {
+		e.mu.Unlock()
+		return nil, fmt.Errorf("building the scheduler's view of the cluster: %w", err)
 	}
-	bound := pods[:0:0]
-	for _, p := range pods {
-		if known[p.Spec.NodeName] {
-			bound = append(bound, p)
-		}
-	}
-	snap := cache.NewSnapshot(bound, nodes)
-	if err := snap.StartMutations(); err != nil {
-		return nil, err
-	}
-	restoreImageCounts(snap, nodes)
-	e.lister.set(snap)
+	e.lister.set(state)
 	e.table = table
-	return &Session{e: e, snap: snap, nodes: len(nodes), open: true}, nil
+	return &Session{e: e, state: state, open: true}, nil
 }
 
 // Close ends the session and lets the next one open.
@@ -186,7 +170,6 @@ func (s *Session) Close() {
 		return
 	}
 	s.open = false
-	_ = s.snap.EndMutations()
 	s.e.lister.set(nil)
 	s.e.table = nil
 	s.e.mu.Unlock()
@@ -196,18 +179,14 @@ func (s *Session) Close() {
 // is bound to node to. Either may be nil (a pod that is only removed, a pod only added).
 func (s *Session) Move(ctx context.Context, pod, replacement *corev1.Pod, to string) error {
 	if pod != nil {
-		if err := s.snap.RemovePod(klog.FromContext(ctx), pod, pod.Spec.NodeName); err != nil {
+		if err := s.state.remove(klog.FromContext(ctx), pod); err != nil {
 			return fmt.Errorf("removing pod %s from %s: %w", klog.KObj(pod), pod.Spec.NodeName, err)
 		}
 	}
 	if replacement != nil {
 		r := replacement.DeepCopy()
 		r.Spec.NodeName = to
-		pi, err := framework.NewPodInfo(r)
-		if err != nil {
-			return fmt.Errorf("adding pod %s to %s: %w", klog.KObj(r), to, err)
-		}
-		if err := s.snap.AddPod(pi, to); err != nil {
+		if err := s.state.add(r, to); err != nil {
 			return fmt.Errorf("adding pod %s to %s: %w", klog.KObj(r), to, err)
 		}
 	}
@@ -273,7 +252,7 @@ func (s *Session) Predict(ctx context.Context, pod *corev1.Pod) (Prediction, err
 	}
 	out := Prediction{Scheduler: p.name}
 	state := framework.NewCycleState()
-	all, err := s.snap.NodeInfos().List()
+	all, err := s.state.List()
 	if err != nil {
 		return out, err
 	}
@@ -289,7 +268,7 @@ func (s *Session) Predict(ctx context.Context, pod *corev1.Pod) (Prediction, err
 	if !preRes.AllNodes() {
 		nodes = make([]fwk.NodeInfo, 0, len(preRes.NodeNames))
 		for name := range preRes.NodeNames {
-			if ni, err := s.snap.Get(name); err == nil {
+			if ni, err := s.state.Get(name); err == nil {
 				nodes = append(nodes, ni)
 			}
 		}
@@ -382,50 +361,10 @@ func top(s []NodeScore) []string {
 	return out
 }
 
-// restoreImageCounts puts back how many nodes hold each image, which ImageLocality scores by.
-// In v1.37.2, NewSnapshot records the count (NumNodes) without the node set (Nodes), and the
-// copies StartMutations makes (ImageStateSummary.Snapshot) recount it from the set: every image
-// would count as on no node, and ImageLocality would score 0 everywhere, unlike kube-scheduler,
-// whose cache keeps the set. The property test caught it against a snapshot without mutations.
-func restoreImageCounts(snap *cache.Snapshot, nodes []*corev1.Node) {
-	count := map[string]int{}
-	for _, n := range nodes {
-		seen := map[string]bool{}
-		for _, img := range n.Status.Images {
-			for _, name := range img.Names {
-				if !seen[name] {
-					seen[name] = true
-					count[name]++
-				}
-			}
-		}
-	}
-	if len(count) == 0 {
-		return
-	}
-	infos, _ := snap.NodeInfos().List()
-	for _, ni := range infos {
-		for name, st := range ni.GetImageStates() {
-			st.NumNodes = count[name]
-		}
-	}
-}
-
-// lister serves the session's snapshot to the frameworks, which keep the lister they were
+// lister serves the session's cluster state to the frameworks, which keep the lister they were
 // built with.
 type lister struct {
-	snap *cache.Snapshot
+	*clusterState
 }
 
-func (l *lister) set(s *cache.Snapshot) { l.snap = s }
-
-var _ fwk.SharedLister = (*lister)(nil)
-
-func (l *lister) NodeInfos() fwk.NodeInfoLister           { return l.snap.NodeInfos() }
-func (l *lister) StorageInfos() fwk.StorageInfoLister     { return l.snap.StorageInfos() }
-func (l *lister) PodGroupStates() fwk.PodGroupStateLister { return l.snap.PodGroupStates() }
-func (l *lister) PodGroups() fwk.PodGroupLister           { return l.snap.PodGroups() }
-func (l *lister) CompositePodGroupStates() fwk.CompositePodGroupStateLister {
-	return l.snap.CompositePodGroupStates()
-}
-func (l *lister) CompositePodGroups() fwk.CompositePodGroupLister { return l.snap.CompositePodGroups() }
+func (l *lister) set(s *clusterState) { l.clusterState = s }

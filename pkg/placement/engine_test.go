@@ -3,6 +3,7 @@ package placement_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -40,7 +41,7 @@ func TestOpenWithPodsOnDeletedNodes(t *testing.T) {
 		testutil.Pod("ghost").Namespace("x").Node("gone").CPU("1").Obj(),
 	}
 	for i := range 2 {
-		sess, err := e.Open(nodes, pods, nil)
+		sess, err := e.Open(nodes, placement.APIPods(pods), nil)
 		if err != nil {
 			t.Fatalf("session %d: %v", i, err)
 		}
@@ -69,7 +70,7 @@ func TestPossibleUnderSampling(t *testing.T) {
 		// Node i carries i x 20m: lower i scores higher (LeastAllocated), no two alike.
 		pods = append(pods, testutil.Pod("p-"+n.Name).Namespace("x").Node(n.Name).CPU(milli(20*i)).Memory("64Mi").Obj())
 	}
-	sess, err := e.Open(nodes, pods, nil)
+	sess, err := e.Open(nodes, placement.APIPods(pods), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,10 +100,28 @@ func TestPossibleUnderSampling(t *testing.T) {
 		t.Errorf("the emptiest node must be possible, the fullest not: %v", p.Possible)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	for range 200 {
-		if n := p.Draw(rng); !p.Lands(n) {
+	counts := map[string]int{}
+	const draws = 4000
+	for range draws {
+		n := p.Draw(rng)
+		if !p.Lands(n) {
 			t.Fatalf("Draw picked %s, outside Possible", n)
 		}
+		counts[n]++
+	}
+	// MissChance is a distribution over the nodes: nothing acceptable misses surely, everything
+	// never; and for the nodes Draw picks it agrees with the draw, which samples as it models.
+	if m := p.MissChance(func(string) bool { return false }); math.Abs(m-1) > 1e-9 {
+		t.Errorf("MissChance(nothing acceptable) = %v, want 1", m)
+	}
+	if m := p.MissChance(func(string) bool { return true }); m != 0 {
+		t.Errorf("MissChance(everything acceptable) = %v, want 0", m)
+	}
+	best := p.Scores[0].Node
+	want := p.MissChance(func(n string) bool { return n == best })
+	got := 1 - float64(counts[best])/draws
+	if math.Abs(got-want) > 0.03 {
+		t.Errorf("the best node missed in %.3f of draws, MissChance says %.3f", got, want)
 	}
 }
 

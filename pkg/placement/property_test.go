@@ -467,10 +467,10 @@ func (c *randomCluster) run(ctx context.Context, t *testing.T, engine *placement
 	t.Helper()
 	compact := planner.NewPods(c.pods)
 	byUID := map[types.UID]*planner.Pod{}
-	sched := make([]*corev1.Pod, len(compact))
+	sched := make([]placement.Pod, len(compact))
 	for i, p := range compact {
 		byUID[p.UID] = p
-		sched[i] = p.SchedulingPod()
+		sched[i] = p
 	}
 	sess, err := engine.Open(c.nodes, sched, c.table())
 	if err != nil {

@@ -1,5 +1,7 @@
 package placement
 
+import "math"
+
 // kube-scheduler's constants for how many feasible nodes it looks for before scoring
 // (pkg/scheduler/schedule_one.go, minFeasibleNodesToFind and minFeasibleNodesPercentageToFind).
 const (
@@ -65,4 +67,62 @@ func possible(s []NodeScore, k int) []string {
 	}
 	sortStrings(out)
 	return out
+}
+
+// MissChance is the probability that the scheduler puts the pod on a node for which ok is false.
+// Without sampling it picks one of Top uniformly at random (kube-scheduler's selectHost draws
+// among equal top scores by reservoir sampling):
+//
+//	miss = |{n in Top : !ok(n)}| / |Top|
+//
+// With sampling it scores the first ToScore feasible nodes of its own order, from a start that
+// rotates between cycles; taking that window as a uniformly random k-subset of the F feasible
+// nodes, the best of it has a score no higher than s with probability C(F - above(s), k) / C(F, k),
+// where above(s) counts the nodes scoring higher than s, so a group of nodes tied at s wins with
+//
+//	P(max = s) = (C(F - above(s), k) - C(F - above(s) - tied(s), k)) / C(F, k)
+//
+// shared equally among them. miss sums that over the nodes !ok rejects. The window is in truth
+// contiguous in kube-scheduler's node order, and plugins normalize over the window, so this is a
+// model of the draw, not the scheduler's code: Possible, which holds every node the scheduler can
+// pick at all, is the bound that does not depend on it.
+func (p Prediction) MissChance(ok func(node string) bool) float64 {
+	if len(p.Scores) == 0 {
+		return 0
+	}
+	if !p.Sampled {
+		miss := 0
+		for _, n := range p.Top {
+			if !ok(n) {
+				miss++
+			}
+		}
+		return float64(miss) / float64(len(p.Top))
+	}
+	f, k := len(p.Scores), min(p.ToScore, len(p.Scores))
+	var miss float64
+	for i := 0; i < f; {
+		j := i
+		for j < f && p.Scores[j].Score == p.Scores[i].Score {
+			j++
+		}
+		win := ratio(f-i, f, k) - ratio(f-j, f, k)
+		for _, ns := range p.Scores[i:j] {
+			if !ok(ns.Node) {
+				miss += win / float64(j-i)
+			}
+		}
+		i = j
+	}
+	return miss
+}
+
+// ratio is C(m, k) / C(n, k) for m <= n, through log-gamma so that thousands of nodes do not
+// overflow; 0 when m < k.
+func ratio(m, n, k int) float64 {
+	if m < k {
+		return 0
+	}
+	lg := func(x int) float64 { v, _ := math.Lgamma(float64(x) + 1); return v }
+	return math.Exp(lg(m) - lg(m-k) - lg(n) + lg(n-k))
 }

@@ -72,7 +72,11 @@ type RebalancePolicySpec struct {
 	// nodes to cold ones and nothing is evicted once no cold node has room (descheduler's
 	// LowNodeUtilization likewise needs underutilised nodes). NotHot: on any node that is not hot
 	// and stays under its hot threshold minus the hysteresis margin; clears more hot nodes, at the
-	// price of filling normal nodes.
+	// price of filling normal nodes. The evictor confirms the destination by running the pod's
+	// scheduler: every node among equal top scores must qualify, and when the scheduler scores
+	// only a sample of the nodes (the default scheduler, over 100 nodes) the chance that it picks
+	// a node that does not qualify must be at most 5%; otherwise the pod is held back
+	// (UncertainDestination).
 	// +kubebuilder:default=Cold
 	// +optional
 	Destinations *Destinations `json:"destinations,omitempty"`

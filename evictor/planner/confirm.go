@@ -30,6 +30,8 @@ type confirmer struct {
 	// memo and predictions: see predict.
 	memo        map[predictKey]placement.Prediction
 	predictions int
+	// drawn are the nodes earlier moves of the plan may have sent replacements to (interacts).
+	drawn map[string]bool
 }
 
 func (cf *confirmer) session() (*placement.Session, error) {
@@ -152,11 +154,15 @@ func (cf *confirmer) confirm(c *cand, spread *scoring.Spread, version int) *Reas
 	case pred.Feasible == 0:
 		return reason(ReasonNoDestination, "the %s finds no feasible node for the replacement: %s", pred.Scheduler, pred.Unschedulable)
 	}
-	c.possible = pred.Possible
+	if n := cf.interacts(pred); n != "" {
+		return reason(ReasonAfterUncertainMove, "an earlier move of this cycle may send its replacement to any of several nodes, %s among them, where this replacement could go too: where it lands depends on that draw; planned again next cycle", n)
+	}
+	possible := pred.Possible
+	c.possible = possible
 	var best *nodeInfo
 	worst := math.Inf(1)
 	rejected := map[string]*Reason{}
-	for _, name := range pred.Possible {
+	for _, name := range possible {
 		n := cf.cl.byName[name]
 		if r := cf.acceptable(c, n, name, spread); r != nil {
 			rejected[name] = r
@@ -167,8 +173,8 @@ func (cf *confirmer) confirm(c *cand, spread *scoring.Spread, version int) *Reas
 		}
 	}
 	if len(rejected) > 0 {
-		name, r := firstRejected(pred.Possible, rejected)
-		if len(pred.Possible) == 1 {
+		name, r := firstRejected(possible, rejected)
+		if len(possible) == 1 {
 			return r
 		}
 		c.missChance = pred.MissChance(func(n string) bool { return rejected[n] == nil })
@@ -179,6 +185,24 @@ func (cf *confirmer) confirm(c *cand, spread *scoring.Spread, version int) *Reas
 		}
 	}
 	return c.setDest(best, spread, cf.cfg)
+}
+
+// interacts returns a node that an earlier move of this plan may have sent its replacement to
+// (the scheduler could pick among several) and that this pod could use too, or "". The engine
+// applied each earlier move to one node of its set; had the scheduler drawn another, this pod's
+// scores would differ, and not only on those nodes (a node that got no pod can tie with the
+// best). Rather than predict over every draw, such a move waits for the next cycle, when the
+// earlier replacements have landed.
+func (cf *confirmer) interacts(pred placement.Prediction) string {
+	if len(cf.drawn) == 0 {
+		return ""
+	}
+	for _, ns := range pred.Scores {
+		if cf.drawn[ns.Node] {
+			return ns.Node
+		}
+	}
+	return ""
 }
 
 // MaxMissChance is the largest probability the planner accepts that a scheduler scoring a sample
@@ -242,6 +266,14 @@ func (c *cand) setDest(dest *nodeInfo, spread *scoring.Spread, cfg *Config) *Rea
 func (cf *confirmer) apply(c *cand) error {
 	if cf.sess == nil {
 		return nil
+	}
+	if len(c.possible) > 1 {
+		if cf.drawn == nil {
+			cf.drawn = map[string]bool{}
+		}
+		for _, n := range c.possible {
+			cf.drawn[n] = true
+		}
 	}
 	return cf.sess.Move(context.Background(), c.pod.SchedulingPod(), c.pod.Replacement(), c.dest.name)
 }

@@ -153,7 +153,7 @@ func (p *Pod) SchedulingPod() *corev1.Pod {
 // PlacementKey identifies this version of the pod for the placement engine, which keeps the
 // scheduler's view of each pod between plans.
 func (p *Pod) PlacementKey() placement.PodKey {
-	return placement.PodKey{UID: p.UID, Version: p.ResourceVersion, Node: p.NodeName}
+	return placement.PodKey{Namespace: p.Namespace, Name: p.Name, UID: p.UID, Version: p.ResourceVersion, Node: p.NodeName}
 }
 
 // Replacement is the pod its controller creates after an eviction, as the scheduler sees it:

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -167,6 +168,9 @@ func (r Result) ColdShare() float64 {
 	return float64(r.OnCold) / float64(r.Placed)
 }
 
+// simulations counts Simulate calls, to make replacement UIDs unique.
+var simulations atomic.Uint64
+
 type simPod struct {
 	pod     *corev1.Pod
 	view    *planner.Pod      // the planner's view of pod
@@ -186,6 +190,7 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 	if opts.Placement == nil {
 		return Result{}, fmt.Errorf("simulating needs a placement engine")
 	}
+	simulations.Add(1)
 	rng := rand.New(rand.NewPCG(opts.Seed, opts.Seed^0xa5a5a5a5))
 	factor := map[string]float64{}
 	capacity := map[string]scoring.Resources{}
@@ -312,7 +317,8 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 			replacement++
 			np := sp.pod.DeepCopy()
 			np.Name = fmt.Sprintf("%s-r%d", trimReplica(sp.pod.Name), replacement)
-			np.UID = types.UID(fmt.Sprintf("sim-%d", replacement))
+			// UIDs unique across simulations: the engine keeps its view of a pod by UID.
+			np.UID = types.UID(fmt.Sprintf("sim-%d-%d", simulations.Load(), replacement))
 			np.Spec.NodeName = ""
 			np.Status = corev1.PodStatus{Phase: corev1.PodPending}
 			// The replacement is scheduled while the old pod still holds its requests.

@@ -25,7 +25,8 @@ type Pod interface {
 
 // PodKey identifies a version of a bound pod.
 type PodKey struct {
-	UID types.UID
+	Namespace, Name string
+	UID             types.UID
 	// Version is the pod's resourceVersion ("" for pods that never change, as in a dump).
 	Version string
 	Node    string
@@ -36,7 +37,7 @@ type APIPod struct{ *corev1.Pod }
 
 // PlacementKey is the pod's UID, resourceVersion and node.
 func (p APIPod) PlacementKey() PodKey {
-	return PodKey{UID: p.UID, Version: p.ResourceVersion, Node: p.Spec.NodeName}
+	return PodKey{Namespace: p.Namespace, Name: p.Name, UID: p.UID, Version: p.ResourceVersion, Node: p.Spec.NodeName}
 }
 
 // SchedulingPod is the pod itself.

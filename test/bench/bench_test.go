@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tinorodney/rebalancer/evictor/whatif"
 )
 
 // TestBenchOnASmallCluster runs the benchmark end to end on its 20-node mixed cluster with the
@@ -38,8 +40,20 @@ func TestBenchOnASmallCluster(t *testing.T) {
 		t.Errorf("%.0f%% of the Rebalancer's replacements on cold nodes (%d/%d), want >= %.0f%%", 100*r.ours.ColdShare(), r.ours.OnCold, r.ours.Placed, 100*targetOnCold)
 	}
 
+	// Pods left on the default scheduler: every move confirmed by its profile, so every
+	// replacement lands in the predicted set (20 nodes: no sampling), on a cold node, never hot.
+	d := r.oursDefault
+	for _, x := range []whatif.Result{r.ours, d} {
+		if x.Predicted == 0 || x.AsPredicted != x.Predicted || x.OnHot != 0 {
+			t.Errorf("%s: %d of %d replacements where predicted, %d on hot nodes; want all, and none", x.Decider, x.AsPredicted, x.Predicted, x.OnHot)
+		}
+	}
+	if d.Placed > 0 && d.ColdShare() < targetOnCold {
+		t.Errorf("default scheduler: %.0f%% of replacements on cold nodes (%d/%d), want >= %.0f%%", 100*d.ColdShare(), d.OnCold, d.Placed, 100*targetOnCold)
+	}
+
 	md := markdown([]row{r}, sc, []variantRow{{defaultPolicy, r.ours}})
-	for _, want := range []string{"| " + sc.name + " | rebalancer |", "| " + sc.name + " | descheduler |", "| " + sc.name + " | none |",
+	for _, want := range []string{"| " + sc.name + " | rebalancer |", "| " + sc.name + " | rebalancer (default scheduler) |", "| " + sc.name + " | descheduler |", "| " + sc.name + " | none |",
 		"| **clusters meeting it** |", "| the default policy |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)

@@ -32,6 +32,8 @@ type confirmer struct {
 	predictions int
 	// drawn are the nodes earlier moves of the plan may have sent replacements to (interacts).
 	drawn map[string]bool
+	// tbl is RebalancerNodeClassFit's input in the session.
+	tbl *placement.Table
 }
 
 func (cf *confirmer) session() (*placement.Session, error) {
@@ -57,8 +59,12 @@ func (cf *confirmer) session() (*placement.Session, error) {
 func (cf *confirmer) table() *placement.Table {
 	t := &placement.Table{Nodes: make(map[string]*scoring.PlacementNode, len(cf.cl.scope)), Weights: cf.cfg.Weights}
 	for _, n := range cf.cl.scope {
-		t.Nodes[n.name] = &n.place
+		// A copy: the scheduler's plugin does not see the plan's predicted usage, only the
+		// reading and the pods placed since (apply).
+		pn := n.place
+		t.Nodes[n.name] = &pn
 	}
+	cf.tbl = t
 	type acc struct {
 		sum scoring.Resources
 		n   float64
@@ -274,6 +280,11 @@ func (cf *confirmer) apply(c *cand) error {
 		for _, n := range c.possible {
 			cf.drawn[n] = true
 		}
+	}
+	// What the scheduler's plugin counts until the next reading: the evicted pod still in the
+	// source's reading, the replacement at its requests on the destination (its lag rule).
+	if pn := cf.tbl.Nodes[c.dest.name]; pn != nil {
+		pn.Usage = pn.Usage.Add(placement.LagUsage(c.pod.Requests, c.dest.factor))
 	}
 	return cf.sess.Move(context.Background(), c.pod.SchedulingPod(), c.pod.Replacement(), c.dest.name)
 }

@@ -364,11 +364,9 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 			pods = append(pods, &simPod{pod: np, view: cp.Pod(np), base: sp.base, lineage: sp.lineage})
 			nodeRef[from] = nodeRef[from].Sub(sp.base)
 			nodeRef[dest] = nodeRef[dest].Add(sp.base)
-			if n := table.Nodes[from]; n != nil {
-				n.Usage = nodeRef[from]
-			}
+			// The scheduler's plugin sees the replacement at its requests until the next reading.
 			if n := table.Nodes[dest]; n != nil {
-				n.Usage = nodeRef[dest]
+				n.Usage = n.Usage.Add(placement.LagUsage(sp.view.Requests, factor[dest]))
 			}
 			if from != dest {
 				fromNew, destNew := opts.Weights.NodeScore(nodeRef[from], capacity[from]), opts.Weights.NodeScore(nodeRef[dest], capacity[dest])

@@ -47,6 +47,16 @@ func ExpectedUsage(owners map[types.UID]scoring.Resources, pod *corev1.Pod) scor
 	return scoring.Resources{CPU: float64(r.MilliCPU), Memory: float64(r.Memory)}
 }
 
+// LagUsage is what a pod placed since a node's last reading adds to that node's usage, in
+// reference units, until the next reading covers it: its requests made non-zero as the scheduler
+// counts them, in the node's own cores (factor is the node's NodeClass capacityFactor). The
+// scheduler's plugin counts placed pods so (its lag tracker), and the planner and the simulator
+// count the replacements they place the same way.
+func LagUsage(requests scoring.Requests, factor float64) scoring.Resources {
+	r := requests.NonZero()
+	return scoring.ToReference(scoring.Resources{CPU: float64(r.MilliCPU), Memory: float64(r.Memory)}, factor)
+}
+
 // NoReading is the placement node of a node the table does not know: capacity its allocatable,
 // usage the scheduler's non-zero requests on it, of no class.
 func NoReading(ni fwk.NodeInfo) scoring.PlacementNode {

@@ -138,8 +138,10 @@ func setUp() error {
 		"--bind-address", host, "--secure-port", port, "--authorization-always-allow-paths", "/metrics,/healthz,/readyz,/livez"); err != nil {
 		return err
 	}
+	// The evictor confirms moves with the scheduler's own configuration, as the chart wires it.
 	if err := start(filepath.Join(logs, "evictor.log"), filepath.Join(env.bin, "evictor"),
-		"--kubeconfig", env.kubeconfig, "--metrics-bind-address", evictorAddr, "--health-probe-bind-address", probeAddr); err != nil {
+		"--kubeconfig", env.kubeconfig, "--metrics-bind-address", evictorAddr, "--health-probe-bind-address", probeAddr,
+		"--scheduler-config", filepath.Join(logs, "scheduler-config.yaml")); err != nil {
 		return err
 	}
 	return waitHTTP("http://"+probeAddr+"/readyz", time.Minute)

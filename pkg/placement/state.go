@@ -223,13 +223,15 @@ var (
 	_ fwk.StorageInfoLister = (*clusterState)(nil)
 )
 
-func (s *clusterState) NodeInfos() fwk.NodeInfoLister                       { return s }
-func (s *clusterState) StorageInfos() fwk.StorageInfoLister                 { return s }
-func (s *clusterState) PodGroupStates() fwk.PodGroupStateLister             { return s.groups.PodGroupStates() }
-func (s *clusterState) PodGroups() fwk.PodGroupLister                       { return s.groups.PodGroups() }
-func (s *clusterState) CompositePodGroups() fwk.CompositePodGroupLister     { return s.groups.CompositePodGroups() }
-func (s *clusterState) IsPVCUsedByPods(key string) bool                     { return s.pvcRefs[key] > 0 }
-func (s *clusterState) List() ([]fwk.NodeInfo, error)                       { return s.list, nil }
+func (s *clusterState) NodeInfos() fwk.NodeInfoLister           { return s }
+func (s *clusterState) StorageInfos() fwk.StorageInfoLister     { return s }
+func (s *clusterState) PodGroupStates() fwk.PodGroupStateLister { return s.groups.PodGroupStates() }
+func (s *clusterState) PodGroups() fwk.PodGroupLister           { return s.groups.PodGroups() }
+func (s *clusterState) CompositePodGroups() fwk.CompositePodGroupLister {
+	return s.groups.CompositePodGroups()
+}
+func (s *clusterState) IsPVCUsedByPods(key string) bool { return s.pvcRefs[key] > 0 }
+func (s *clusterState) List() ([]fwk.NodeInfo, error)   { return s.list, nil }
 func (s *clusterState) CompositePodGroupStates() fwk.CompositePodGroupStateLister {
 	return s.groups.CompositePodGroupStates()
 }

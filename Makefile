@@ -97,6 +97,10 @@ fmt: ## Format the code (gofmt, goimports with local imports last)
 decision-bench: ## Run the decision-quality benchmark (Rebalancer vs descheduler vs lower bound) and write docs/
 	cd test/bench && go run . -out ../../docs
 
+.PHONY: decision-bench-quick
+decision-bench-quick: ## The decision-quality benchmark on the 20- and 200-node clusters only, into docs/
+	cd test/bench && go run . -quick -out ../../docs
+
 # ---- Shipping: the Helm chart, plain manifests and images (issue 6) --------------------------------
 
 # Helm, pinned in its own tools module (its Kubernetes libraries differ from ours). The version and

@@ -87,14 +87,14 @@ func PodProfile(pod *corev1.Pod) scoring.Profile {
 // all-zero set (every node hot with nothing to recommend it) stays all zero.
 func NormalizeScore(scores fwk.NodeScoreList) *fwk.Status {
 	for i := range scores {
-		scores[i].Score = min(max(scores[i].Score, 0), fwk.MaxNodeScore)
+		scores[i].Score = min(max(scores[i].Score, 0), fwk.MaxScore)
 	}
-	return helper.DefaultNormalizeScore(fwk.MaxNodeScore, false, scores)
+	return helper.DefaultNormalizeScore(fwk.MaxScore, false, scores)
 }
 
-// PlacementWeights are the args' placement weights as the score takes them (it divides by their
+// Weights are the args' placement weights as the score takes them (it divides by their
 // sum, so the scale does not matter).
-func PlacementWeights(w config.PlacementWeights) scoring.PlacementWeights {
+func Weights(w config.PlacementWeights) scoring.PlacementWeights {
 	return scoring.PlacementWeights{Headroom: float64(w.Headroom), ClassWeight: float64(w.ClassWeight), Profile: float64(w.Profile)}
 }
 
@@ -128,7 +128,7 @@ func TableFitFactory(table func() *Table) frameworkruntime.PluginFactory {
 		if !ok {
 			return nil, fmt.Errorf("want args of type %sArgs, got %T", NodeClassFitName, obj)
 		}
-		return &tableFit{table: table, pw: PlacementWeights(args.PlacementWeights)}, nil
+		return &tableFit{table: table, pw: Weights(args.PlacementWeights)}, nil
 	}
 }
 

@@ -240,7 +240,7 @@ func (c *collector) refresh(ctx context.Context, read bool) {
 	in := &buildInput{
 		now: c.clock.Now(), nodes: nodes, classes: classes, policy: pol, readings: c.readings,
 		pod:              c.pod,
-		placementWeights: placement.PlacementWeights(c.args.PlacementWeights),
+		placementWeights: placement.Weights(c.args.PlacementWeights),
 	}
 	s := assemble(in, c.classifier, c.lag)
 	sum := s.summary()

@@ -133,7 +133,7 @@ func (p *testPlugin) publish(in *buildInput) *snapshot {
 		in.now = now
 	}
 	if in.placementWeights == (scoring.PlacementWeights{}) {
-		in.placementWeights = placement.PlacementWeights(p.args.PlacementWeights)
+		in.placementWeights = placement.Weights(p.args.PlacementWeights)
 	}
 	s := assemble(in, p.cls, p.lag)
 	p.snap.Store(s)

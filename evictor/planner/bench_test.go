@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"testing"
 
-	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 	"k8s.io/utils/ptr"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
@@ -21,19 +20,23 @@ func benchWorld(nodes, podsPerNode int) plannertest.World {
 	return plannertest.Cluster(plannertest.Spec{Seed: 1, Nodes: nodes, PodsPerNode: podsPerNode, Replicas: 10, HotFraction: 0.1, OptIn: 0.6, Mixed: true, ServerMemory: "64Gi"})
 }
 
+// busyWorld is benchWorld with the rate limits raised to 100 moves a cycle and destinations
+// NotHot: normal nodes may receive too, so that a hundred moves are made, not only as many as the
+// cold nodes take.
+func busyWorld(nodes, podsPerNode int) plannertest.World {
+	w := benchWorld(nodes, podsPerNode)
+	w.Policy.Spec.RateLimits = rateLimits(100)
+	w.Policy.Spec.Destinations = ptr.To(v1alpha1.DestinationsNotHot)
+	return w
+}
+
 // BenchmarkPlan measures one plan at the Kubernetes scalability limits: 500 nodes / 15,000 pods
 // and 5,000 nodes / 150,000 pods (a third of them 4-CPU Raspberry Pis, a tenth given extra load;
 // 313 of 500 and 3,089 of 5,000 nodes end up hot, most on CPU), 60% of workloads opted in, the
 // rate limits raised and destinations NotHot so the greedy selection does real work (100 moves).
 func BenchmarkPlan(b *testing.B) {
 	for _, sz := range benchSizes {
-		w := benchWorld(sz.nodes, sz.podsPerNode)
-		w.Policy.Spec.RateLimits = nil
-		limit := int32(100)
-		w.Policy.Spec.RateLimits = rateLimits(limit)
-		// Normal nodes may receive too, so that a hundred moves are made, not only as many as
-		// the cold nodes take.
-		w.Policy.Spec.Destinations = ptr.To(v1alpha1.DestinationsNotHot)
+		w := busyWorld(sz.nodes, sz.podsPerNode)
 		b.Run(fmt.Sprintf("nodes=%d,pods=%d", sz.nodes, sz.nodes*sz.podsPerNode), func(b *testing.B) {
 			b.ReportAllocs()
 			var res planner.Result
@@ -53,9 +56,7 @@ func BenchmarkPlan(b *testing.B) {
 // costs a cycle.
 func BenchmarkPlanConfirmed(b *testing.B) {
 	for _, sz := range benchSizes {
-		w := benchWorld(sz.nodes, sz.podsPerNode)
-		w.Policy.Spec.RateLimits = rateLimits(100)
-		w.Policy.Spec.Destinations = ptr.To(v1alpha1.DestinationsNotHot)
+		w := busyWorld(sz.nodes, sz.podsPerNode)
 		engine := benchEngine(b)
 		w.Snapshot.Placement = engine
 		b.Run(fmt.Sprintf("nodes=%d,pods=%d", sz.nodes, sz.nodes*sz.podsPerNode), func(b *testing.B) {
@@ -73,15 +74,11 @@ func BenchmarkPlanConfirmed(b *testing.B) {
 
 func benchEngine(b *testing.B) *placement.Engine {
 	b.Helper()
-	def, err := placement.DefaultConfig()
+	configs, err := placement.Configs(nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	ours, err := placement.RebalancerConfig(v1alpha1.SchedulerName, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	e, err := placement.NewStatic(context.Background(), []*schedconfig.KubeSchedulerConfiguration{def, ours})
+	e, err := placement.NewStatic(context.Background(), configs)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -65,11 +65,7 @@ func (cf *confirmer) table() *placement.Table {
 		t.Nodes[n.name] = &pn
 	}
 	cf.tbl = t
-	type acc struct {
-		sum scoring.Resources
-		n   float64
-	}
-	accs := map[types.UID]*acc{}
+	var owners placement.OwnerUsage
 	for _, p := range cf.s.Pods {
 		if p.Owner == nil || p.NodeName == "" {
 			continue
@@ -82,18 +78,9 @@ func (cf *confirmer) table() *placement.Table {
 		if ni := cf.cl.byName[p.NodeName]; ni != nil {
 			factor = ni.factor
 		}
-		a := accs[p.Owner.UID]
-		if a == nil {
-			a = &acc{}
-			accs[p.Owner.UID] = a
-		}
-		a.sum = a.sum.Add(scoring.ToReference(scoring.Resources{CPU: smp.MilliCPU, Memory: smp.Memory}, factor))
-		a.n++
+		owners.Add(p.Owner.UID, smp.MilliCPU, smp.Memory, factor)
 	}
-	t.Owners = make(map[types.UID]scoring.Resources, len(accs))
-	for uid, a := range accs {
-		t.Owners[uid] = scoring.Resources{CPU: a.sum.CPU / a.n, Memory: a.sum.Memory / a.n}
-	}
+	t.Owners = owners.Means()
 	return t
 }
 

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 	"k8s.io/utils/ptr"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
@@ -20,15 +19,11 @@ func testEngine(t *testing.T) *placement.Engine {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	def, err := placement.DefaultConfig()
+	configs, err := placement.Configs(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ours, err := placement.RebalancerConfig(v1alpha1.SchedulerName, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := placement.NewStatic(ctx, []*schedconfig.KubeSchedulerConfiguration{def, ours})
+	e, err := placement.NewStatic(ctx, configs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -301,18 +301,13 @@ func (d *Dump) Snapshot() planner.Snapshot {
 // pods on the default scheduler, and ours (schedulerConfig, or placement.RebalancerConfig with
 // the default args when nil), their plugins reading the dump's namespaces and controllers.
 func (d *Dump) Engine(ctx context.Context, schedulerConfig *schedconfig.KubeSchedulerConfiguration) (*placement.Engine, error) {
-	def, err := placement.DefaultConfig()
+	configs, err := placement.Configs(schedulerConfig)
 	if err != nil {
 		return nil, err
-	}
-	if schedulerConfig == nil {
-		if schedulerConfig, err = placement.RebalancerConfig(v1alpha1.SchedulerName, nil); err != nil {
-			return nil, err
-		}
 	}
 	objs := append([]runtime.Object(nil), d.Controllers...)
 	for _, ns := range d.Namespaces {
 		objs = append(objs, ns)
 	}
-	return placement.NewStatic(ctx, []*schedconfig.KubeSchedulerConfiguration{def, schedulerConfig}, objs...)
+	return placement.NewStatic(ctx, configs, objs...)
 }

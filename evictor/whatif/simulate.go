@@ -470,27 +470,22 @@ func placementClasses(d *Dump) map[string]scoring.PlacementNode {
 // reading, the decider's classification (the evictor's status), and each controller's mean usage.
 func simTable(d *Dump, capacity, nodeRef map[string]scoring.Resources, classOf map[string]scoring.PlacementNode,
 	hot, cold map[string]bool, usage planner.Usage, factor map[string]float64, pods []*simPod, w scoring.Weights) *placement.Table {
-	t := &placement.Table{Nodes: make(map[string]*scoring.PlacementNode, len(d.Nodes)), Owners: map[types.UID]scoring.Resources{}, Weights: w}
+	t := &placement.Table{Nodes: make(map[string]*scoring.PlacementNode, len(d.Nodes)), Weights: w}
 	for _, n := range d.Nodes {
 		pn := classOf[n.Name]
 		pn.Capacity, pn.Usage, pn.Hot, pn.Cold = capacity[n.Name], nodeRef[n.Name], hot[n.Name], cold[n.Name]
 		t.Nodes[n.Name] = &pn
 	}
-	counts := map[types.UID]float64{}
+	var owners placement.OwnerUsage
 	for _, sp := range pods {
 		ref := metav1.GetControllerOfNoCopy(sp.pod)
 		smp, ok := usage.Pods[types.NamespacedName{Namespace: sp.pod.Namespace, Name: sp.pod.Name}]
 		if ref == nil || !ok {
 			continue
 		}
-		u := scoring.ToReference(scoring.Resources{CPU: smp.MilliCPU, Memory: smp.Memory}, factor[sp.pod.Spec.NodeName])
-		t.Owners[ref.UID] = t.Owners[ref.UID].Add(u)
-		counts[ref.UID]++
+		owners.Add(ref.UID, smp.MilliCPU, smp.Memory, factor[sp.pod.Spec.NodeName])
 	}
-	for uid, c := range counts {
-		u := t.Owners[uid]
-		t.Owners[uid] = scoring.Resources{CPU: u.CPU / c, Memory: u.Memory / c}
-	}
+	t.Owners = owners.Means()
 	return t
 }
 

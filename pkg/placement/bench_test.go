@@ -49,14 +49,13 @@ func newBenchCluster(nodes int) benchCluster {
 // BenchmarkHandModel: the hand-written model the engine replaced, over the same nodes.
 func BenchmarkPredict(b *testing.B) {
 	ctx := context.Background()
-	def, _ := placement.DefaultConfig()
-	ours, err := placement.RebalancerConfig(v1alpha1.SchedulerName, nil)
+	configs, err := placement.Configs(nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, n := range benchNodes {
 		c := newBenchCluster(n)
-		engine, err := placement.NewStatic(ctx, []*schedconfig.KubeSchedulerConfiguration{def, ours})
+		engine, err := placement.NewStatic(ctx, configs)
 		if err != nil {
 			b.Fatal(err)
 		}

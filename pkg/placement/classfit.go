@@ -163,3 +163,32 @@ func (pl *tableFit) ScoreExtensions() fwk.ScoreExtensions { return pl }
 func (pl *tableFit) NormalizeScore(_ context.Context, _ fwk.CycleState, _ *corev1.Pod, scores fwk.NodeScoreList) *fwk.Status {
 	return NormalizeScore(scores)
 }
+
+// OwnerUsage accumulates the rule ExpectedUsage reads: per controller (by UID), the mean usage,
+// in reference units, of its pods that have a fresh reading:
+//
+//	owner usage = sum(reading_i x capacityFactor(node_i)) / n   over the n pods with a fresh reading
+//
+// The scheduler's plugin, the planner and the simulator all build Table.Owners with it.
+type OwnerUsage struct {
+	sum map[types.UID]scoring.Resources
+	n   map[types.UID]float64
+}
+
+// Add counts one pod's reading (in its node's own units) for its controller.
+func (o *OwnerUsage) Add(owner types.UID, milliCPU, memory, factor float64) {
+	if o.sum == nil {
+		o.sum, o.n = map[types.UID]scoring.Resources{}, map[types.UID]float64{}
+	}
+	o.sum[owner] = o.sum[owner].Add(scoring.ToReference(scoring.Resources{CPU: milliCPU, Memory: memory}, factor))
+	o.n[owner]++
+}
+
+// Means returns the mean usage of each controller counted.
+func (o *OwnerUsage) Means() map[types.UID]scoring.Resources {
+	out := make(map[types.UID]scoring.Resources, len(o.sum))
+	for uid, s := range o.sum {
+		out[uid] = scoring.Resources{CPU: s.CPU / o.n[uid], Memory: s.Memory / o.n[uid]}
+	}
+	return out
+}

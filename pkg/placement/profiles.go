@@ -7,6 +7,7 @@ import (
 	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 
 	configv1 "github.com/tinorodney/rebalancer/apis/config/v1"
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 )
 
 // RebalancerWeight is RebalancerNodeClassFit's weight in the rebalancer-scheduler profile: the
@@ -49,4 +50,19 @@ profiles:
     args: %s
 `, schedulerName, NodeClassFitName, RebalancerWeight, NodeClassFitName, argsJSON)
 	return LoadConfig([]byte(doc))
+}
+
+// Configs are the two schedulers an engine places pods for: kube-scheduler's defaults for the
+// default scheduler, and ours (the Rebalancer scheduler's built-in profile when nil).
+func Configs(ours *schedconfig.KubeSchedulerConfiguration) ([]*schedconfig.KubeSchedulerConfiguration, error) {
+	def, err := DefaultConfig()
+	if err != nil {
+		return nil, err
+	}
+	if ours == nil {
+		if ours, err = RebalancerConfig(v1alpha1.SchedulerName, nil); err != nil {
+			return nil, err
+		}
+	}
+	return []*schedconfig.KubeSchedulerConfiguration{def, ours}, nil
 }

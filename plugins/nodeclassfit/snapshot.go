@@ -124,11 +124,7 @@ func newSnapshot(in *buildInput) *snapshot {
 //
 //	owner usage = sum(reading_i x capacityFactor(node_i)) / n   over the n pods with a fresh reading
 func ownerUsage(in *buildInput, s *snapshot, staleAfter time.Duration) map[types.UID]scoring.Resources {
-	type acc struct {
-		sum scoring.Resources
-		n   float64
-	}
-	accs := map[types.UID]*acc{}
+	var acc placement.OwnerUsage
 	for key, smp := range in.readings.Pods {
 		if in.now.Sub(smp.Time) > staleAfter {
 			continue
@@ -145,19 +141,9 @@ func ownerUsage(in *buildInput, s *snapshot, staleAfter time.Duration) map[types
 		if e := s.nodes[p.Spec.NodeName]; e != nil {
 			factor = e.factor
 		}
-		a := accs[ref.UID]
-		if a == nil {
-			a = &acc{}
-			accs[ref.UID] = a
-		}
-		a.sum = a.sum.Add(scoring.ToReference(scoring.Resources{CPU: smp.MilliCPU, Memory: smp.Memory}, factor))
-		a.n++
+		acc.Add(ref.UID, smp.MilliCPU, smp.Memory, factor)
 	}
-	out := make(map[types.UID]scoring.Resources, len(accs))
-	for uid, a := range accs {
-		out[uid] = scoring.Resources{CPU: a.sum.CPU / a.n, Memory: a.sum.Memory / a.n}
-	}
-	return out
+	return acc.Means()
 }
 
 // classify sets every node's classification. While the evictor's status is fresh it is the

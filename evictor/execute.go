@@ -13,10 +13,12 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
@@ -72,7 +74,11 @@ func (r *Reconciler) evict(ctx context.Context, p *v1alpha1.RebalancePolicy, st 
 	}
 
 	entry := v1alpha1.Disruption{Time: metav1.NewTime(now), Namespace: pod.Namespace, Pod: pod.Name, Node: m.From,
-		Workload: m.Workload.String(), Stateful: m.Stateful}
+		Workload: m.Workload.String(), Stateful: m.Stateful, Destination: m.To}
+	if m.Steered {
+		// The steer: the pod's scheduler prefers m.To for the replacement (placement.Steers).
+		entry.DestinationExpires = ptr.To(metav1.NewTime(now.Add(placement.SteerTTL(durationOr(p.Spec.Interval, v1alpha1.DefaultInterval)))))
+	}
 	if err := r.recordDisruption(ctx, p, m.SLOs, entry, true); err != nil {
 		logger.Error(err, "Recording the disruption failed; not evicting")
 		return MoveOutcome{Move: m, Outcome: Failed, Detail: err.Error()}

@@ -152,8 +152,14 @@ func (cf *confirmer) confirm(c *cand, spread *scoring.Spread, version int) *Reas
 	}
 	possible := pred.Possible
 	c.possible = possible
+	// A scheduler that follows steers puts the replacement on the node the evictor publishes
+	// (placement.Steers): among acceptable tied nodes the plan takes the one that lowers sigma
+	// most. Without a steer the scheduler may draw any of them: the plan counts on the one that
+	// lowers sigma least. Either way every tied node must be acceptable, in case the steer is
+	// not followed (a scheduler restarted since the eviction, an infeasible node).
+	c.steered = !pred.Sampled && cf.engine.Steers(pred.Scheduler)
 	var best *nodeInfo
-	worst := math.Inf(1)
+	bestDrop := math.Inf(1)
 	rejected := map[string]*Reason{}
 	for _, name := range possible {
 		n := cf.cl.byName[name]
@@ -161,8 +167,8 @@ func (cf *confirmer) confirm(c *cand, spread *scoring.Spread, version int) *Reas
 			rejected[name] = r
 			continue
 		}
-		if c.drop < worst || best == nil {
-			best, worst = n, c.drop
+		if better := c.drop < bestDrop; best == nil || better != c.steered {
+			best, bestDrop = n, c.drop
 		}
 	}
 	if len(rejected) > 0 {
@@ -260,7 +266,7 @@ func (cf *confirmer) apply(c *cand) error {
 	if cf.sess == nil {
 		return nil
 	}
-	if len(c.possible) > 1 {
+	if len(c.possible) > 1 && !c.steered {
 		if cf.drawn == nil {
 			cf.drawn = map[string]bool{}
 		}

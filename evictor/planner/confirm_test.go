@@ -130,3 +130,54 @@ func TestPlanConfirmsMovesWithTheScheduler(t *testing.T) {
 		})
 	}
 }
+
+// Kube-scheduler draws among tied nodes, so after a move whose replacement may land on any of
+// several nodes, a move that could use one of them waits a cycle (AfterUncertainMove). The
+// Rebalancer's scheduler follows the evictor's steer to the planned node: its moves are steered,
+// and the next move plans on where the earlier replacement will be.
+func TestSteeredMovesDoNotWaitForTheDraw(t *testing.T) {
+	engine := testEngine(t)
+	cases := []struct {
+		name        string
+		scheduler   string
+		wantMoves   int
+		wantSteered bool
+	}{
+		{name: "default scheduler: the second move waits", scheduler: "", wantMoves: 1},
+		{name: "rebalancer-scheduler: both moves, steered", scheduler: v1alpha1.SchedulerName, wantMoves: 2, wantSteered: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld()
+			w.node("hot", 3600, 12)
+			for _, n := range []string{"c1", "c2", "c3"} {
+				w.node(n, 100, 0.5)
+			}
+			w.replicas("web", 3, 600, 2, "hot")
+			w.replicas("api", 3, 600, 2, "hot")
+			for _, p := range w.pods {
+				p.Spec.SchedulerName = tc.scheduler
+			}
+			w.policy.Spec.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](2), MaxEvictionsPerNodePerCycle: ptr.To[int32](2)}
+			s := w.snapshot()
+			s.Placement = engine
+			res := planner.Plan(s, w.policy, w.slos, w.state, now)
+			if len(res.Moves) != tc.wantMoves {
+				t.Fatalf("moves %v, want %d (held back: %v)", res.Moves, tc.wantMoves, res.HeldBackByReason())
+			}
+			if tc.wantMoves == 1 && res.HeldBackByReason()[planner.ReasonAfterUncertainMove] == 0 {
+				t.Errorf("held back %v, want AfterUncertainMove", res.HeldBackByReason())
+			}
+			dests := map[string]bool{}
+			for _, m := range res.Moves {
+				if m.Steered != tc.wantSteered || !slices.Contains(m.Possible, m.To) {
+					t.Errorf("move %v: steered %v (want %v), possible %v", m, m.Steered, tc.wantSteered, m.Possible)
+				}
+				dests[m.To] = true
+			}
+			if tc.wantSteered && len(dests) != 2 {
+				t.Errorf("the two steered replacements are planned on %v, want two different nodes", dests)
+			}
+		})
+	}
+}

@@ -39,6 +39,8 @@ type cand struct {
 	// missChance is the chance the scheduler puts the replacement on an unacceptable node
 	// (placement.Prediction.MissChance), when it samples.
 	missChance float64
+	// steered is true when the pod's scheduler follows the evictor's steer to dest.
+	steered bool
 }
 
 // Plan decides which pods to evict in this cycle. It is deterministic: the same inputs give the
@@ -209,7 +211,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		}
 		res.Moves = append(res.Moves, Move{
 			Pod: c.ref(), Workload: c.shape.workload, From: c.node.name, To: c.dest.name, Scheduler: schedulerOf(c.pod),
-			Possible: c.possible, Confirmed: cf != nil, SourceAfter: c.srcNew, MissChance: c.missChance,
+			Possible: c.possible, Confirmed: cf != nil, SourceAfter: c.srcNew, MissChance: c.missChance, Steered: c.steered,
 			SigmaBefore: spread.Sigma(), SigmaAfter: c.after, Stateful: c.shape.stateful, SLOs: sloKeys(c.shape.slos),
 			Reason: Reason{Code: ReasonLowersSigma, Message: fmt.Sprintf("node %s is hot (busiest resource at %.3f, stops being hot under %.2f); moving lowers sigma by %.4f, the most of any candidate",
 				c.node.name, c.node.predictedP, c.node.cool, c.drop)},

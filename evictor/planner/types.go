@@ -110,6 +110,9 @@ type Move struct {
 	Possible []string
 	// Confirmed is true when the placement engine confirmed the destination.
 	Confirmed bool
+	// Steered is true when the pod's scheduler follows steers: the evictor publishes To with the
+	// eviction, and the scheduler prefers it for the replacement (placement.Steers).
+	Steered bool
 	// MissChance is the chance that a scheduler scoring a sample of the nodes puts the
 	// replacement on a node that is not an acceptable destination (at most MaxMissChance).
 	MissChance float64

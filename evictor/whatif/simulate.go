@@ -43,6 +43,14 @@ type PlannerDecider struct {
 // Name is "rebalancer".
 func (p *PlannerDecider) Name() string { return "rebalancer" }
 
+// Interval is the policy's cycle interval.
+func (p *PlannerDecider) Interval() time.Duration {
+	if p.Policy != nil && p.Policy.Spec.Interval != nil && p.Policy.Spec.Interval.Duration > 0 {
+		return p.Policy.Spec.Interval.Duration
+	}
+	return v1alpha1.DefaultInterval
+}
+
 // Decide plans.
 func (p *PlannerDecider) Decide(s planner.Snapshot, _ []*corev1.Pod, now time.Time) ([]planner.PodRef, error) {
 	res := planner.Plan(s, p.Policy, p.SLOs, p.State, now)
@@ -297,6 +305,8 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 		hotSet, coldSet := classified(dec)
 		predicted := predictedSets(dec)
 		table := simTable(d, capacity, nodeRef, classOf, hotSet, coldSet, usage, factor, pods, opts.Weights)
+		// The scheduler that follows steers reads them from the ledger the evictor writes.
+		table.Steers, table.Now = steersOf(dec, now), now
 		sess, err := opts.Placement.Open(d.Nodes, placement.APIPods(apiPods), table)
 		if err != nil {
 			return res, fmt.Errorf("cycle %d: %w", cycle, err)
@@ -328,6 +338,7 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 				return res, fmt.Errorf("cycle %d: placing the replacement of %s: %w", cycle, ref, err)
 			}
 			dest := pred.Draw(rng)
+			useSteer(table.Steers, np, dest)
 			pods = append(pods[:i], pods[i+1:]...)
 			evicted++
 			if dest == "" {
@@ -490,6 +501,41 @@ func simTable(d *Dump, capacity, nodeRef map[string]scoring.Resources, classOf m
 }
 
 // predictedSets are the nodes the planner predicted for each move of its last plan.
+// steersOf returns the steers the evictor publishes for the last plan's moves (placement.Steers).
+func steersOf(dec Decider, now time.Time) map[placement.SteerKey][]placement.Steer {
+	pd, ok := dec.(*PlannerDecider)
+	if !ok {
+		return nil
+	}
+	var out map[placement.SteerKey][]placement.Steer
+	for _, m := range pd.Last.Moves {
+		if !m.Steered {
+			continue
+		}
+		if out == nil {
+			out = map[placement.SteerKey][]placement.Steer{}
+		}
+		k := placement.SteerKey{Namespace: m.Workload.Namespace, Kind: m.Workload.Kind, Name: m.Workload.Name}
+		out[k] = append(out[k], placement.Steer{Node: m.To, Expires: now.Add(placement.SteerTTL(pd.Interval())), ID: m.Pod.String()})
+	}
+	return out
+}
+
+// useSteer removes the steer the replacement used, as the scheduler's plugin does: the one for
+// the node it landed on, else the workload's first.
+func useSteer(steers map[placement.SteerKey][]placement.Steer, pod *corev1.Pod, dest string) {
+	k, ok := placement.SteerKeyOf(pod)
+	if !ok || len(steers[k]) == 0 {
+		return
+	}
+	l := steers[k]
+	i := slices.IndexFunc(l, func(s placement.Steer) bool { return s.Node == dest })
+	if i < 0 {
+		i = 0
+	}
+	steers[k] = slices.Delete(slices.Clone(l), i, i+1)
+}
+
 func predictedSets(dec Decider) map[planner.PodRef][]string {
 	out := map[planner.PodRef][]string{}
 	if pd, ok := dec.(*PlannerDecider); ok {

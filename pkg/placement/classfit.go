@@ -3,6 +3,7 @@ package placement
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,6 +32,10 @@ type Table struct {
 	Owners map[types.UID]scoring.Resources
 	// Weights weigh CPU and memory into one utilisation.
 	Weights scoring.Weights
+	// Steers are the steers standing at Now (placement.Steers), as the scheduler's plugin reads
+	// them from the policy's ledger; the simulator sets them, the planner predicts without.
+	Steers map[SteerKey][]Steer
+	Now    time.Time
 }
 
 // ExpectedUsage is what a pod is expected to use once placed, in reference units: the mean usage
@@ -115,6 +120,7 @@ const tableFitKey fwk.StateKey = "PreScore" + NodeClassFitName
 type tableFitState struct {
 	table *Table
 	pod   scoring.PlacementPod
+	steer string
 }
 
 func (s *tableFitState) Clone() fwk.StateData { return s }
@@ -135,12 +141,16 @@ func TableFitFactory(table func() *Table) frameworkruntime.PluginFactory {
 func (pl *tableFit) Name() string { return NodeClassFitName }
 
 // PreScore returns Skip without a table, as the scheduler's plugin does before its first snapshot.
-func (pl *tableFit) PreScore(_ context.Context, cs fwk.CycleState, pod *corev1.Pod, _ []fwk.NodeInfo) *fwk.Status {
+func (pl *tableFit) PreScore(_ context.Context, cs fwk.CycleState, pod *corev1.Pod, nodes []fwk.NodeInfo) *fwk.Status {
 	t := pl.table()
 	if t == nil {
 		return fwk.NewStatus(fwk.Skip)
 	}
-	cs.Write(tableFitKey, &tableFitState{table: t, pod: scoring.PlacementPod{Usage: ExpectedUsage(t.Owners, pod), Profile: PodProfile(pod)}})
+	st := &tableFitState{table: t, pod: scoring.PlacementPod{Usage: ExpectedUsage(t.Owners, pod), Profile: PodProfile(pod)}}
+	if key, ok := SteerKeyOf(pod); ok && len(t.Steers) > 0 {
+		st.steer = SteeredNode(t.Steers[key], t.Now, nil, nodes)
+	}
+	cs.Write(tableFitKey, st)
 	return nil
 }
 
@@ -150,6 +160,9 @@ func (pl *tableFit) Score(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, n
 		return 0, fwk.AsStatus(fmt.Errorf("reading %q from cycle state: %w", tableFitKey, err))
 	}
 	st := data.(*tableFitState)
+	if st.steer != "" {
+		return SteeredScore(ni.Node().Name, st.steer), nil
+	}
 	pn := st.table.Nodes[ni.Node().Name]
 	if pn == nil {
 		n := NoReading(ni)

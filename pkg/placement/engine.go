@@ -55,6 +55,9 @@ type profile struct {
 	name       string
 	fw         framework.Framework
 	percentage *int32
+	// steers is true when RebalancerNodeClassFit scores for this profile: it follows the
+	// evictor's steers (SteeringIndex).
+	steers bool
 }
 
 var registerMetrics sync.Once
@@ -99,7 +102,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 			if pct == nil {
 				pct = cfg.PercentageOfNodesToScore
 			}
-			e.profiles[p.SchedulerName] = &profile{name: p.SchedulerName, fw: fw, percentage: pct}
+			e.profiles[p.SchedulerName] = &profile{name: p.SchedulerName, fw: fw, percentage: pct, steers: scores(fw, NodeClassFitName)}
 		}
 	}
 	if len(e.profiles) == 0 {
@@ -122,6 +125,22 @@ func (e *Engine) Schedulers() []string {
 func (e *Engine) Handles(schedulerName string) bool {
 	_, ok := e.profiles[profileName(schedulerName)]
 	return ok
+}
+
+// Steers reports whether the scheduler follows the evictor's steers: its profile scores with
+// RebalancerNodeClassFit, which prefers a steered workload's planned node (SteeringIndex).
+func (e *Engine) Steers(schedulerName string) bool {
+	p := e.profiles[profileName(schedulerName)]
+	return p != nil && p.steers
+}
+
+func scores(fw framework.Framework, plugin string) bool {
+	for _, p := range fw.ListPlugins().Score.Enabled {
+		if p.Name == plugin && p.Weight > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Close shuts the frameworks down.

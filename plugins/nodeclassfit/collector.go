@@ -73,10 +73,11 @@ type collector struct {
 	// fromStatus remembers where the last classification came from, to log when that changes.
 	fromStatus *bool
 	lag        *lagTracker
+	steering   *steering
 	publish    func(*snapshot, Summary)
 }
 
-func newCollector(args config.RebalancerNodeClassFitArgs, h fwk.Handle, o *options, lag *lagTracker, publish func(*snapshot, Summary)) (*collector, error) {
+func newCollector(args config.RebalancerNodeClassFitArgs, h fwk.Handle, o *options, lag *lagTracker, steer *steering, publish func(*snapshot, Summary)) (*collector, error) {
 	dc := o.dynamic
 	if dc == nil {
 		cfg := h.KubeConfig()
@@ -94,6 +95,7 @@ func newCollector(args config.RebalancerNodeClassFitArgs, h fwk.Handle, o *optio
 		readings:   usage.Readings{},
 		classifier: newClassifier(),
 		lag:        lag,
+		steering:   steer,
 		publish:    publish,
 	}
 
@@ -150,7 +152,12 @@ func newCollector(args config.RebalancerNodeClassFitArgs, h fwk.Handle, o *optio
 	if err != nil {
 		return nil, fmt.Errorf("watching NodeClasses: %w", err)
 	}
-	policyReg, err := policyInformer.Informer().AddEventHandler(poke)
+	// The steers follow the policy at once; the snapshot is rebuilt at most once a second.
+	policyReg, err := policyInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { c.steer(obj); c.poke() },
+		UpdateFunc: func(_, obj any) { c.steer(obj); c.poke() },
+		DeleteFunc: func(any) { c.steering.update(nil, c.clock.Now()); c.poke() },
+	})
 	if err != nil {
 		return nil, fmt.Errorf("watching RebalancePolicy %q: %w", args.PolicyName, err)
 	}
@@ -168,6 +175,20 @@ func newCollector(args config.RebalancerNodeClassFitArgs, h fwk.Handle, o *optio
 
 func equalAllocatable(a, b *corev1.Node) bool {
 	return a.Status.Allocatable.Cpu().Equal(*b.Status.Allocatable.Cpu()) && a.Status.Allocatable.Memory().Equal(*b.Status.Allocatable.Memory())
+}
+
+// steer reads the steers of the policy's ledger.
+func (c *collector) steer(obj any) {
+	u, ok := obj.(runtime.Object)
+	if !ok {
+		return
+	}
+	p := &v1alpha1.RebalancePolicy{}
+	if err := fromUnstructured(u, p); err != nil {
+		// refresh reports the same decoding error.
+		return
+	}
+	c.steering.update(p, c.clock.Now())
 }
 
 func (c *collector) observePod(obj any) {

@@ -122,7 +122,7 @@ func newTestPlugin(t testing.TB) *testPlugin {
 		t.Fatal(err)
 	}
 	return &testPlugin{
-		Plugin: &Plugin{args: defaultArgs(), clock: fakeClock(), metrics: m, lag: newLagTracker(), cancel: func() {}, done: make(chan struct{})},
+		Plugin: &Plugin{args: defaultArgs(), clock: fakeClock(), metrics: m, lag: newLagTracker(), steer: newSteering(), cancel: func() {}, done: make(chan struct{})},
 		cls:    newClassifier(),
 	}
 }

@@ -39,6 +39,7 @@ type Plugin struct {
 	metrics *metrics.Scheduler
 	snap    atomic.Pointer[snapshot]
 	lag     *lagTracker
+	steer   *steering
 	cancel  context.CancelFunc
 	done    chan struct{}
 }
@@ -81,8 +82,8 @@ func newPlugin(ctx context.Context, obj runtime.Object, h fwk.Handle, o *options
 	if err != nil {
 		return nil, err
 	}
-	pl := &Plugin{args: *args, clock: o.clock, metrics: m, lag: newLagTracker(), done: make(chan struct{})}
-	c, err := newCollector(*args, h, o, pl.lag, func(s *snapshot, sum Summary) {
+	pl := &Plugin{args: *args, clock: o.clock, metrics: m, lag: newLagTracker(), steer: newSteering(), done: make(chan struct{})}
+	c, err := newCollector(*args, h, o, pl.lag, pl.steer, func(s *snapshot, sum Summary) {
 		pl.snap.Store(s)
 		if o.onSnapshot != nil {
 			o.onSnapshot(sum)
@@ -136,15 +137,18 @@ func (pl *Plugin) Close() error {
 type preScoreState struct {
 	snap *snapshot
 	pod  scoring.PlacementPod
+	// steer is the node the evictor planned for this pod's workload (steering), or "".
+	steer string
 }
 
 // Clone returns the state itself: nothing in it changes after PreScore.
 func (s *preScoreState) Clone() fwk.StateData { return s }
 
-// PreScore computes the pod's expected usage and workload profile once per cycle. It returns
-// Skip until the collector has published its first snapshot: without NodeClasses, policy and
-// usage the plugin has nothing to add, and the other Score plugins decide alone.
-func (pl *Plugin) PreScore(ctx context.Context, cs fwk.CycleState, pod *corev1.Pod, _ []fwk.NodeInfo) *fwk.Status {
+// PreScore computes the pod's expected usage and workload profile once per cycle, and whether the
+// evictor steered the pod's workload to one of the feasible nodes. It returns Skip until the
+// collector has published its first snapshot: without NodeClasses, policy and usage the plugin
+// has nothing to add, and the other Score plugins decide alone.
+func (pl *Plugin) PreScore(ctx context.Context, cs fwk.CycleState, pod *corev1.Pod, nodes []fwk.NodeInfo) *fwk.Status {
 	snap := pl.snap.Load()
 	if snap == nil {
 		klog.FromContext(ctx).V(4).Info("No snapshot yet, skipping", "plugin", Name, "pod", klog.KObj(pod))
@@ -152,7 +156,8 @@ func (pl *Plugin) PreScore(ctx context.Context, cs fwk.CycleState, pod *corev1.P
 	}
 	cs.Write(stateKey, &preScoreState{
 		snap: snap,
-		pod:  scoring.PlacementPod{Usage: placement.ExpectedUsage(snap.owners, pod), Profile: placement.PodProfile(pod)},
+		pod:   scoring.PlacementPod{Usage: placement.ExpectedUsage(snap.owners, pod), Profile: placement.PodProfile(pod)},
+		steer: pl.steer.pick(pod, nodes, pl.clock.Now()),
 	})
 	return nil
 }
@@ -160,8 +165,9 @@ func (pl *Plugin) PreScore(ctx context.Context, cs fwk.CycleState, pod *corev1.P
 // Score is pkg/scoring's PlacementScore of the node for the pod (the formula is written above
 // PlacementScore): headroom after placing the pod's expected usage on the node's usage, in
 // reference units; the NodeClass's weight; whether the class prefers the pod's profile; and hot
-// nodes kept below every other node. It reads only the snapshot PreScore pinned and allocates
-// nothing. One node in 16 times its call into the score duration histogram.
+// nodes kept below every other node. A pod the evictor steered (steering) scores MaxNodeScore on
+// its planned node and 0 elsewhere instead. It reads only the snapshot PreScore pinned and
+// allocates nothing. One node in 16 times its call into the score duration histogram.
 func (pl *Plugin) Score(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni fwk.NodeInfo) (int64, *fwk.Status) {
 	data, err := cs.Read(stateKey)
 	if err != nil {
@@ -170,6 +176,9 @@ func (pl *Plugin) Score(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni 
 	st, ok := data.(*preScoreState)
 	if !ok {
 		return 0, fwk.AsStatus(fmt.Errorf("unexpected %T in cycle state under %q", data, stateKey))
+	}
+	if st.steer != "" {
+		return placement.SteeredScore(ni.Node().Name, st.steer), nil
 	}
 	pn, timed := st.snap.placementNode(ni)
 	if !timed {
@@ -192,18 +201,22 @@ func (pl *Plugin) NormalizeScore(_ context.Context, _ fwk.CycleState, _ *corev1.
 
 // Reserve counts the pod on the node right away, before it is bound, so the next cycle does not
 // see the node as empty as its reading says (see lagTracker).
+// It also uses the workload's steer, if any.
 func (pl *Plugin) Reserve(_ context.Context, _ fwk.CycleState, pod *corev1.Pod, nodeName string) *fwk.Status {
 	pl.lag.reserve(pod, nodeName)
+	pl.steer.reserve(pod, nodeName, pl.clock.Now())
 	return nil
 }
 
-// Unreserve takes back what Reserve counted.
+// Unreserve takes back what Reserve counted and the steer it used.
 func (pl *Plugin) Unreserve(_ context.Context, _ fwk.CycleState, pod *corev1.Pod, _ string) {
 	pl.lag.unreserve(pod)
+	pl.steer.unreserve(pod)
 }
 
 // PostBind counts the placement by the node's NodeClass and classification.
-func (pl *Plugin) PostBind(_ context.Context, _ fwk.CycleState, _ *corev1.Pod, nodeName string) {
+func (pl *Plugin) PostBind(_ context.Context, _ fwk.CycleState, pod *corev1.Pod, nodeName string) {
+	pl.steer.bound(pod)
 	class, classification := "", scoring.Normal
 	if s := pl.snap.Load(); s != nil {
 		if e := s.nodes[nodeName]; e != nil {
@@ -222,8 +235,12 @@ type signature struct {
 	Requests scoring.Requests
 }
 
-// SignPod returns the pod's signature fragment.
+// SignPod returns the pod's signature fragment. A pod whose workload is steered is not signed: its
+// ranking is its own, not one to reuse for the workload's other pods.
 func (pl *Plugin) SignPod(_ context.Context, pod *corev1.Pod) ([]fwk.SignFragment, *fwk.Status) {
+	if pl.steer.active(pod, pl.clock.Now()) {
+		return nil, fwk.NewStatus(fwk.Unschedulable, "the workload is steered to a planned node")
+	}
 	sig := signature{Profile: placement.PodProfile(pod), Requests: scoring.PodRequests(pod)}
 	if ref := metav1.GetControllerOfNoCopy(pod); ref != nil {
 		sig.Owner = ref.UID

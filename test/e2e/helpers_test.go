@@ -3,6 +3,7 @@
 package e2e_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -42,6 +43,8 @@ type workload struct {
 	optIn           bool
 	profile         string // rebalancer.atarnet.org/profile, when set
 	priorityClass   string
+	// scheduler is the pods' schedulerName; "" is rebalancer-scheduler.
+	scheduler string
 }
 
 func (w workload) deployment() *appsv1.Deployment {
@@ -64,7 +67,7 @@ func (w workload) deployment() *appsv1.Deployment {
 					"kwok.x-k8s.io/usage-memory": w.use.memory,
 				}},
 				Spec: corev1.PodSpec{
-					SchedulerName:     "rebalancer-scheduler",
+					SchedulerName:     cmp.Or(w.scheduler, "rebalancer-scheduler"),
 					PriorityClassName: w.priorityClass,
 					Containers: []corev1.Container{{
 						Name: "app", Image: "registry.invalid/" + w.name + ":e2e",
@@ -115,9 +118,24 @@ const hotNode = "x86-1"
 // waits for their pods to run there, and uncordons the other nodes: hotNode starts hot.
 func placeOn(t *testing.T, ws ...workload) {
 	t.Helper()
-	node := hotNode
+	placeOnNodes(t, []string{hotNode}, ws...)
+}
+
+// placeOnNodes creates the workloads while only the nodes hot take pods, waits for every pod to
+// run on one of them, and uncordons the other nodes.
+func placeOnNodes(t *testing.T, hot []string, ws ...workload) {
+	t.Helper()
 	ctx := ctxFor(t)
-	others := slices.DeleteFunc(append(slices.Clone(x86Nodes), armNodes...), func(n string) bool { return n == node })
+	var all corev1.NodeList
+	if err := env.c.List(ctx, &all); err != nil {
+		t.Fatalf("Listing nodes: %v", err)
+	}
+	var others []string
+	for _, n := range all.Items {
+		if !slices.Contains(hot, n.Name) {
+			others = append(others, n.Name)
+		}
+	}
 	setUnschedulable(t, others, true)
 	defer setUnschedulable(t, others, false)
 	for _, w := range ws {
@@ -126,11 +144,11 @@ func placeOn(t *testing.T, ws ...workload) {
 		}
 	}
 	for _, w := range ws {
-		waitUntil(t, 2*time.Minute, fmt.Sprintf("%s/%s runs on %s", w.namespace, w.name, node), func(ctx context.Context) (bool, error) {
+		waitUntil(t, 2*time.Minute, fmt.Sprintf("%s/%s runs on %v", w.namespace, w.name, hot), func(ctx context.Context) (bool, error) {
 			pods := podsOf(t, w)
 			n := 0
 			for _, p := range pods {
-				if p.Spec.NodeName == node && p.Status.Phase == corev1.PodRunning {
+				if slices.Contains(hot, p.Spec.NodeName) && p.Status.Phase == corev1.PodRunning {
 					n++
 				}
 			}

@@ -484,6 +484,14 @@ type Disruption struct {
 	// stateful is true when the pod belonged to a StatefulSet or mounted a PersistentVolumeClaim.
 	// +optional
 	Stateful bool `json:"stateful,omitempty"`
+	// destination is the node the replacement was planned on. For pods of the Rebalancer's
+	// scheduler it is also a steer: until destinationExpires, the scheduler prefers this node for
+	// the workload's next pod while the node is feasible (then its score decides as usual).
+	// +optional
+	Destination string `json:"destination,omitempty"`
+	// destinationExpires ends the steer; unset when the pod's scheduler does not follow steers.
+	// +optional
+	DestinationExpires *metav1.Time `json:"destinationExpires,omitempty"`
 }
 
 // RebalancePolicy tells the evictor which pods it may move off hot nodes, how it judges nodes, and

@@ -155,7 +155,7 @@ func (pl *Plugin) PreScore(ctx context.Context, cs fwk.CycleState, pod *corev1.P
 		return fwk.NewStatus(fwk.Skip)
 	}
 	cs.Write(stateKey, &preScoreState{
-		snap: snap,
+		snap:  snap,
 		pod:   scoring.PlacementPod{Usage: placement.ExpectedUsage(snap.owners, pod), Profile: placement.PodProfile(pod)},
 		steer: pl.steer.pick(pod, nodes, pl.clock.Now()),
 	})

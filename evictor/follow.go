@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
@@ -43,19 +44,26 @@ type Followup struct {
 // (counted in rebalancer_placement_predictions_total as soon as it is seen, with an event on a
 // miss) and, once the follow window has passed, how far the node it left fell. A move that did
 // not do what it predicted backs the workload off, with an event that says why.
-func (r *Reconciler) follow(ctx context.Context, p *v1alpha1.RebalancePolicy, cl *cluster, st *policyState, now time.Time) []Followup {
-	interval := durationOr(p.Spec.Interval, v1alpha1.DefaultInterval)
+func (r *Reconciler) follow(ctx context.Context, p *v1alpha1.RebalancePolicy, cl *cacheView, st *policyState, now time.Time) []Followup {
+	interval := v1alpha1.Duration(p.Spec.Interval, v1alpha1.DefaultInterval)
 	window := r.FollowWindow
 	if window == 0 {
 		window = 3 * interval
 	}
-	backoff := durationOr(p.Spec.PodBackoff, v1alpha1.DefaultPodBackoff)
+	backoff := v1alpha1.Duration(p.Spec.PodBackoff, v1alpha1.DefaultPodBackoff)
 	var out []Followup
+	claimed := map[types.UID]bool{}
+	for _, f := range st.followed {
+		if f.LandedPod != "" {
+			claimed[f.LandedPod] = true
+		}
+	}
 	kept := st.followed[:0]
 	for _, f := range st.followed {
 		if f.Landed == "" {
-			if landed := replacementNode(cl, f); landed != "" {
-				f.Landed = landed
+			if rp := replacementOf(cl, f, claimed); rp != nil {
+				f.Landed, f.LandedPod = rp.NodeName, rp.UID
+				claimed[rp.UID] = true
 				r.recordPrediction(p, f)
 			}
 		}
@@ -100,9 +108,10 @@ func cooledAsPredicted(f followed, now float64) bool {
 }
 
 // LandedAsPredicted reports whether node is in the set the move predicted (its To when it has
-// none): the "exact" outcome of rebalancer_placement_predictions_total.
+// none, or when the move was steered to To): the "exact" outcome of
+// rebalancer_placement_predictions_total.
 func LandedAsPredicted(m planner.Move, node string) bool {
-	if len(m.Possible) == 0 {
+	if m.Steered || len(m.Possible) == 0 {
 		return node == m.To
 	}
 	return slices.Contains(m.Possible, node)
@@ -156,12 +165,15 @@ func (r *Reconciler) backOffIfMissed(ctx context.Context, p *v1alpha1.RebalanceP
 	}
 }
 
-// replacementNode is the node of the first pod of the workload created after the eviction: its
-// replacement (a later one would belong to a later eviction of the same workload).
-func replacementNode(cl *cluster, f followed) string {
-	var first *planner.Pod
+// replacementOf pairs the eviction with its replacement: a pod of the workload, on a node,
+// created after the eviction and not paired with another eviction (claimed). The pods of a
+// workload are alike, so when several evictions of one workload are followed at once (their
+// replacements land in any order), a pod on a node the eviction predicted is taken first; else
+// the first one created (a later one would belong to a later eviction).
+func replacementOf(cl *cacheView, f followed, claimed map[types.UID]bool) *planner.Pod {
+	var first, predicted *planner.Pod
 	for _, p := range cl.snap.Pods {
-		if p.Namespace != f.Move.Pod.Namespace || p.NodeName == "" || p.Created().Before(f.At.Add(-time.Second)) {
+		if p.Namespace != f.Move.Pod.Namespace || p.NodeName == "" || p.Created().Before(f.At.Add(-time.Second)) || claimed[p.UID] {
 			continue
 		}
 		ref := p.Owner
@@ -171,9 +183,12 @@ func replacementNode(cl *cluster, f followed) string {
 		if first == nil || p.Created().Before(first.Created()) {
 			first = p
 		}
+		if LandedAsPredicted(f.Move, p.NodeName) && (predicted == nil || p.Created().Before(predicted.Created())) {
+			predicted = p
+		}
 	}
-	if first == nil {
-		return ""
+	if predicted != nil {
+		return predicted
 	}
-	return first.NodeName
+	return first
 }

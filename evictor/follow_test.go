@@ -2,11 +2,13 @@ package evictor
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
 	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
@@ -16,27 +18,52 @@ import (
 	tu "github.com/tinorodney/rebalancer/pkg/testutil"
 )
 
-// TestReplacementNode: the replacement of an eviction is the first pod of the workload created
-// after it, not a later one that replaced a later eviction of the same workload.
-func TestReplacementNode(t *testing.T) {
+// TestReplacementOf: the replacement of an eviction is the first pod of the workload created
+// after it, not a later one that replaced a later eviction of the same workload; with several
+// evictions of the workload followed at once each gets a pod of its own, one on a node it
+// predicted first.
+func TestReplacementOf(t *testing.T) {
 	at := tu.Epoch.Add(time.Hour)
 	pod := func(name, node string, created time.Time) *corev1.Pod {
 		return tu.Pod(name).Namespace("prod").Node(node).OwnedBy("ReplicaSet", "web").Created(created).Obj()
 	}
-	cl := &cluster{snap: planner.Snapshot{Pods: planner.NewPods([]*corev1.Pod{
+	cl := &cacheView{snap: planner.Snapshot{Pods: planner.NewPods([]*corev1.Pod{
 		pod("web-old", "n1", tu.Epoch),
 		pod("web-later", "n4", at.Add(2*time.Minute)),
 		pod("web-first", "n3", at.Add(10*time.Second)),
 		tu.Pod("other").Namespace("prod").Node("n9").OwnedBy("ReplicaSet", "api").Created(at.Add(5 * time.Second)).Obj(),
 	})}}
-	f := followed{At: at, Move: planner.Move{Pod: planner.PodRef{Namespace: "prod", Name: "web-evicted"},
-		Workload: planner.WorkloadKey{Namespace: "prod", Kind: "ReplicaSet", Name: "web"}, From: "n1"}}
-	if got := replacementNode(cl, f); got != "n3" {
-		t.Errorf("replacement on %q, want n3 (the first pod after the eviction)", got)
+	web := planner.WorkloadKey{Namespace: "prod", Kind: "ReplicaSet", Name: "web"}
+	f := followed{At: at, Move: planner.Move{Pod: planner.PodRef{Namespace: "prod", Name: "web-evicted"}, Workload: web, From: "n1", To: "n7"}}
+	name := func(p *planner.Pod) string {
+		if p == nil {
+			return ""
+		}
+		return p.Name
 	}
-	f.At = at.Add(time.Hour)
-	if got := replacementNode(cl, f); got != "" {
-		t.Errorf("no pod after the eviction, got %q", got)
+	tests := []struct {
+		name    string
+		f       followed
+		claimed []string
+		want    string
+	}{
+		{name: "the first pod after the eviction", f: f, want: "web-first"},
+		{name: "no pod after the eviction", f: followed{At: at.Add(time.Hour), Move: f.Move}, want: ""},
+		{name: "the first pod is another eviction's", f: f, claimed: []string{"web-first"}, want: "web-later"},
+		{name: "a pod on the predicted node first", f: followed{At: at, Move: planner.Move{Pod: f.Move.Pod, Workload: web, From: "n1", To: "n4", Steered: true}}, want: "web-later"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			claimed := map[types.UID]bool{}
+			for _, p := range cl.snap.Pods {
+				if slices.Contains(tc.claimed, p.Name) {
+					claimed[p.UID] = true
+				}
+			}
+			if got := name(replacementOf(cl, tc.f, claimed)); got != tc.want {
+				t.Errorf("replacement %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 
@@ -79,7 +106,7 @@ func TestFollowJudgesByTheMovesOwnPrediction(t *testing.T) {
 			if tc.landed != "" {
 				pods = append(pods, tu.Pod("web-new").Namespace("prod").Node(tc.landed).OwnedBy("ReplicaSet", "web").Created(at.Add(time.Second)).Obj())
 			}
-			cl := &cluster{snap: planner.Snapshot{Pods: planner.NewPods(pods)}}
+			cl := &cacheView{snap: planner.Snapshot{Pods: planner.NewPods(pods)}}
 			m := planner.Move{Pod: planner.PodRef{Namespace: "prod", Name: "web-evicted"}, Workload: planner.WorkloadKey{Namespace: "prod", Kind: "ReplicaSet", Name: "web"},
 				From: "hot-1", To: tc.possible[0], Possible: tc.possible, Confirmed: true, Scheduler: "default-scheduler", SourceAfter: 0.90}
 			st := &policyState{followed: []followed{{Move: m, At: at, SourceBefore: 0.95,

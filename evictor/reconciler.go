@@ -136,13 +136,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if p.DeletionTimestamp != nil {
 		return ctrl.Result{}, nil
 	}
-	interval := durationOr(p.Spec.Interval, v1alpha1.DefaultInterval)
+	interval := v1alpha1.Duration(p.Spec.Interval, v1alpha1.DefaultInterval)
 	now := r.Clock.Now()
 	// A cycle started by something other than a spec change waits out the interval.
 	if last := p.Status.LastCycleTime; last != nil && p.Status.ObservedGeneration == p.Generation {
 		if wait := last.Add(interval).Sub(now); wait > time.Second {
 			return ctrl.Result{RequeueAfter: wait}, nil
 		}
+	}
+
+	st := r.states.get(p.Name)
+	if wait := st.waitFor(p.Generation, interval, now); wait > time.Second {
+		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 
 	if !r.Pods.HasSynced() {
@@ -153,22 +158,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		logger.V(1).Info("Waiting for the placement engine's listers to sync")
 		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
-	cl, err := readCluster(ctx, r.Client, r.Pods)
+	cl, err := readCacheView(ctx, r.Client, r.Pods)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	st := r.states.get(p.Name)
+	st.lastCycle, st.generation = now, p.Generation
 	followups := r.follow(ctx, &p, cl, st, now)
 
 	snap := cl.snap
 	snap.ExcludedNodes = ownedElsewhere(&p, cl.policies, snap.Nodes)
-	var conds []metav1.Condition
-	if len(snap.ExcludedNodes) > 0 {
-		conds = append(conds, condition(v1alpha1.ConditionConflict, metav1.ConditionTrue, v1alpha1.ReasonOverlapsOlderPolicy,
-			fmt.Sprintf("%d of the nodes this policy selects belong to an older RebalancePolicy; nothing is evicted from them", len(snap.ExcludedNodes))))
-	} else {
-		conds = append(conds, condition(v1alpha1.ConditionConflict, metav1.ConditionFalse, v1alpha1.ReasonNoOverlap, "no other policy selects these nodes"))
-	}
+	conds := []metav1.Condition{conflictCondition(len(snap.ExcludedNodes))}
 
 	readings, usageCond := r.read(ctx, &p)
 	conds = append(conds, usageCond)
@@ -193,9 +192,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	snap.Usage = toPlannerUsage(readings)
 	snap.Placement = r.Placement
 
-	start := time.Now()
+	start := r.Clock.Now()
 	res := planner.Plan(snap, &p, cl.slos, st.plan, now)
-	r.Metrics.PlanDuration.Observe(time.Since(start).Seconds())
+	r.Metrics.PlanDuration.Observe(r.Clock.Since(start).Seconds())
 	st.plan = res.State
 	cycle.Result, cycle.DryRun = res, res.DryRun
 
@@ -210,24 +209,38 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	r.recordMetrics(&p, &res)
 	cycle.Conditions = conds
-	status, err := r.writePolicyStatus(ctx, &p, &res, conds, now)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	cycle.Status = status
-	slos, err := r.writeSLOStatus(ctx, cl, st, &res, now)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	cycle.SLOs = slos
-	cycle.Budgets = planner.NamespaceBudgetsLeft(&p, &res)
-	if err := r.writeNodeClassStatus(ctx, cl, &res); err != nil {
+	if err := r.writeStatuses(ctx, &p, cl, st, &res, &cycle, now); err != nil {
 		return ctrl.Result{}, err
 	}
 	r.observe(cycle)
 	logger.V(1).Info("Cycle done", "sigma", res.SigmaBefore, "hot", res.HotNodes, "cold", res.ColdNodes,
 		"moves", len(res.Moves), "heldBack", len(res.HeldBack), "lowerBound", res.LowerBound, "dryRun", res.DryRun)
 	return ctrl.Result{RequeueAfter: interval}, nil
+}
+
+// conflictCondition is the Conflict condition for a policy excluded nodes of which belong to an
+// older policy.
+func conflictCondition(excluded int) metav1.Condition {
+	if excluded > 0 {
+		return condition(v1alpha1.ConditionConflict, metav1.ConditionTrue, v1alpha1.ReasonOverlapsOlderPolicy,
+			fmt.Sprintf("%d of the nodes this policy selects belong to an older RebalancePolicy; nothing is evicted from them", excluded))
+	}
+	return condition(v1alpha1.ConditionConflict, metav1.ConditionFalse, v1alpha1.ReasonNoOverlap, "no other policy selects these nodes")
+}
+
+// writeStatuses writes the cycle into the status of the policy, its WorkloadSLOs and the
+// NodeClasses, and records what it wrote in the cycle for the observers.
+func (r *Reconciler) writeStatuses(ctx context.Context, p *v1alpha1.RebalancePolicy, cl *cacheView, st *policyState, res *planner.Result, cycle *Cycle, now time.Time) error {
+	status, err := r.writePolicyStatus(ctx, p, res, cycle.Conditions, now)
+	if err != nil {
+		return err
+	}
+	cycle.Status = status
+	if cycle.SLOs, err = r.writeSLOStatus(ctx, cl, st, res, now); err != nil {
+		return err
+	}
+	cycle.Budgets = planner.NamespaceBudgetsLeft(p, res)
+	return r.writeNodeClassStatus(ctx, cl, res)
 }
 
 func (r *Reconciler) observe(c Cycle) {
@@ -317,11 +330,4 @@ func setConditions(list *[]metav1.Condition, conds []metav1.Condition, generatio
 	}
 	meta.SetStatusCondition(list, metav1.Condition{Type: v1alpha1.ConditionReady, Status: ready, Reason: reason, Message: msg,
 		ObservedGeneration: generation, LastTransitionTime: metav1.NewTime(now)})
-}
-
-func durationOr(d *metav1.Duration, def time.Duration) time.Duration {
-	if d == nil || d.Duration <= 0 {
-		return def
-	}
-	return d.Duration
 }

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	"github.com/tinorodney/rebalancer/evictor/planner"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
@@ -17,6 +19,20 @@ type policyState struct {
 	followed []followed
 	// pendingSince is when a held-back pod was first held back, by pod key.
 	pendingSince map[string]time.Time
+	// lastCycle is when this replica last ran a cycle of the policy, at spec generation
+	// generation: cycles are an interval apart even when the cache still holds a status older
+	// than the last cycle's (every ledger write is a status update that queues the policy again).
+	lastCycle  time.Time
+	generation int64
+}
+
+// waitFor is how long a cycle at now must wait for the policy's interval to pass since this
+// replica's last cycle of the same spec generation; 0 when it may run.
+func (st *policyState) waitFor(generation int64, interval time.Duration, now time.Time) time.Duration {
+	if st.lastCycle.IsZero() || st.generation != generation {
+		return 0
+	}
+	return max(st.lastCycle.Add(interval).Sub(now), 0)
 }
 
 // followed is an eviction whose replacement and source node are being watched.
@@ -27,8 +43,10 @@ type followed struct {
 	SourceBefore float64
 	// Classes are the nodes' classes when the move was planned (shared by the cycle's moves).
 	Classes map[string]scoring.Class
-	// Landed is the node the replacement was first seen on, once it was.
-	Landed string
+	// Landed is the node the replacement was first seen on, once it was, and LandedPod that
+	// replacement (no other eviction of the workload is paired with it).
+	Landed    string
+	LandedPod types.UID
 }
 
 type states struct {

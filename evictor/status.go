@@ -18,8 +18,24 @@ import (
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/pkg/ledger"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
+
+// trimPolicyLedger drops the entries of the policy's ledger past their retention and counts the
+// evictions of the last hour, as the status shows them.
+func trimPolicyLedger(p *v1alpha1.RebalancePolicy, now time.Time) {
+	p.Status.Ledger = ledger.Trim(p.Status.Ledger, now, policyRetention(p))
+	p.Status.EvictionsLastHour = int32(ledger.Used(p.Status.Ledger, now).Total)
+}
+
+// trimSLOLedger drops the entries of the WorkloadSLO's ledger older than an hour and sets the
+// disruptions it has left; it returns the disruptions used and the limit.
+func trimSLOLedger(s *v1alpha1.WorkloadSLO, now time.Time) (used, limit int32) {
+	s.Status.Ledger = ledger.Trim(s.Status.Ledger, now, ledger.Window)
+	s.Status.DisruptionsRemaining = ptr.To(int32(ledger.SLORemaining(s, now)))
+	return int32(ledger.Used(s.Status.Ledger, now).Total), int32(ledger.SLOLimit(s))
+}
 
 func (r *Reconciler) priorityClasses(ctx context.Context) []*schedulingv1.PriorityClass {
 	var l schedulingv1.PriorityClassList
@@ -32,7 +48,6 @@ func (r *Reconciler) priorityClasses(ctx context.Context) []*schedulingv1.Priori
 // writePolicyStatus records the cycle in the policy's status. res is nil when no plan was made.
 // The ledger is read fresh and only pruned, never overwritten from the cache.
 func (r *Reconciler) writePolicyStatus(ctx context.Context, p *v1alpha1.RebalancePolicy, res *planner.Result, conds []metav1.Condition, now time.Time) (v1alpha1.RebalancePolicyStatus, error) {
-	keep := max(time.Hour, durationOr(p.Spec.PodBackoff, v1alpha1.DefaultPodBackoff))
 	var written v1alpha1.RebalancePolicyStatus
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		var fresh v1alpha1.RebalancePolicy
@@ -45,13 +60,7 @@ func (r *Reconciler) writePolicyStatus(ctx context.Context, p *v1alpha1.Rebalanc
 		s := &fresh.Status
 		s.ObservedGeneration = fresh.Generation
 		s.LastCycleTime = ptr.To(metav1.NewTime(now))
-		s.Ledger = editLedger(s.Ledger, v1alpha1.Disruption{}, false, now.Add(-keep))
-		s.EvictionsLastHour = 0
-		for _, d := range s.Ledger {
-			if d.Time.After(now.Add(-time.Hour)) {
-				s.EvictionsLastHour++
-			}
-		}
+		trimPolicyLedger(&fresh, now)
 		setConditions(&s.Conditions, conds, fresh.Generation, now)
 		if res != nil && len(res.Blockers) == 0 {
 			s.Sigma = ptr.To(round4(res.SigmaBefore))
@@ -132,7 +141,7 @@ func summary(res *planner.Result) *v1alpha1.PlanSummary {
 
 // writeSLOStatus records each WorkloadSLO's budget: ledger (pruned), what remains, which pods are
 // held back and why. It returns the statuses written, for the dashboard.
-func (r *Reconciler) writeSLOStatus(ctx context.Context, cl *cluster, st *policyState, res *planner.Result, now time.Time) ([]v1alpha1.WorkloadSLO, error) {
+func (r *Reconciler) writeSLOStatus(ctx context.Context, cl *cacheView, st *policyState, res *planner.Result, now time.Time) ([]v1alpha1.WorkloadSLO, error) {
 	var out []v1alpha1.WorkloadSLO
 	seen := map[string]bool{}
 	for _, slo := range cl.slos {
@@ -174,10 +183,7 @@ func (r *Reconciler) writeSLOStatus(ctx context.Context, cl *cluster, st *policy
 			before := fresh.Status.DeepCopy()
 			s := &fresh.Status
 			s.ObservedGeneration = fresh.Generation
-			s.Ledger = editLedger(s.Ledger, v1alpha1.Disruption{}, false, now.Add(-time.Hour))
-			used := int32(len(s.Ledger))
-			limit := ptr.Deref(fresh.Spec.MaxDisruptionsPerHour, v1alpha1.DefaultSLOMaxDisruptionsPerHour)
-			s.DisruptionsRemaining = ptr.To(int32(planner.SLOBudgetLeft(&fresh, now)))
+			used, limit := trimSLOLedger(&fresh, now)
 			s.MatchingPods = matching
 			s.Pending = pending
 			c := metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonBudgetAvailable,
@@ -211,7 +217,7 @@ func reasonText(h planner.HeldBack) string {
 
 // writeNodeClassStatus records each NodeClass's members and their mean utilisation score (from
 // the latest reading of any policy).
-func (r *Reconciler) writeNodeClassStatus(ctx context.Context, cl *cluster, res *planner.Result) error {
+func (r *Reconciler) writeNodeClassStatus(ctx context.Context, cl *cacheView, res *planner.Result) error {
 	for _, n := range res.Nodes {
 		r.scores.set(n.Name, n.Score)
 	}

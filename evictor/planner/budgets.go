@@ -1,13 +1,12 @@
 package planner
 
 import (
-	"time"
-
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/pkg/ledger"
 )
 
 // Unlimited is a budget's remainder when no budget applies.
-const Unlimited = -1
+const Unlimited = ledger.Unlimited
 
 // NamespaceBudgetsLeft is what the policy's namespace budgets still allow in the hour before
 // res.Time, once the plan is carried out: each budget's maximum less the disruptions of its
@@ -17,20 +16,14 @@ const Unlimited = -1
 // them, so both count alike.
 func NamespaceBudgetsLeft(p *v1alpha1.RebalancePolicy, res *Result) map[string]int {
 	out := map[string]int{}
-	used := map[string]int{}
-	hourAgo := res.Time.Add(-time.Hour)
-	for _, d := range p.Status.Ledger {
-		if d.Time.After(hourAgo) {
-			used[d.Namespace]++
-		}
-	}
+	used := ledger.Used(p.Status.Ledger, res.Time).ByNamespace
 	if !res.DryRun {
 		for _, m := range res.Moves {
 			used[m.Pod.Namespace]++
 		}
 	}
 	for _, b := range p.Spec.NamespaceBudgets {
-		out[b.Namespace] = max(int(b.MaxDisruptionsPerHour)-used[b.Namespace], 0)
+		out[b.Namespace] = ledger.Remaining(int(b.MaxDisruptionsPerHour), used[b.Namespace])
 	}
 	for _, h := range res.HeldBack {
 		if _, ok := out[h.Pod.Namespace]; !ok && !h.Has(ReasonNotOptedIn) {
@@ -43,17 +36,4 @@ func NamespaceBudgetsLeft(p *v1alpha1.RebalancePolicy, res *Result) map[string]i
 		}
 	}
 	return out
-}
-
-// SLOBudgetLeft is what the WorkloadSLO's hourly budget still allows at now: its maximum less the
-// disruptions in its ledger in the hour before.
-func SLOBudgetLeft(s *v1alpha1.WorkloadSLO, now time.Time) int {
-	limit := int(deref(s.Spec.MaxDisruptionsPerHour, v1alpha1.DefaultSLOMaxDisruptionsPerHour))
-	used := 0
-	for _, d := range s.Status.Ledger {
-		if d.Time.After(now.Add(-time.Hour)) {
-			used++
-		}
-	}
-	return max(limit-used, 0)
 }

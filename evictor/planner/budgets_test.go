@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
@@ -43,31 +42,6 @@ func TestNamespaceBudgetsLeft(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, planner.NamespaceBudgetsLeft(policy, &tc.res)); diff != "" {
 				t.Errorf("budgets left (-want,+got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestSLOBudgetLeft(t *testing.T) {
-	slo := func(max *int32, agos ...time.Duration) *v1alpha1.WorkloadSLO {
-		s := &v1alpha1.WorkloadSLO{Spec: v1alpha1.WorkloadSLOSpec{MaxDisruptionsPerHour: max}}
-		for _, a := range agos {
-			s.Status.Ledger = append(s.Status.Ledger, v1alpha1.Disruption{Time: metav1.NewTime(now.Add(-a))})
-		}
-		return s
-	}
-	for _, tc := range []struct {
-		name string
-		slo  *v1alpha1.WorkloadSLO
-		want int
-	}{
-		{"default budget, unused", slo(nil), v1alpha1.DefaultSLOMaxDisruptionsPerHour},
-		{"one of three used, one expired", slo(ptr.To[int32](3), 30*time.Minute, 61*time.Minute), 2},
-		{"overspent shows zero", slo(ptr.To[int32](1), time.Minute, 2*time.Minute), 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := planner.SLOBudgetLeft(tc.slo, now); got != tc.want {
-				t.Errorf("SLOBudgetLeft = %d, want %d", got, tc.want)
 			}
 		})
 	}

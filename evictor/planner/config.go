@@ -45,26 +45,26 @@ type Config struct {
 // ConfigValid condition.
 func Resolve(p *v1alpha1.RebalancePolicy, priorityClasses []*schedulingv1.PriorityClass) (Config, error) {
 	s := &p.Spec
+	// How the policy judges nodes: the same resolution the scheduler's plugin and the simulator use.
+	j, jerr := scoring.ResolvePolicy(p)
 	c := Config{
 		DryRun:            deref(s.DryRun, v1alpha1.DefaultDryRun),
-		Weights:           scoring.Weights{CPU: v1alpha1.DefaultWeightCPU, Memory: v1alpha1.DefaultWeightMemory},
+		Weights:           j.Weights,
+		Hysteresis:        j.Hysteresis,
+		NodeSelector:      j.NodeSelector,
+		StaleAfter:        j.StaleAfter,
 		MinSigmaGain:      deref(s.MinSigmaImprovement, v1alpha1.DefaultMinSigmaImprovement),
 		ColdDestinations:  deref(s.Destinations, v1alpha1.DefaultDestinations) == v1alpha1.DestinationsCold,
 		MaxPerCycle:       v1alpha1.DefaultMaxEvictionsPerCycle,
 		MaxPerNodeCycle:   v1alpha1.DefaultMaxEvictionsPerNodePerCycle,
 		MaxPerHour:        v1alpha1.DefaultMaxEvictionsPerHour,
 		NamespaceBudgets:  map[string]int{},
-		PodBackoff:        duration(s.PodBackoff, v1alpha1.DefaultPodBackoff),
+		PodBackoff:        v1alpha1.Duration(s.PodBackoff, v1alpha1.DefaultPodBackoff),
 		PriorityThreshold: v1alpha1.DefaultPriorityThreshold,
 		PinnedAnnotation:  v1alpha1.DefaultPinnedAnnotation,
 		MinPodAge:         v1alpha1.DefaultMinPodAge,
-		StaleAfter:        v1alpha1.DefaultStaleAfter,
 		IncludeNamespaces: map[string]bool{},
 		ExcludeNamespaces: map[string]bool{},
-		Hysteresis: scoring.Hysteresis{
-			Hot: v1alpha1.DefaultHotThreshold, Cold: v1alpha1.DefaultColdThreshold,
-			Margin: v1alpha1.DefaultHysteresisMargin, Consecutive: v1alpha1.DefaultConsecutiveReadings,
-		},
 	}
 	maxLocal := resource.MustParse(v1alpha1.DefaultMaxLocalStorage)
 
@@ -81,11 +81,8 @@ func Resolve(p *v1alpha1.RebalancePolicy, priorityClasses []*schedulingv1.Priori
 			return c, invalid(v1alpha1.ReasonValid, "spec.namespaceSelector: %v", err)
 		}
 	}
-	c.NodeSelector = labels.Everything()
-	if s.NodeSelector != nil {
-		if c.NodeSelector, err = metav1.LabelSelectorAsSelector(s.NodeSelector); err != nil {
-			return c, invalid(v1alpha1.ReasonValid, "spec.nodeSelector: %v", err)
-		}
+	if jerr != nil {
+		return c, invalid(v1alpha1.ReasonValid, "%v", jerr)
 	}
 	if s.Namespaces != nil {
 		for _, n := range s.Namespaces.Include {
@@ -93,16 +90,6 @@ func Resolve(p *v1alpha1.RebalancePolicy, priorityClasses []*schedulingv1.Priori
 		}
 		for _, n := range s.Namespaces.Exclude {
 			c.ExcludeNamespaces[n] = true
-		}
-	}
-	if w := s.Weights; w != nil {
-		c.Weights = scoring.Weights{CPU: deref(w.CPU, v1alpha1.DefaultWeightCPU), Memory: deref(w.Memory, v1alpha1.DefaultWeightMemory)}
-	}
-	c.Hysteresis = c.Hysteresis.WithThresholds(s.Thresholds)
-	if h := s.Hysteresis; h != nil {
-		c.Hysteresis.Margin = deref(h.Margin, v1alpha1.DefaultHysteresisMargin)
-		if h.ConsecutiveReadings > 0 {
-			c.Hysteresis.Consecutive = h.ConsecutiveReadings
 		}
 	}
 	if r := s.RateLimits; r != nil {
@@ -133,15 +120,9 @@ func Resolve(p *v1alpha1.RebalancePolicy, priorityClasses []*schedulingv1.Priori
 		if sf.PinnedAnnotation != "" {
 			c.PinnedAnnotation = sf.PinnedAnnotation
 		}
-		c.MinPodAge = duration(sf.MinPodAge, v1alpha1.DefaultMinPodAge)
+		c.MinPodAge = v1alpha1.Duration(sf.MinPodAge, v1alpha1.DefaultMinPodAge)
 	}
 	c.MaxLocalStorage = maxLocal.Value()
-	if m := s.Metrics; m != nil {
-		c.StaleAfter = duration(m.StaleAfter, v1alpha1.DefaultStaleAfter)
-	}
-	if c.Hysteresis.Cold >= c.Hysteresis.Hot {
-		return c, invalid(v1alpha1.ReasonValid, "spec.thresholds: cold (%v) must be lower than hot (%v)", c.Hysteresis.Cold, c.Hysteresis.Hot)
-	}
 	return c, nil
 }
 
@@ -163,11 +144,4 @@ func deref[T any](p *T, def T) T {
 		return def
 	}
 	return *p
-}
-
-func duration(d *metav1.Duration, def time.Duration) time.Duration {
-	if d == nil {
-		return def
-	}
-	return d.Duration
 }

@@ -97,7 +97,7 @@ type predictKey struct {
 // past it are held back (ConfirmationLimit) rather than make a cycle take seconds.
 func (cf *confirmer) maxPredictions() int { return 20 + 4*cf.cfg.MaxPerCycle }
 
-func (cf *confirmer) predict(c *cand, version int) (placement.Prediction, *Reason) {
+func (cf *confirmer) predict(c *proposal, version int) (placement.Prediction, *Reason) {
 	key := predictKey{shape: c.pod.Shape, requests: c.pod.Requests, version: version}
 	if p, ok := cf.memo[key]; ok {
 		return p, nil
@@ -136,7 +136,7 @@ func (cf *confirmer) close() {
 // while the evicted pod still holds its requests on its node: its controller creates it as soon
 // as the eviction marks the pod terminating, and kube-scheduler counts a terminating pod until it
 // is gone. It returns why the move cannot stand otherwise.
-func (cf *confirmer) confirm(c *cand, spread *scoring.Spread, version int) *Reason {
+func (cf *confirmer) confirm(c *proposal, spread *scoring.Spread, version int) *Reason {
 	if c.pod.Spec != nil && len(c.pod.Spec.ResourceClaims) > 0 {
 		return reason(ReasonResourceClaims, "the pod has resource claims (dynamic resource allocation), which the placement engine does not model: where its replacement lands cannot be confirmed")
 	}
@@ -221,7 +221,7 @@ func firstRejected(possible []string, rejected map[string]*Reason) (string, *Rea
 
 // acceptable says why node name is not an acceptable destination for c, or nil; for an acceptable
 // node it leaves c's destination fields set to it.
-func (cf *confirmer) acceptable(c *cand, n *nodeInfo, name string, spread *scoring.Spread) *Reason {
+func (cf *confirmer) acceptable(c *proposal, n *nodeInfo, name string, spread *scoring.Spread) *Reason {
 	sched := schedulerOf(c.pod)
 	switch {
 	case n == c.node:
@@ -247,7 +247,7 @@ func (cf *confirmer) uncertain(pred placement.Prediction, name string, r *Reason
 
 // setDest sets c's destination and the scores and sigma after the move, or says why dest would
 // turn hot.
-func (c *cand) setDest(dest *nodeInfo, spread *scoring.Spread, cfg *Config) *Reason {
+func (c *proposal) setDest(dest *nodeInfo, spread *scoring.Spread, cfg *Config) *Reason {
 	c.dest = dest
 	c.srcNew = cfg.Weights.NodeScore(c.node.place.Usage.Sub(c.usage), c.node.place.Capacity)
 	c.dstNew = cfg.Weights.NodeScore(dest.place.Usage.Add(c.usage), dest.place.Capacity)
@@ -262,7 +262,7 @@ func (c *cand) setDest(dest *nodeInfo, spread *scoring.Spread, cfg *Config) *Rea
 }
 
 // apply records an accepted move in the session: the pod leaves, its replacement lands on dest.
-func (cf *confirmer) apply(c *cand) error {
+func (cf *confirmer) apply(c *proposal) error {
 	if cf.sess == nil {
 		return nil
 	}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/pkg/ledger"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
@@ -150,7 +151,6 @@ func newEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, s
 		}
 		e.pdbs.add(pdb.Namespace, sel, &pdbInfo{pdb: pdb, selector: sel})
 	}
-	hourAgo := now.Add(-time.Hour)
 	for _, slo := range slos {
 		if slo.Spec.Selector == nil {
 			continue
@@ -162,28 +162,20 @@ func newEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, s
 		si := &sloInfo{
 			slo: slo, key: slo.Namespace + "/" + slo.Name, selector: sel,
 			max:    int(deref(slo.Spec.MaxDisruptionsPerHour, v1alpha1.DefaultSLOMaxDisruptionsPerHour)),
-			window: duration(slo.Spec.ReadinessWindow, v1alpha1.DefaultSLOReadinessWindow),
+			window: v1alpha1.Duration(slo.Spec.ReadinessWindow, v1alpha1.DefaultSLOReadinessWindow),
 		}
 		si.maxStateful = si.max
 		if slo.Spec.MaxStatefulDisruptionsPerHour != nil {
 			si.maxStateful = int(*slo.Spec.MaxStatefulDisruptionsPerHour)
 		}
-		for _, d := range slo.Status.Ledger {
-			if d.Time.After(hourAgo) {
-				si.used++
-				if d.Stateful {
-					si.usedStateful++
-				}
-			}
-		}
+		used := ledger.Used(slo.Status.Ledger, now)
+		si.used, si.usedStateful = used.Total, used.Stateful
 		e.slos.add(slo.Namespace, sel, si)
 	}
 	if policy != nil {
+		used := ledger.Used(policy.Status.Ledger, now)
+		e.hourUsed, e.nsUsed = used.Total, used.ByNamespace
 		for _, d := range policy.Status.Ledger {
-			if d.Time.After(hourAgo) {
-				e.hourUsed++
-				e.nsUsed[d.Namespace]++
-			}
 			wk := ledgerWorkload(d)
 			if wk.Kind != "" && d.Time.After(e.lastEvictedAt[wk]) {
 				e.lastEvictedAt[wk] = d.Time.Time
@@ -247,11 +239,11 @@ func (e *Eligibility) shapeInfo(pod *Pod) *shapeInfo {
 		profile:   pod.Profile(),
 		slos:      e.slos.match(pod.Namespace, lbls),
 		pdbs:      e.pdbs.match(pod.Namespace, lbls),
-		stateful:  pod.Claims || (pod.Owner != nil && pod.Owner.Kind == "StatefulSet"),
+		stateful:  pod.Stateful(),
 	}
 	if pod.Owner != nil {
 		si.wl = e.workloads[pod.Owner.UID]
-		si.workload = WorkloadKey{Namespace: pod.Namespace, Kind: pod.Owner.Kind, Name: pod.Owner.Name}
+		si.workload = pod.Workload()
 	}
 	if _, taken := e.shapes[pod.Shape]; !taken {
 		e.shapes[pod.Shape] = si

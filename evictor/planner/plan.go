@@ -16,9 +16,9 @@ import (
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
-// cand is a candidate with what selection needs: its node, expected usage, placement constraints
+// proposal is a candidate with what selection needs: its node, expected usage, placement constraints
 // and, once evaluated, its predicted destination and sigma drop.
-type cand struct {
+type proposal struct {
 	candidate
 	node    *nodeInfo
 	usage   scoring.Resources
@@ -44,19 +44,10 @@ type cand struct {
 }
 
 // Plan decides which pods to evict in this cycle. It is deterministic: the same inputs give the
-// same plan.
+// same plan. It works in four steps: classify the nodes, collect the candidates on hot nodes,
+// select the moves, and report the nodes.
 func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.WorkloadSLO, st State, now time.Time) Result {
-	res := Result{Time: now, State: State{Nodes: map[string]scoring.NodeState{}, Backoff: map[WorkloadKey]Backoff{}}}
-	for k, b := range st.Backoff {
-		if now.Before(b.Until) {
-			res.State.Backoff[k] = b
-		}
-	}
-	for _, n := range s.Nodes {
-		if ns, ok := st.Nodes[n.Name]; ok {
-			res.State.Nodes[n.Name] = ns
-		}
-	}
+	res := Result{Time: now, State: carriedState(&s, st, now)}
 	cfg, err := Resolve(policy, s.PriorityClasses)
 	if err != nil {
 		var b Blocker
@@ -77,8 +68,43 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		}
 		return res
 	}
+	spread := classify(cl, &cfg, &res)
+	res.SigmaBefore = spread.Sigma()
 
-	// Classify with hysteresis: each node's thresholds, the policy's margin and readings.
+	sel := &moveSelection{s: &s, cfg: &cfg, cl: cl, res: &res, spread: spread, now: now,
+		elig: newEligibility(&s, cfg, policy, slos, st, now, cl.replicas), pr: newPredictor(cl.scope, cfg.Weights)}
+	if s.Placement != nil {
+		sel.cf = &confirmer{engine: s.Placement, s: &s, cl: cl, cfg: &cfg, now: now}
+		defer sel.cf.close()
+	}
+	movable := sel.collect()
+	res.LowerBound = lowerBound(cl.scope, movable, cfg.Weights)
+	sel.selectMoves()
+	res.SigmaAfter = spread.Sigma()
+	report(cl, &res)
+	return res
+}
+
+// carriedState is what the planner carries into this cycle: backoffs that have not expired and
+// the classification of the nodes that still exist.
+func carriedState(s *Snapshot, st State, now time.Time) State {
+	out := State{Nodes: map[string]scoring.NodeState{}, Backoff: map[WorkloadKey]Backoff{}}
+	for k, b := range st.Backoff {
+		if now.Before(b.Until) {
+			out.Backoff[k] = b
+		}
+	}
+	for _, n := range s.Nodes {
+		if ns, ok := st.Nodes[n.Name]; ok {
+			out.Nodes[n.Name] = ns
+		}
+	}
+	return out
+}
+
+// classify classifies each node with hysteresis (its own thresholds, the policy's margin and
+// readings) and returns the spread of the nodes' scores.
+func classify(cl *cluster, cfg *Config, res *Result) *scoring.Spread {
 	scores := make([]float64, len(cl.scope))
 	for i, n := range cl.scope {
 		h := cfg.Hysteresis
@@ -97,18 +123,33 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		}
 	}
 	spread := scoring.NewSpread(scores)
-	res.SigmaBefore = spread.Sigma()
+	return &spread
+}
 
-	elig := newEligibility(&s, cfg, policy, slos, st, now, cl.replicas)
-	pr := newPredictor(cl.scope, cfg.Weights)
-	var cf *confirmer
-	if s.Placement != nil {
-		cf = &confirmer{engine: s.Placement, s: &s, cl: cl, cfg: &cfg, now: now}
-		defer cf.close()
-	}
-	h := &candHeap{}
-	// movable are the candidates the eligibility rules let go, with or without a destination.
-	var movable []*cand
+// moveSelection chooses the plan's moves among the candidates on hot nodes: a heap ranks them by
+// the sigma drop the fast model predicts, the eligibility rules run again whenever an earlier
+// move changed budgets and loads, and the placement engine confirms each move before it enters.
+type moveSelection struct {
+	s      *Snapshot
+	cfg    *Config
+	cl     *cluster
+	res    *Result
+	spread *scoring.Spread
+	now    time.Time
+	elig   *Eligibility
+	pr     *predictor
+	cf     *confirmer // nil without a placement engine
+	heap   proposalHeap
+	// version counts the moves taken; a candidate evaluated at an older version is evaluated again.
+	version int
+}
+
+// collect checks every pod on a hot node against the eligibility rules, holds back those that
+// fail, and puts the others on the heap. It returns every candidate the rules let go, with or
+// without a destination (the lower bound counts them).
+func (sel *moveSelection) collect() []*proposal {
+	cl, res, cfg := sel.cl, sel.res, sel.cfg
+	var movable []*proposal
 	onHot := 0
 	for _, n := range cl.scope {
 		if n.state.Class == scoring.Hot {
@@ -117,8 +158,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 	}
 	res.HeldBack = make([]HeldBack, 0, onHot)
 	bound := newDropBound(cl.scope)
-	var slab []cand // candidates are allocated in chunks
-
+	var slab []proposal // candidates are allocated in chunks
 	for _, n := range cl.scope {
 		if n.state.Class != scoring.Hot {
 			continue
@@ -127,39 +167,43 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		slices.SortFunc(pods, podCompare)
 		var cd candidate
 		for _, p := range pods {
-			elig.fill(&cd, p)
-			if rs := elig.check(&cd); len(rs) > 0 {
+			sel.elig.fill(&cd, p)
+			if rs := sel.elig.check(&cd); len(rs) > 0 {
 				res.HeldBack = append(res.HeldBack, HeldBack{Pod: cd.ref(), Workload: cd.shape.workload, Node: n.name, Reasons: rs})
 				continue
 			}
 			if len(slab) == cap(slab) {
-				slab = make([]cand, 0, 256)
+				slab = make([]proposal, 0, 256)
 			}
-			slab = append(slab, cand{candidate: cd, node: n, confirmed: -1})
+			slab = append(slab, proposal{candidate: cd, node: n, confirmed: -1})
 			c := &slab[len(slab)-1]
-			c.usage = podUsage(p, &s, n, cfg.StaleAfter, now)
+			c.usage = podUsage(p, sel.s, n, cfg.StaleAfter, sel.now)
 			c.profile = c.shape.profile
 			movable = append(movable, c)
 			if bound.ok {
 				// Ranked by the most the move could buy; its destination is predicted only if it
 				// comes to the top (version -1: not evaluated yet).
-				c.drop, c.version = bound.drop(c, &spread, cfg.Weights), -1
-				heap.Push(h, c)
+				c.drop, c.version = bound.drop(c, sel.spread, cfg.Weights), -1
+				heap.Push(&sel.heap, c)
 				continue
 			}
-			if r := evaluate(c, pr, &spread, &cfg); r != nil {
+			if r := evaluate(c, sel.pr, sel.spread, cfg); r != nil {
 				res.hold(c, *r)
 				continue
 			}
-			heap.Push(h, c)
+			heap.Push(&sel.heap, c)
 		}
 	}
-	res.LowerBound = lowerBound(cl.scope, movable, cfg.Weights)
+	return movable
+}
 
-	version := 0
+// selectMoves takes the best candidate from the heap until it is empty: it holds it back at a
+// limit, evaluates it again after an earlier move, confirms its destination, and takes it.
+func (sel *moveSelection) selectMoves() {
+	cfg, res, h := sel.cfg, sel.res, &sel.heap
 	cycleLimit := *reason(ReasonCycleLimit, "rate limit: %d evictions per cycle already planned", cfg.MaxPerCycle)
 	for h.Len() > 0 {
-		c := heap.Pop(h).(*cand)
+		c := heap.Pop(h).(*proposal)
 		switch {
 		case len(res.Moves) >= cfg.MaxPerCycle:
 			res.hold(c, cycleLimit)
@@ -172,28 +216,28 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 				c.node.name, c.node.predictedP, c.node.cool, c.node.hot))
 			continue
 		}
-		if c.version != version {
+		if c.version != sel.version {
 			// Earlier moves spent budgets and changed loads: check and predict again.
-			if rs := elig.check(&c.candidate); len(rs) > 0 {
+			if rs := sel.elig.check(&c.candidate); len(rs) > 0 {
 				res.hold(c, rs...)
 				continue
 			}
-			if r := evaluate(c, pr, &spread, &cfg); r != nil {
+			if r := evaluate(c, sel.pr, sel.spread, cfg); r != nil {
 				res.hold(c, *r)
 				continue
 			}
-			c.version = version
+			c.version = sel.version
 			heap.Push(h, c)
 			continue
 		}
-		if cf != nil && c.confirmed != version {
+		if sel.cf != nil && c.confirmed != sel.version {
 			// The fast model ranked it first: the scheduler's own framework has the last word on
 			// where the replacement lands, and with it on the sigma drop.
-			if r := cf.confirm(c, &spread, version); r != nil {
+			if r := sel.cf.confirm(c, sel.spread, sel.version); r != nil {
 				res.hold(c, *r)
 				continue
 			}
-			c.confirmed = version
+			c.confirmed = sel.version
 			if h.Len() > 0 && (*h)[0].drop > c.drop {
 				heap.Push(h, c)
 				continue
@@ -203,33 +247,41 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 			res.hold(c, *reason(ReasonTooLittleGain, "predicted sigma drop %.4f is below minSigmaImprovement %.4f", c.drop, cfg.MinSigmaGain))
 			continue
 		}
-		if cf != nil {
-			if err := cf.apply(c); err != nil {
-				res.hold(c, *reason(ReasonPlacementError, "%v", err))
-				continue
-			}
-		}
-		res.Moves = append(res.Moves, Move{
-			Pod: c.ref(), Workload: c.shape.workload, From: c.node.name, To: c.dest.name, Scheduler: schedulerOf(c.pod),
-			Possible: c.possible, Confirmed: cf != nil, SourceAfter: c.srcNew, MissChance: c.missChance, Steered: c.steered,
-			SigmaBefore: spread.Sigma(), SigmaAfter: c.after, Stateful: c.shape.stateful, SLOs: sloKeys(c.shape.slos),
-			Reason: Reason{Code: ReasonLowersSigma, Message: fmt.Sprintf("node %s is hot (busiest resource at %.3f, stops being hot under %.2f); moving lowers sigma by %.4f, the most of any candidate",
-				c.node.name, c.node.predictedP, c.node.cool, c.drop)},
-		})
-		spread.Apply(c.node.predicted, c.srcNew, c.dest.predicted, c.dstNew)
-		c.node.predicted, c.dest.predicted = c.srcNew, c.dstNew
-		c.node.predictedP, c.dest.predictedP = c.srcNewP, c.dstNewP
-		c.node.place.Usage = c.node.place.Usage.Sub(c.usage)
-		c.dest.place.Usage = c.dest.place.Usage.Add(c.usage)
-		c.dest.load.Requested = c.dest.load.Requested.Add(c.pod.Requests)
-		c.dest.load.Pods++
-		c.node.evicted++
-		elig.record(&c.candidate)
-		pr.rebuild()
-		version++
+		sel.take(c)
 	}
-	res.SigmaAfter = spread.Sigma()
+}
 
+// take puts the move in the plan and applies it to the plan's view of the cluster.
+func (sel *moveSelection) take(c *proposal) {
+	if sel.cf != nil {
+		if err := sel.cf.apply(c); err != nil {
+			sel.res.hold(c, *reason(ReasonPlacementError, "%v", err))
+			return
+		}
+	}
+	spread := sel.spread
+	sel.res.Moves = append(sel.res.Moves, Move{
+		Pod: c.ref(), Workload: c.shape.workload, From: c.node.name, To: c.dest.name, Scheduler: schedulerOf(c.pod),
+		Possible: c.possible, Confirmed: sel.cf != nil, SourceAfter: c.srcNew, MissChance: c.missChance, Steered: c.steered,
+		SigmaBefore: spread.Sigma(), SigmaAfter: c.after, Stateful: c.shape.stateful, SLOs: sloKeys(c.shape.slos),
+		Reason: Reason{Code: ReasonLowersSigma, Message: fmt.Sprintf("node %s is hot (busiest resource at %.3f, stops being hot under %.2f); moving lowers sigma by %.4f, the most of any candidate",
+			c.node.name, c.node.predictedP, c.node.cool, c.drop)},
+	})
+	spread.Apply(c.node.predicted, c.srcNew, c.dest.predicted, c.dstNew)
+	c.node.predicted, c.dest.predicted = c.srcNew, c.dstNew
+	c.node.predictedP, c.dest.predictedP = c.srcNewP, c.dstNewP
+	c.node.place.Usage = c.node.place.Usage.Sub(c.usage)
+	c.dest.place.Usage = c.dest.place.Usage.Add(c.usage)
+	c.dest.load.Requested = c.dest.load.Requested.Add(c.pod.Requests)
+	c.dest.load.Pods++
+	c.node.evicted++
+	sel.elig.record(&c.candidate)
+	sel.pr.rebuild()
+	sel.version++
+}
+
+// report says whether the plan clears every hot node and lists each node as the plan saw it.
+func report(cl *cluster, res *Result) {
 	res.ClearsHotNodes = true
 	for _, n := range cl.scope {
 		if n.state.Class == scoring.Hot && n.predictedP >= n.cool {
@@ -243,12 +295,11 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		res.Nodes = append(res.Nodes, NodeReport{Name: n.name, NodeClass: className, CPU: u.CPU, Memory: u.Memory, Score: n.score,
 			PredictedScore: n.predicted, State: n.state, HotThreshold: n.hot, ColdThreshold: n.cold})
 	}
-	return res
 }
 
 // evaluate predicts the candidate's destination and the sigma after the move, or says why the
 // move buys nothing.
-func evaluate(c *cand, pr *predictor, spread *scoring.Spread, cfg *Config) *Reason {
+func evaluate(c *proposal, pr *predictor, spread *scoring.Spread, cfg *Config) *Reason {
 	dest := pr.predict(c)
 	switch {
 	case dest == nil:
@@ -299,7 +350,7 @@ func newDropBound(scope []*nodeInfo) dropBound {
 //
 //	delta in [Score(usage / capMax), Score(usage / capMin)]   (a destination's score increase)
 //	drop <= sigma - SigmaAfterAtLeast(source now, source without the pod, bMin, deltas)
-func (b dropBound) drop(c *cand, sp *scoring.Spread, w scoring.Weights) float64 {
+func (b dropBound) drop(c *proposal, sp *scoring.Spread, w scoring.Weights) float64 {
 	srcNew := w.NodeScore(c.node.place.Usage.Sub(c.usage), c.node.place.Capacity)
 	dMin, dMax := w.NodeScore(c.usage, b.capMax), w.NodeScore(c.usage, b.capMin)
 	return sp.Sigma() - sp.SigmaAfterAtLeast(c.node.predicted, srcNew, b.bMin, dMin, dMax)
@@ -317,7 +368,7 @@ func (b dropBound) drop(c *cand, sp *scoring.Spread, w scoring.Weights) float64 
 //	LB           = sum over hot nodes of max over weighted r of k_r(node)
 //
 // A node its movable pods cannot clear counts all of them.
-func lowerBound(scope []*nodeInfo, movable []*cand, w scoring.Weights) int {
+func lowerBound(scope []*nodeInfo, movable []*proposal, w scoring.Weights) int {
 	type sh struct{ cpu, mem []float64 }
 	shares := map[*nodeInfo]*sh{}
 	for _, c := range movable {
@@ -368,7 +419,7 @@ func lowerBound(scope []*nodeInfo, movable []*cand, w scoring.Weights) int {
 	return lb
 }
 
-func (res *Result) hold(c *cand, rs ...Reason) {
+func (res *Result) hold(c *proposal, rs ...Reason) {
 	res.HeldBack = append(res.HeldBack, HeldBack{Pod: c.ref(), Workload: c.shape.workload, Node: c.node.name, Reasons: rs})
 }
 
@@ -398,19 +449,19 @@ func sloKeys(slos []*sloInfo) []string {
 	return out
 }
 
-// candHeap orders candidates by predicted sigma drop, largest first, then by pod name.
-type candHeap []*cand
+// proposalHeap orders candidates by predicted sigma drop, largest first, then by pod name.
+type proposalHeap []*proposal
 
-func (h candHeap) Len() int { return len(h) }
-func (h candHeap) Less(i, j int) bool {
+func (h proposalHeap) Len() int { return len(h) }
+func (h proposalHeap) Less(i, j int) bool {
 	if h[i].drop != h[j].drop {
 		return h[i].drop > h[j].drop
 	}
 	return podCompare(h[i].pod, h[j].pod) < 0
 }
-func (h candHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *candHeap) Push(x any)   { *h = append(*h, x.(*cand)) }
-func (h *candHeap) Pop() any {
+func (h proposalHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *proposalHeap) Push(x any)   { *h = append(*h, x.(*proposal)) }
+func (h *proposalHeap) Pop() any {
 	old := *h
 	c := old[len(old)-1]
 	*h = old[:len(old)-1]

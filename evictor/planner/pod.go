@@ -166,6 +166,18 @@ func (p *Pod) Replacement() *corev1.Pod {
 	return r
 }
 
+// Stateful is true for a pod whose eviction a WorkloadSLO counts as stateful: it belongs to a
+// StatefulSet or mounts a PersistentVolumeClaim.
+func (p *Pod) Stateful() bool { return p.Claims || (p.Owner != nil && p.Owner.Kind == "StatefulSet") }
+
+// Workload is the pod's controller; zero for a pod without one.
+func (p *Pod) Workload() WorkloadKey {
+	if p.Owner == nil {
+		return WorkloadKey{}
+	}
+	return WorkloadKey{Namespace: p.Namespace, Kind: p.Owner.Kind, Name: p.Owner.Name}
+}
+
 // Profile is the workload profile the pod states with the label, or else the annotation,
 // rebalancer.atarnet.org/profile.
 func (p *Pod) Profile() scoring.Profile {

@@ -108,7 +108,7 @@ func less(k1 float64, n1 string, k2 float64, n2 string) bool {
 }
 
 // predict returns the node the candidate's replacement lands on, or nil when no node fits.
-func (pr *predictor) predict(c *cand) *nodeInfo {
+func (pr *predictor) predict(c *proposal) *nodeInfo {
 	var best *nodeInfo
 	var bestScore int64 = -1
 	consider := func(n *nodeInfo) {
@@ -140,7 +140,7 @@ func (pr *predictor) predict(c *cand) *nodeInfo {
 // node n, used only to rank candidates (the placement engine confirms every move): the shared
 // placement score for pods of a secondary scheduler (the Rebalancer's), a model of
 // kube-scheduler's default scoring for the default scheduler.
-func (pr *predictor) score(c *cand, n *nodeInfo) int64 {
+func (pr *predictor) score(c *proposal, n *nodeInfo) int64 {
 	if s := c.pod.SchedulerName; s != "" && s != corev1.DefaultSchedulerName {
 		pod := scoring.PlacementPod{Usage: c.usage, Profile: c.profile}
 		return scoring.PlacementScore(&n.place, &pod, pr.w, pr.pw)

@@ -49,6 +49,9 @@ const (
 	ReasonConfirmationLimit ReasonCode = "ConfirmationLimit"
 	// ReasonPlacementError: the placement engine failed to place the replacement.
 	ReasonPlacementError ReasonCode = "PlacementError"
+	// ReasonConfigInvalid: the fresh check before an eviction found that the policy, read again,
+	// no longer resolves (it was changed to something that cannot work): nothing is evicted.
+	ReasonConfigInvalid ReasonCode = "ConfigInvalid"
 )
 
 // Why a move is made.

@@ -11,6 +11,7 @@ import (
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/pkg/ledger"
 	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
@@ -89,7 +90,7 @@ func Plan(d *Dump, engine *placement.Engine, policy *v1alpha1.RebalancePolicy, n
 		r.Budgets = append(r.Budgets, ReportBudget{"namespace", b.Namespace, left[b.Namespace]})
 	}
 	for _, s := range d.SLOs {
-		r.Budgets = append(r.Budgets, ReportBudget{"WorkloadSLO", s.Namespace + "/" + s.Name, planner.SLOBudgetLeft(s, now)})
+		r.Budgets = append(r.Budgets, ReportBudget{"WorkloadSLO", s.Namespace + "/" + s.Name, ledger.SLORemaining(s, now)})
 	}
 	return r
 }

@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +15,7 @@ import (
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/pkg/ledger"
 	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
@@ -67,15 +67,12 @@ func (p *PlannerDecider) Decide(s planner.Snapshot, _ []*corev1.Pod, now time.Ti
 
 // Evicted writes the eviction to the ledgers.
 func (p *PlannerDecider) Evicted(pod *corev1.Pod, from string, now time.Time) {
-	wk := ""
-	if ref := metav1.GetControllerOfNoCopy(pod); ref != nil {
-		wk = ref.Kind + "/" + ref.Name
-	}
-	d := v1alpha1.Disruption{Time: metav1.NewTime(now), Namespace: pod.Namespace, Pod: pod.Name, Node: from, Workload: wk}
-	p.Policy.Status.Ledger = append(p.Policy.Status.Ledger, d)
+	pp := planner.NewPod(pod)
+	d := ledger.Entry(now, pod.Namespace, pod.Name, from, pp.Workload().String(), pp.Stateful())
+	p.Policy.Status.Ledger = ledger.Append(p.Policy.Status.Ledger, d, now, ledger.Retention(v1alpha1.Duration(p.Policy.Spec.PodBackoff, v1alpha1.DefaultPodBackoff)))
 	for _, slo := range p.SLOs {
 		if slo.Namespace == pod.Namespace && selects(slo.Spec.Selector, pod.Labels) {
-			slo.Status.Ledger = append(slo.Status.Ledger, d)
+			slo.Status.Ledger = ledger.Append(slo.Status.Ledger, d, now, ledger.Window)
 		}
 	}
 }
@@ -176,9 +173,6 @@ func (r Result) ColdShare() float64 {
 	return float64(r.OnCold) / float64(r.Placed)
 }
 
-// simulations counts Simulate calls, to make replacement UIDs unique.
-var simulations atomic.Uint64
-
 type simPod struct {
 	pod     *corev1.Pod
 	view    *planner.Pod      // the planner's view of pod
@@ -198,205 +192,263 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 	if opts.Placement == nil {
 		return Result{}, fmt.Errorf("simulating needs a placement engine")
 	}
-	simulations.Add(1)
-	rng := rand.New(rand.NewPCG(opts.Seed, opts.Seed^0xa5a5a5a5))
-	factor := map[string]float64{}
-	capacity := map[string]scoring.Resources{}
+	sim := newSimulation(d, dec, opts, start)
+	for cycle := 1; cycle <= opts.Cycles; cycle++ {
+		if err := sim.cycle(cycle); err != nil {
+			return sim.res, fmt.Errorf("cycle %d: %w", cycle, err)
+		}
+	}
+	sim.summarise()
+	return sim.res, nil
+}
+
+// simulation is the state of one Simulate run: the cluster as the simulator models it (each
+// node's capacity, NodeClass thresholds and usage beyond its pods; each pod's base usage), the
+// simulator's own classification of the nodes, and the result so far.
+type simulation struct {
+	d    *Dump
+	dec  Decider
+	opts Options
+	rng  *rand.Rand
+	// run makes the replacements' UIDs unique among the engine's runs (it caches pods by UID).
+	run uint64
+
+	factor     map[string]float64
+	capacity   map[string]scoring.Resources
+	hysteresis map[string]scoring.Hysteresis
+	system     map[string]scoring.Resources // what a node uses beyond its pods, in reference units
+	classOf    map[string]scoring.PlacementNode
+	pods       []*simPod
+	cp         *planner.Compactor
+
+	classes     map[string]scoring.NodeState // the simulator's own classification of each node
+	lastEvicted map[int]time.Time            // by pod lineage
+	replacement int
+	now         time.Time
+	res         Result
+
+	// This cycle's readings: each node's usage and score in reference units, and their spread.
+	nodeRef   map[string]scoring.Resources
+	nodeScore map[string]float64
+	spread    *scoring.Spread
+}
+
+func newSimulation(d *Dump, dec Decider, opts Options, start time.Time) *simulation {
+	sim := &simulation{d: d, dec: dec, opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0xa5a5a5a5)), run: opts.Placement.NewRun(),
+		factor: map[string]float64{}, capacity: map[string]scoring.Resources{}, hysteresis: map[string]scoring.Hysteresis{},
+		system: map[string]scoring.Resources{}, classOf: placementClasses(d), cp: planner.NewCompactor(),
+		classes: map[string]scoring.NodeState{}, lastEvicted: map[int]time.Time{}, now: start,
+		res: Result{Decider: dec.Name(), ConvergedAt: -1, ToTarget: -1}}
 	nodeClasses := scoring.ResolveNodeClasses(d.NodeClasses)
+	// Each node is classified with its NodeClass's thresholds, as the evictor and the plugin do.
+	judge := scoring.Judgement{Weights: opts.Weights, Hysteresis: opts.Hysteresis}
 	for _, n := range d.Nodes {
 		f := 1.0
-		if c := scoring.ClassFor(labels.Set(n.Labels), nodeClasses); c != nil {
+		c := scoring.ClassFor(labels.Set(n.Labels), nodeClasses)
+		if c != nil {
 			f = c.CapacityFactor
 		}
-		factor[n.Name] = f
+		sim.hysteresis[n.Name] = judge.For(c)
+		sim.factor[n.Name] = f
 		a, _ := scoring.NodeAllocatable(n)
-		capacity[n.Name] = scoring.Capacity(scoring.Resources{CPU: float64(a.MilliCPU), Memory: float64(a.Memory)}, f)
+		sim.capacity[n.Name] = scoring.Capacity(scoring.Resources{CPU: float64(a.MilliCPU), Memory: float64(a.Memory)}, f)
 	}
 	// Pods and their usage in reference units; what a node uses beyond its pods stays put.
-	var pods []*simPod
-	cp := planner.NewCompactor()
 	podUse := map[string]scoring.Resources{}
 	for i, p := range d.Pods {
 		if p.Spec.NodeName == "" || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}
-		view := cp.Pod(p)
+		view := sim.cp.Pod(p)
 		s, ok := d.Usage.Pods[view.Key()]
 		var u scoring.Resources
 		if ok {
-			u = scoring.ToReference(scoring.Resources{CPU: s.MilliCPU, Memory: s.Memory}, factor[p.Spec.NodeName])
+			u = scoring.ToReference(scoring.Resources{CPU: s.MilliCPU, Memory: s.Memory}, sim.factor[p.Spec.NodeName])
 		} else {
-			u = scoring.ToReference(scoring.Resources{CPU: float64(view.Requests.MilliCPU), Memory: float64(view.Requests.Memory)}, factor[p.Spec.NodeName])
+			u = scoring.ToReference(scoring.Resources{CPU: float64(view.Requests.MilliCPU), Memory: float64(view.Requests.Memory)}, sim.factor[p.Spec.NodeName])
 		}
-		pods = append(pods, &simPod{pod: p.DeepCopy(), view: view, base: u, lineage: i})
+		sim.pods = append(sim.pods, &simPod{pod: p.DeepCopy(), view: view, base: u, lineage: i})
 		podUse[p.Spec.NodeName] = podUse[p.Spec.NodeName].Add(u)
 	}
-	system := map[string]scoring.Resources{}
-	classOf := placementClasses(d)
 	for _, n := range d.Nodes {
 		s := d.Usage.Nodes[n.Name]
-		node := scoring.ToReference(scoring.Resources{CPU: s.MilliCPU, Memory: s.Memory}, factor[n.Name])
+		node := scoring.ToReference(scoring.Resources{CPU: s.MilliCPU, Memory: s.Memory}, sim.factor[n.Name])
 		rest := node.Sub(podUse[n.Name])
-		system[n.Name] = scoring.Resources{CPU: math.Max(rest.CPU, 0), Memory: math.Max(rest.Memory, 0)}
+		sim.system[n.Name] = scoring.Resources{CPU: math.Max(rest.CPU, 0), Memory: math.Max(rest.Memory, 0)}
 	}
-
-	res := Result{Decider: dec.Name(), ConvergedAt: -1, ToTarget: -1}
 	if pd, ok := dec.(*PlannerDecider); ok {
-		res.LowerBound = lowerBound(d, pd, start)
+		sim.res.LowerBound = lowerBound(d, pd, start)
 	}
-	lastEvicted := map[int]time.Time{}
-	classes := map[string]scoring.NodeState{} // the simulator's own classification of each node
-	now := start
-	replacement := 0
-	for cycle := 1; cycle <= opts.Cycles; cycle++ {
-		// Readings for this cycle.
-		usage := planner.Usage{Nodes: map[string]planner.Sample{}, Pods: map[types.NamespacedName]planner.Sample{}}
-		nodeRef := map[string]scoring.Resources{}
-		for n, s := range system {
-			nodeRef[n] = s
-		}
-		for _, sp := range pods {
-			u := sp.base
-			if opts.Noise > 0 {
-				k := math.Max(0, 1+opts.Noise*rng.NormFloat64())
-				u = scoring.Resources{CPU: u.CPU * k, Memory: u.Memory * k}
-			}
-			node := sp.pod.Spec.NodeName
-			nodeRef[node] = nodeRef[node].Add(u)
-			f := factor[node]
-			usage.Pods[types.NamespacedName{Namespace: sp.pod.Namespace, Name: sp.pod.Name}] = planner.Sample{MilliCPU: u.CPU / f, Memory: u.Memory, Time: now}
-		}
-		scores := make([]float64, 0, len(d.Nodes))
-		nodeScore := make(map[string]float64, len(d.Nodes))
-		hot, cold := 0, 0
-		for _, n := range d.Nodes {
-			r := nodeRef[n.Name]
-			usage.Nodes[n.Name] = planner.Sample{MilliCPU: r.CPU / factor[n.Name], Memory: r.Memory, Time: now}
-			sc := opts.Weights.NodeScore(r, capacity[n.Name])
-			scores = append(scores, sc)
-			nodeScore[n.Name] = sc
-			classes[n.Name] = opts.Hysteresis.Classify(classes[n.Name], opts.Weights.Pressure(r, capacity[n.Name]), sc)
-			switch classes[n.Name].Class {
-			case scoring.Hot:
-				hot++
-			case scoring.Cold:
-				cold++
-			}
-		}
-		spread := scoring.NewSpread(scores)
-		sigma := spread.Sigma()
-		var afterEach []float64
-		if cycle == 1 {
-			res.InitialSigma = sigma
-		}
+	return sim
+}
 
-		snap := d.Snapshot()
-		snap.Pods = make([]*planner.Pod, len(pods))
-		apiPods := make([]*corev1.Pod, len(pods))
-		for i, sp := range pods {
-			snap.Pods[i], apiPods[i] = sp.view, sp.pod
-		}
-		snap.Usage = usage
-		snap.Placement = opts.Placement
-		evict, err := dec.Decide(snap, apiPods, now)
-		if err != nil {
-			return res, fmt.Errorf("cycle %d: %w", cycle, err)
-		}
-		hotSet, coldSet := classified(dec)
-		predicted := predictedSets(dec)
-		table := simTable(d, capacity, nodeRef, classOf, hotSet, coldSet, usage, factor, pods, opts.Weights)
-		// The scheduler that follows steers reads them from the ledger the evictor writes.
-		table.Steers, table.Now = steersOf(dec, now), now
-		sess, err := opts.Placement.Open(d.Nodes, placement.APIPods(apiPods), table)
-		if err != nil {
-			return res, fmt.Errorf("cycle %d: %w", cycle, err)
-		}
-		evicted := 0
-		for _, ref := range evict {
-			i := indexOf(pods, ref)
-			if i < 0 {
-				continue
-			}
-			sp := pods[i]
-			from := sp.pod.Spec.NodeName
-			if t, ok := lastEvicted[sp.lineage]; ok && now.Sub(t) < opts.Backoff {
-				res.Doubles++
-			}
-			lastEvicted[sp.lineage] = now
-			dec.Evicted(sp.pod, from, now)
-			replacement++
-			np := sp.pod.DeepCopy()
-			np.Name = fmt.Sprintf("%s-r%d", trimReplica(sp.pod.Name), replacement)
-			// UIDs unique across simulations: the engine keeps its view of a pod by UID.
-			np.UID = types.UID(fmt.Sprintf("sim-%d-%d", simulations.Load(), replacement))
-			np.Spec.NodeName = ""
-			np.Status = corev1.PodStatus{Phase: corev1.PodPending}
-			// The replacement is scheduled while the old pod still holds its requests.
-			pred, err := sess.Predict(context.Background(), np)
-			if err != nil {
-				sess.Close()
-				return res, fmt.Errorf("cycle %d: placing the replacement of %s: %w", cycle, ref, err)
-			}
-			dest := pred.Draw(rng)
-			useSteer(table.Steers, np, dest)
-			pods = append(pods[:i], pods[i+1:]...)
-			evicted++
-			if dest == "" {
-				if err := sess.Move(context.Background(), sp.pod, nil, ""); err != nil {
-					sess.Close()
-					return res, err
-				}
-				res.Unplaced++
-				afterEach = append(afterEach, spread.Sigma())
-				continue
-			}
-			if err := sess.Move(context.Background(), sp.pod, np, dest); err != nil {
-				sess.Close()
-				return res, err
-			}
-			res.Placed++
-			switch classes[dest].Class {
-			case scoring.Cold:
-				res.OnCold++
-			case scoring.Hot:
-				res.OnHot++
-			}
-			if set, ok := predicted[ref]; ok {
-				res.Predicted++
-				if slices.Contains(set, dest) {
-					res.AsPredicted++
-				}
-			}
-			np.Spec.NodeName = dest
-			np.Status.Phase = corev1.PodRunning
-			t := metav1.NewTime(now)
-			np.CreationTimestamp, np.Status.StartTime = t, &t
-			np.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: t}}
-			pods = append(pods, &simPod{pod: np, view: cp.Pod(np), base: sp.base, lineage: sp.lineage})
-			nodeRef[from] = nodeRef[from].Sub(sp.base)
-			nodeRef[dest] = nodeRef[dest].Add(sp.base)
-			// The scheduler's plugin sees the replacement at its requests until the next reading.
-			if n := table.Nodes[dest]; n != nil {
-				n.Usage = n.Usage.Add(placement.LagUsage(sp.view.Requests, factor[dest]))
-			}
-			if from != dest {
-				fromNew, destNew := opts.Weights.NodeScore(nodeRef[from], capacity[from]), opts.Weights.NodeScore(nodeRef[dest], capacity[dest])
-				spread.Apply(nodeScore[from], fromNew, nodeScore[dest], destNew)
-				nodeScore[from], nodeScore[dest] = fromNew, destNew
-			}
-			afterEach = append(afterEach, spread.Sigma())
-		}
-		sess.Close()
-		res.Evictions += evicted
-		res.Cycles = append(res.Cycles, CycleResult{Cycle: cycle, Sigma: sigma, Hot: hot, Cold: cold, Evictions: evicted, Total: res.Evictions, AfterEach: afterEach})
-		if opts.StationaryCycles > 0 && cycle > opts.Cycles-opts.StationaryCycles {
-			res.AfterConverge += evicted
-		}
-		now = now.Add(opts.Interval)
+// cycle takes this cycle's readings, lets the decider choose, and evicts and places.
+func (sim *simulation) cycle(cycle int) error {
+	usage, hot, cold := sim.readings()
+	sigma := sim.spread.Sigma()
+	if cycle == 1 {
+		sim.res.InitialSigma = sigma
 	}
+	snap := sim.d.Snapshot()
+	snap.Pods = make([]*planner.Pod, len(sim.pods))
+	apiPods := make([]*corev1.Pod, len(sim.pods))
+	for i, sp := range sim.pods {
+		snap.Pods[i], apiPods[i] = sp.view, sp.pod
+	}
+	snap.Usage = usage
+	snap.Placement = sim.opts.Placement
+	evict, err := sim.dec.Decide(snap, apiPods, sim.now)
+	if err != nil {
+		return err
+	}
+	hotSet, coldSet := classified(sim.dec)
+	table := simTable(sim.d, sim.capacity, sim.nodeRef, sim.classOf, hotSet, coldSet, usage, sim.factor, sim.pods, sim.opts.Weights)
+	// The scheduler that follows steers reads them from the ledger the evictor writes.
+	table.Steers, table.Now = steersOf(sim.dec, sim.now), sim.now
+	sess, err := sim.opts.Placement.Open(sim.d.Nodes, placement.APIPods(apiPods), table)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	predicted := predictedSets(sim.dec)
+	var afterEach []float64
+	evicted := 0
+	for _, ref := range evict {
+		ok, err := sim.evict(sess, table, ref, predicted[ref])
+		if err != nil {
+			return err
+		}
+		if ok {
+			evicted++
+			afterEach = append(afterEach, sim.spread.Sigma())
+		}
+	}
+	sim.res.Evictions += evicted
+	sim.res.Cycles = append(sim.res.Cycles, CycleResult{Cycle: cycle, Sigma: sigma, Hot: hot, Cold: cold, Evictions: evicted, Total: sim.res.Evictions, AfterEach: afterEach})
+	if sim.opts.StationaryCycles > 0 && cycle > sim.opts.Cycles-sim.opts.StationaryCycles {
+		sim.res.AfterConverge += evicted
+	}
+	sim.now = sim.now.Add(sim.opts.Interval)
+	return nil
+}
+
+// readings computes this cycle's readings from each pod's base usage (with noise), classifies
+// the nodes and returns the readings with the counts of hot and cold nodes.
+func (sim *simulation) readings() (planner.Usage, int, int) {
+	usage := planner.Usage{Nodes: map[string]planner.Sample{}, Pods: map[types.NamespacedName]planner.Sample{}}
+	sim.nodeRef = make(map[string]scoring.Resources, len(sim.system))
+	for n, s := range sim.system {
+		sim.nodeRef[n] = s
+	}
+	for _, sp := range sim.pods {
+		u := sp.base
+		if sim.opts.Noise > 0 {
+			k := math.Max(0, 1+sim.opts.Noise*sim.rng.NormFloat64())
+			u = scoring.Resources{CPU: u.CPU * k, Memory: u.Memory * k}
+		}
+		node := sp.pod.Spec.NodeName
+		sim.nodeRef[node] = sim.nodeRef[node].Add(u)
+		usage.Pods[types.NamespacedName{Namespace: sp.pod.Namespace, Name: sp.pod.Name}] = planner.Sample{MilliCPU: u.CPU / sim.factor[node], Memory: u.Memory, Time: sim.now}
+	}
+	scores := make([]float64, 0, len(sim.d.Nodes))
+	sim.nodeScore = make(map[string]float64, len(sim.d.Nodes))
+	hot, cold := 0, 0
+	w := sim.opts.Weights
+	for _, n := range sim.d.Nodes {
+		r := sim.nodeRef[n.Name]
+		usage.Nodes[n.Name] = planner.Sample{MilliCPU: r.CPU / sim.factor[n.Name], Memory: r.Memory, Time: sim.now}
+		sc := w.NodeScore(r, sim.capacity[n.Name])
+		scores = append(scores, sc)
+		sim.nodeScore[n.Name] = sc
+		sim.classes[n.Name] = sim.hysteresis[n.Name].Classify(sim.classes[n.Name], w.Pressure(r, sim.capacity[n.Name]), sc)
+		switch sim.classes[n.Name].Class {
+		case scoring.Hot:
+			hot++
+		case scoring.Cold:
+			cold++
+		}
+	}
+	spread := scoring.NewSpread(scores)
+	sim.spread = &spread
+	return usage, hot, cold
+}
+
+// evict evicts the pod, places its replacement where the engine's draw puts it and updates the
+// readings' model; false when the pod is no longer there.
+func (sim *simulation) evict(sess *placement.Session, table *placement.Table, ref planner.PodRef, predicted []string) (bool, error) {
+	i := indexOf(sim.pods, ref)
+	if i < 0 {
+		return false, nil
+	}
+	sp, res, now := sim.pods[i], &sim.res, sim.now
+	from := sp.pod.Spec.NodeName
+	if t, ok := sim.lastEvicted[sp.lineage]; ok && now.Sub(t) < sim.opts.Backoff {
+		res.Doubles++
+	}
+	sim.lastEvicted[sp.lineage] = now
+	sim.dec.Evicted(sp.pod, from, now)
+	sim.replacement++
+	np := sp.pod.DeepCopy()
+	np.Name = fmt.Sprintf("%s-r%d", trimReplica(sp.pod.Name), sim.replacement)
+	np.UID = types.UID(fmt.Sprintf("sim-%d-%d", sim.run, sim.replacement))
+	np.Spec.NodeName = ""
+	np.Status = corev1.PodStatus{Phase: corev1.PodPending}
+	// The replacement is scheduled while the old pod still holds its requests.
+	pred, err := sess.Predict(context.Background(), np)
+	if err != nil {
+		return false, fmt.Errorf("placing the replacement of %s: %w", ref, err)
+	}
+	dest := pred.Draw(sim.rng)
+	useSteer(table.Steers, np, dest)
+	sim.pods = append(sim.pods[:i], sim.pods[i+1:]...)
+	if dest == "" {
+		res.Unplaced++
+		return true, sess.Move(context.Background(), sp.pod, nil, "")
+	}
+	if err := sess.Move(context.Background(), sp.pod, np, dest); err != nil {
+		return false, err
+	}
+	res.Placed++
+	switch sim.classes[dest].Class {
+	case scoring.Cold:
+		res.OnCold++
+	case scoring.Hot:
+		res.OnHot++
+	}
+	if predicted != nil {
+		res.Predicted++
+		if slices.Contains(predicted, dest) {
+			res.AsPredicted++
+		}
+	}
+	np.Spec.NodeName = dest
+	np.Status.Phase = corev1.PodRunning
+	t := metav1.NewTime(now)
+	np.CreationTimestamp, np.Status.StartTime = t, &t
+	np.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: t}}
+	sim.pods = append(sim.pods, &simPod{pod: np, view: sim.cp.Pod(np), base: sp.base, lineage: sp.lineage})
+	sim.nodeRef[from] = sim.nodeRef[from].Sub(sp.base)
+	sim.nodeRef[dest] = sim.nodeRef[dest].Add(sp.base)
+	// The scheduler's plugin sees the replacement at its requests until the next reading.
+	if n := table.Nodes[dest]; n != nil {
+		n.Usage = n.Usage.Add(placement.LagUsage(sp.view.Requests, sim.factor[dest]))
+	}
+	if from != dest {
+		w := sim.opts.Weights
+		fromNew, destNew := w.NodeScore(sim.nodeRef[from], sim.capacity[from]), w.NodeScore(sim.nodeRef[dest], sim.capacity[dest])
+		sim.spread.Apply(sim.nodeScore[from], fromNew, sim.nodeScore[dest], destNew)
+		sim.nodeScore[from], sim.nodeScore[dest] = fromNew, destNew
+	}
+	return true, nil
+}
+
+// summarise sets the figures over all cycles: final sigma, evictions to the target, and the
+// cycle from which nothing more was evicted.
+func (sim *simulation) summarise() {
+	res := &sim.res
 	res.FinalSigma = res.Cycles[len(res.Cycles)-1].Sigma
-	if opts.TargetSigma > 0 {
-		res.ToTarget = res.EvictionsTo(opts.TargetSigma)
+	if sim.opts.TargetSigma > 0 {
+		res.ToTarget = res.EvictionsTo(sim.opts.TargetSigma)
 	}
 	for i := len(res.Cycles) - 1; i >= 0; i-- {
 		if res.Cycles[i].Evictions > 0 {
@@ -409,7 +461,6 @@ func Simulate(d *Dump, dec Decider, opts Options, start time.Time) (Result, erro
 			res.ConvergedAt = 1
 		}
 	}
-	return res, nil
 }
 
 // lowerBound is the planner's lower bound on the dump's own readings, without noise, with every

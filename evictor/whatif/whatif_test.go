@@ -21,8 +21,10 @@ import (
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner/plannertest"
 	"github.com/tinorodney/rebalancer/evictor/whatif"
+	"github.com/tinorodney/rebalancer/pkg/ledger"
 	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
+	"github.com/tinorodney/rebalancer/pkg/testutil"
 )
 
 // writeDump writes a generated cluster as kubectl would: a v1 List of nodes and pods, the CRs,
@@ -260,5 +262,41 @@ func TestEvictionsTo(t *testing.T) {
 		if got := r.EvictionsTo(tc.target); got != tc.want {
 			t.Errorf("EvictionsTo(%v) = %d, want %d", tc.target, got, tc.want)
 		}
+	}
+}
+
+// The simulator writes the ledgers as the evictor does: a stateful pod's eviction spends a
+// WorkloadSLO's stateful allowance (issue 17: it used to be recorded as stateless), and an entry
+// exactly one hour old no longer counts.
+func TestEvictedWritesWhatBudgetsNeed(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	slo := &v1alpha1.WorkloadSLO{ObjectMeta: metav1.ObjectMeta{Namespace: "db", Name: "pg"}, Spec: v1alpha1.WorkloadSLOSpec{
+		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "pg"}}, MaxDisruptionsPerHour: ptr.To[int32](2),
+		AllowStateful: ptr.To(true), MaxStatefulDisruptionsPerHour: ptr.To[int32](1)}}
+	old := v1alpha1.Disruption{Time: metav1.NewTime(now.Add(-time.Hour)), Namespace: "db", Pod: "pg-old", Stateful: true}
+	pd := &whatif.PlannerDecider{Policy: &v1alpha1.RebalancePolicy{}, SLOs: []*v1alpha1.WorkloadSLO{slo}}
+	tests := []struct {
+		name         string
+		pod          *corev1.Pod
+		wantStateful bool
+	}{
+		{name: "StatefulSet pod", pod: testutil.Pod("pg-0").Namespace("db").Label("app", "pg").StatefulSetOwner("pg").Obj(), wantStateful: true},
+		{name: "pod with a claim", pod: testutil.Pod("pg-x").Namespace("db").Label("app", "pg").OwnedBy("ReplicaSet", "pgx").PVC("data").Obj(), wantStateful: true},
+		{name: "stateless pod", pod: testutil.Pod("pg-web").Namespace("db").Label("app", "pg").OwnedBy("ReplicaSet", "web").Obj(), wantStateful: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pd.Policy.Status.Ledger, slo.Status.Ledger = []v1alpha1.Disruption{old}, []v1alpha1.Disruption{old}
+			pd.Evicted(tc.pod, "n1", now)
+			for what, l := range map[string][]v1alpha1.Disruption{"policy": pd.Policy.Status.Ledger, "WorkloadSLO": slo.Status.Ledger} {
+				if len(l) != 1 || l[0].Pod != tc.pod.Name || l[0].Stateful != tc.wantStateful {
+					t.Errorf("%s ledger %+v, want the hour-old entry trimmed and %s recorded with stateful %v", what, l, tc.pod.Name, tc.wantStateful)
+				}
+			}
+			used := ledger.Used(slo.Status.Ledger, now)
+			if tc.wantStateful != (used.Stateful == 1) {
+				t.Errorf("stateful disruptions used %d, want %v", used.Stateful, tc.wantStateful)
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -49,6 +50,7 @@ type Engine struct {
 	// table is the session's RebalancerNodeClassFit input; set while a session is open.
 	table *Table
 	mu    sync.Mutex
+	runs  atomic.Uint64
 }
 
 type profile struct {
@@ -126,6 +128,11 @@ func (e *Engine) Handles(schedulerName string) bool {
 	_, ok := e.profiles[profileName(schedulerName)]
 	return ok
 }
+
+// NewRun returns a number unique among the engine's runs, for callers that invent pods (the
+// simulator's replacements): the engine caches pods by UID, so invented UIDs must not repeat
+// across runs on one engine.
+func (e *Engine) NewRun() uint64 { return e.runs.Add(1) }
 
 // Steers reports whether the scheduler follows the evictor's steers: its profile scores with
 // RebalancerNodeClassFit, which prefers a steered workload's planned node (SteeringIndex).

@@ -306,7 +306,7 @@ func (c *collector) sourceFor(p *policy) (usage.Source, error) {
 	if c.injected != nil {
 		return c.injected, nil
 	}
-	m := p.metrics
+	m := p.Metrics
 	var address string
 	var q usage.Queries
 	if m.Prometheus != nil {

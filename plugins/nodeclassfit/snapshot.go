@@ -93,7 +93,7 @@ func newSnapshot(in *buildInput) *snapshot {
 	s := &snapshot{
 		nodes:            make(map[string]*nodeEntry, len(in.nodes)),
 		owners:           map[types.UID]scoring.Resources{},
-		weights:          pol.weights,
+		weights:          pol.Weights,
 		placementWeights: in.placementWeights,
 		policy:           pol,
 		builtAt:          in.now,
@@ -107,15 +107,15 @@ func newSnapshot(in *buildInput) *snapshot {
 		}
 		alloc, _ := scoring.NodeAllocatable(n)
 		e.capacity = scoring.Capacity(scoring.Resources{CPU: float64(alloc.MilliCPU), Memory: float64(alloc.Memory)}, e.factor)
-		e.inScope = pol.valid && pol.nodeSelector.Matches(lbls)
-		if smp, ok := in.readings.Nodes[n.Name]; ok && in.now.Sub(smp.Time) <= pol.staleAfter {
+		e.inScope = pol.valid && pol.NodeSelector.Matches(lbls)
+		if smp, ok := in.readings.Nodes[n.Name]; ok && in.now.Sub(smp.Time) <= pol.StaleAfter {
 			e.measured, e.reading = true, smp.Time
 			e.usage = scoring.ToReference(scoring.Resources{CPU: smp.MilliCPU, Memory: smp.Memory}, e.factor)
 		}
 		s.nodes[n.Name] = e
 	}
 	if in.pod != nil {
-		s.owners = ownerUsage(in, s, pol.staleAfter)
+		s.owners = ownerUsage(in, s, pol.StaleAfter)
 	}
 	return s
 }
@@ -165,7 +165,7 @@ func (s *snapshot) classify(cls *classifier, started map[string]scoring.Requests
 		if e.measured && e.inScope {
 			r := started[name]
 			u := e.usage.Add(scoring.ToReference(scoring.Resources{CPU: float64(r.MilliCPU), Memory: float64(r.Memory)}, e.factor))
-			h := s.policy.thresholdsFor(e.cls)
+			h := s.policy.For(e.cls)
 			e.classification = cls.observe(name, e.reading, s.weights.Pressure(u, e.capacity), s.weights.NodeScore(u, e.capacity), h)
 		}
 		if s.fromStatus {

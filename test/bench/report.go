@@ -17,8 +17,18 @@ const (
 
 func markdown(rows []row, sens scenario, vrows []variantRow) string {
 	var b strings.Builder
+	writeIntro(&b)
+	writeResults(&b, rows)
+	writeTargets(&b, rows)
+	writeDefaultScheduler(&b, rows)
+	writeConvergence(&b, rows, sens, vrows)
+	return b.String()
+}
+
+// writeIntro says how the clusters and the runs are made.
+func writeIntro(b *strings.Builder) {
 	b.WriteString("# Decision quality: the Rebalancer against descheduler and the lower bound\n\n")
-	fmt.Fprintf(&b, "Made by `make decision-bench` (`cd test/bench && go run . -out ../../docs`). Each cluster is seeded (plannertest.Cluster: "+
+	fmt.Fprintf(b, "Made by `make decision-bench` (`cd test/bench && go run . -out ../../docs`). Each cluster is seeded (plannertest.Cluster: "+
 		"20 pods per node, 5 replicas per workload, 80%% opted in, some DaemonSet, StatefulSet, critical and pinned pods, PDBs on a quarter of workloads; "+
 		"mixed clusters have a Raspberry Pi class, half the capacity, on a third of the nodes); the skew is the share of nodes given extra load. "+
 		"Readings carry %.0f%% noise per pod per cycle; %d one-minute cycles, the last %d counted as stationary. "+
@@ -32,6 +42,10 @@ func markdown(rows []row, sens scenario, vrows []variantRow) string {
 		"LB is the planner's lower bound on the cluster's own readings, without noise, every node classified at once (evictions to bring "+
 		"every node that really is hot under hot - margin, where it stops being hot); target sigma is half the initial sigma. Hot and cold are classified by the simulator itself with the policy's "+
 		"hysteresis, the same for every decider.\n\n", noise*100, cycles, stationary, deschedulerRuns, plannertest.DefaultHot(), plannertest.DefaultCold())
+}
+
+// writeResults is the table of every decider on every cluster.
+func writeResults(b *strings.Builder, rows []row) {
 	b.WriteString("| cluster | decider | evictions | LB | evictions/LB | sigma start → end | evictions to target | hot nodes peak → end | minutes to balance | evictions in the stationary cycles | evictions after sigma stopped falling | last eviction in cycle | double evictions within backoff | replacements on cold nodes | on hot nodes | landed where predicted |\n")
 	b.WriteString("|---|---|---:|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
@@ -67,12 +81,16 @@ func markdown(rows []row, sens scenario, vrows []variantRow) string {
 			if x.Predicted > 0 {
 				predicted = fmt.Sprintf("%.0f%% (%d/%d)", 100*float64(x.AsPredicted)/float64(x.Predicted), x.AsPredicted, x.Predicted)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %s | %s | %d → %d | %s | %d | %d | %s | %d | %s | %d | %s |\n", r.sc.name, x.Decider, evictions, x.LowerBound, ratio,
+			fmt.Fprintf(b, "| %s | %s | %s | %d | %s | %s | %s | %d → %d | %s | %d | %d | %s | %d | %s | %d | %s |\n", r.sc.name, x.Decider, evictions, x.LowerBound, ratio,
 				sigma, target, peak, end, balance, x.AfterConverge, afterPlateau(x), last, x.Doubles, cold, x.OnHot, predicted)
 		}
 	}
 
-	fmt.Fprintf(&b, "\nTargets (issue 8): evictions ≤ %.2f × LB; final sigma ≤ descheduler's with ≤ %.0f%% of its evictions; 0 evictions after convergence; "+
+}
+
+// writeTargets checks the Rebalancer's figures against the targets.
+func writeTargets(b *strings.Builder, rows []row) {
+	fmt.Fprintf(b, "\nTargets (issue 8): evictions ≤ %.2f × LB; final sigma ≤ descheduler's with ≤ %.0f%% of its evictions; 0 evictions after convergence; "+
 		"0 double evictions within backoff; ≥ %.0f%% of replacements on cold nodes.\n\n", targetPerLB, 100*targetShare, 100*targetOnCold)
 	b.WriteString("The sigma target is judged as *the evictions the Rebalancer needs to reach descheduler's final sigma*, against all of " +
 		"descheduler's. Read as totals it would count against us every eviction made after reaching that sigma, while the first target " +
@@ -97,13 +115,17 @@ func markdown(rows []row, sens scenario, vrows []variantRow) string {
 				met[k]++
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.sc.name,
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.sc.name,
 			yes(perLB), yes(sigma), reachText, totals, yes(o.AfterConverge == 0), yes(o.Doubles == 0), coldTarget(o))
 	}
 	n := len(rows)
-	fmt.Fprintf(&b, "| **clusters meeting it** | %d of %d | %d of %d | %d of %d | | %d of %d | %d of %d | %d of %d |\n",
+	fmt.Fprintf(b, "| **clusters meeting it** | %d of %d | %d of %d | %d of %d | | %d of %d | %d of %d | %d of %d |\n",
 		met["lb"], n, met["sigma"], n, met["reach"], n, met["late"], n, met["doubles"], n, met["cold"], n)
 
+}
+
+// writeDefaultScheduler checks the runs with pods on the default scheduler against their targets.
+func writeDefaultScheduler(b *strings.Builder, rows []row) {
 	b.WriteString("\n## The Rebalancer with pods on the default scheduler\n\n")
 	b.WriteString("The same clusters and policy with the opted-in pods left on the default scheduler (no schedulerName). Every move is confirmed by the " +
 		"placement engine running kube-scheduler's default profile; a move whose replacement the scheduler could put on an unacceptable node " +
@@ -114,9 +136,13 @@ func markdown(rows []row, sens scenario, vrows []variantRow) string {
 	for _, r := range rows {
 		o := r.oursDefault
 		perLB := o.LowerBound == 0 || float64(o.Evictions) <= targetPerLB*float64(o.LowerBound)
-		fmt.Fprintf(&b, "| %s | %s | %s (%d vs LB %d) | %s (%d) |\n", r.sc.name, coldTarget(o), yes(perLB), o.Evictions, o.LowerBound, yes(afterPlateau(o) == 0), afterPlateau(o))
+		fmt.Fprintf(b, "| %s | %s | %s (%d vs LB %d) | %s (%d) |\n", r.sc.name, coldTarget(o), yes(perLB), o.Evictions, o.LowerBound, yes(afterPlateau(o) == 0), afterPlateau(o))
 	}
 
+}
+
+// writeConvergence explains evictions in the stationary cycles and shows the policy variants.
+func writeConvergence(b *strings.Builder, rows []row, sens scenario, vrows []variantRow) {
 	b.WriteString("\n## Evictions after convergence\n\n")
 	var late []string
 	for _, r := range rows {
@@ -128,7 +154,7 @@ func markdown(rows []row, sens scenario, vrows []variantRow) string {
 	if len(late) == 0 {
 		b.WriteString("The Rebalancer evicted nothing in the stationary cycles of any cluster.\n\n")
 	} else {
-		fmt.Fprintf(&b, "The Rebalancer evicted in the stationary cycles of %d of %d clusters (%s). "+
+		fmt.Fprintf(b, "The Rebalancer evicted in the stationary cycles of %d of %d clusters (%s). "+
 			"Traced pod by pod, these are threshold crossings that noise makes on large clusters, where many nodes sit close to a threshold: "+
 			"where hot nodes remain because the cold room ran out (destinations Cold), a node sitting just above the cold threshold now and "+
 			"then gets three readings in a row under it, and one pod moves to it off a node that really is hot; where every hot node was "+
@@ -148,10 +174,9 @@ func markdown(rows []row, sens scenario, vrows []variantRow) string {
 		if x.Placed > 0 {
 			cold = fmt.Sprintf("%.0f%%", 100*x.ColdShare())
 		}
-		fmt.Fprintf(&b, "| %s | %d | %.2f | %.4f | %d | %d | %s | %d | %s |\n", v.v.name, x.Evictions, x.EvictionsPerLB(), x.FinalSigma, end, x.AfterConverge, last, x.Doubles, cold)
+		fmt.Fprintf(b, "| %s | %d | %.2f | %.4f | %d | %d | %s | %d | %s |\n", v.v.name, x.Evictions, x.EvictionsPerLB(), x.FinalSigma, end, x.AfterConverge, last, x.Doubles, cold)
 	}
 	b.WriteString("\n![sigma against evictions](sigma-vs-evictions.png)\n")
-	return b.String()
 }
 
 // plateauTolerance is how far below its value at a cycle sigma may still fall later for sigma to

@@ -1,6 +1,10 @@
 package v1alpha1
 
-import "time"
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
 
 // Defaults the API server applies (through the +kubebuilder:default markers on the fields). Go code
 // that reads an object the API server has not defaulted, such as one built in a test or read from
@@ -32,3 +36,14 @@ const (
 	DefaultNodeClassWeight         = 50
 	DefaultNodeClassCapacityFactor = 1.0
 )
+
+// Duration is the one rule for optional durations: unset (nil) is def; a set value is taken as
+// written, zero included ("podBackoff: 0" is no backoff, in the planner and the executor alike).
+// The API server rejects what would not work (a negative value, an interval under 10s, a
+// staleAfter of 0); code that reads objects the API server has not validated checks those itself.
+func Duration(d *metav1.Duration, def time.Duration) time.Duration {
+	if d == nil {
+		return def
+	}
+	return d.Duration
+}

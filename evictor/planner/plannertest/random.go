@@ -22,19 +22,50 @@ import (
 // spent; random rate limits and thresholds. It is the input of the planner's property test and
 // fuzz target.
 func Random(seed uint64) World {
-	rng := rand.New(rand.NewPCG(seed, seed*0x5851f42d4c957f2d+1))
-	pick := func(n int) int { return rng.IntN(n) }
-	chance := func(p float64) bool { return rng.Float64() < p }
-
+	g := &gen{rng: rand.New(rand.NewPCG(seed, seed*0x5851f42d4c957f2d+1))}
 	w := World{
 		Snapshot: planner.Snapshot{Usage: planner.Usage{Nodes: map[string]planner.Sample{}, Pods: map[types.NamespacedName]planner.Sample{}}},
 		Policy:   Policy(),
 	}
+	g.policy(&w)
+	g.nodes(&w)
+	loads := g.workloads(&w)
+	for _, n := range w.Snapshot.Nodes {
+		l := loads[n.Name]
+		ts := Now
+		if g.chance(0.05) {
+			ts = Now.Add(-time.Hour)
+		}
+		if g.chance(0.95) {
+			w.Snapshot.Usage.Nodes[n.Name] = planner.Sample{MilliCPU: l.cpu + float64(g.pick(500)), Memory: l.mem + float64(g.pick(1<<30)), Time: ts}
+		}
+	}
+	for _, ns := range namespaces {
+		w.Snapshot.Namespaces = append(w.Snapshot.Namespaces, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	}
+	w.Snapshot.Pods = planner.NewPods(w.Pods)
+	return w
+}
+
+// gen draws the random choices of Random.
+type gen struct{ rng *rand.Rand }
+
+func (g *gen) pick(n int) int        { return g.rng.IntN(n) }
+func (g *gen) chance(p float64) bool { return g.rng.Float64() < p }
+func (g *gen) float64() float64      { return g.rng.Float64() }
+
+var namespaces = []string{"a", "b"}
+
+type load struct{ cpu, mem float64 }
+
+// policy draws thresholds, limits, budgets and a partly spent ledger.
+func (g *gen) policy(w *World) {
+	pick, chance, rng := g.pick, g.chance, g
 	sp := &w.Policy.Spec
-	hot := 0.6 + 0.3*rng.Float64()
-	cold := 0.1 + 0.3*rng.Float64()
+	hot := 0.6 + 0.3*rng.float64()
+	cold := 0.1 + 0.3*rng.float64()
 	sp.Thresholds = &v1alpha1.Thresholds{Hot: hot, Cold: cold}
-	sp.Hysteresis = &v1alpha1.Hysteresis{ConsecutiveReadings: int32(1 + pick(2)), Margin: ptr.To((hot - cold) / 4 * rng.Float64())}
+	sp.Hysteresis = &v1alpha1.Hysteresis{ConsecutiveReadings: int32(1 + pick(2)), Margin: ptr.To((hot - cold) / 4 * rng.float64())}
 	sp.MinSigmaImprovement = ptr.To([]float64{0, 0.001, 0.01}[pick(3)])
 	if chance(0.5) {
 		sp.Destinations = ptr.To(v1alpha1.DestinationsNotHot)
@@ -50,13 +81,17 @@ func Random(seed uint64) World {
 	if chance(0.5) {
 		sp.NamespaceBudgets = []v1alpha1.NamespaceBudget{{Namespace: "a", MaxDisruptionsPerHour: int32(pick(3))}}
 	}
-	namespaces := []string{"a", "b"}
 	for i := 0; i < pick(3); i++ {
 		ns := namespaces[pick(2)]
 		w.Policy.Status.Ledger = append(w.Policy.Status.Ledger, v1alpha1.Disruption{
 			Time: metav1.NewTime(Now.Add(-time.Duration(pick(90)) * time.Minute)), Namespace: ns, Pod: "old", Workload: fmt.Sprintf("ReplicaSet/w%d", pick(6)),
 		})
 	}
+}
+
+// nodes draws the nodes: sizes, architectures, zones, taints, cordons and readiness.
+func (g *gen) nodes(w *World) {
+	pick, chance := g.pick, g.chance
 	if chance(0.3) {
 		w.Snapshot.NodeClasses = []*v1alpha1.NodeClass{nodeClass("pi", "arm64", int32(pick(101)), 0.5, v1alpha1.ProfileBalanced)}
 	}
@@ -81,7 +116,13 @@ func Random(seed uint64) World {
 		w.Snapshot.Nodes = append(w.Snapshot.Nodes, n)
 	}
 
-	type load struct{ cpu, mem float64 }
+}
+
+// workloads draws workloads of every kind with their PDBs, WorkloadSLOs, pods and usage, and
+// returns the load each node carries.
+func (g *gen) workloads(w *World) map[string]*load {
+	pick, chance, rng := g.pick, g.chance, g
+	nNodes := len(w.Snapshot.Nodes)
 	loads := map[string]*load{}
 	for _, n := range w.Snapshot.Nodes {
 		loads[n.Name] = &load{}
@@ -129,39 +170,8 @@ func Random(seed uint64) World {
 			if optIn {
 				p.Labels[v1alpha1.OptInLabelKey] = v1alpha1.OptInLabelValue
 			}
-			switch pick(50) {
-			case 0:
-				p.Spec.PriorityClassName, p.Spec.Priority = "system-cluster-critical", ptr.To[int32](2000000000)
-			case 1:
-				p.Spec.Priority = ptr.To[int32](5000)
-			case 2:
-				p.Annotations = map[string]string{v1alpha1.DefaultPinnedAnnotation: "true"}
-			case 3:
-				p.Annotations = map[string]string{corev1.MirrorPodAnnotationKey: "x"}
-			case 4:
-				p.Spec.Volumes = []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
-			case 5:
-				p.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "d"}}}}
-			case 6:
-				p.Status.Phase = corev1.PodPending
-			case 7:
-				p.DeletionTimestamp = ptr.To(metav1.NewTime(Now))
-			case 8:
-				young := metav1.NewTime(Now.Add(-time.Minute))
-				p.CreationTimestamp, p.Status.StartTime = young, &young
-			case 9:
-				p.Status.Conditions[0].Status = corev1.ConditionFalse
-			case 10:
-				p.Spec.NodeSelector = map[string]string{"zone": "x"}
-			case 11:
-				p.Spec.Tolerations = []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpExists}}
-			case 12:
-				p.Spec.SchedulerName = v1alpha1.SchedulerName
-				p.Labels[v1alpha1.ProfileKey] = []string{"cpu-bound", "memory-bound", "balanced"}[pick(3)]
-			case 13:
-				p.Spec.Containers[0].Resources.Requests[corev1.ResourceMemory] = resource.MustParse("100Gi")
-			}
-			use := 0.3 + 2*rng.Float64()
+			g.variant(p)
+			use := 0.3 + 2*rng.float64()
 			cpu, mem := float64(cpuReq)*use, float64(memReq)*(1<<20)*use
 			loads[n.Name].cpu += cpu
 			loads[n.Name].mem += mem
@@ -171,19 +181,41 @@ func Random(seed uint64) World {
 			}
 		}
 	}
-	for _, n := range w.Snapshot.Nodes {
-		l := loads[n.Name]
-		ts := Now
-		if chance(0.05) {
-			ts = Now.Add(-time.Hour)
-		}
-		if chance(0.95) {
-			w.Snapshot.Usage.Nodes[n.Name] = planner.Sample{MilliCPU: l.cpu + float64(pick(500)), Memory: l.mem + float64(pick(1<<30)), Time: ts}
-		}
+	return loads
+}
+
+// variant makes one pod in about fifty of each protected or unusual kind.
+func (g *gen) variant(p *corev1.Pod) {
+	switch g.pick(50) {
+	case 0:
+		p.Spec.PriorityClassName, p.Spec.Priority = "system-cluster-critical", ptr.To[int32](2000000000)
+	case 1:
+		p.Spec.Priority = ptr.To[int32](5000)
+	case 2:
+		p.Annotations = map[string]string{v1alpha1.DefaultPinnedAnnotation: "true"}
+	case 3:
+		p.Annotations = map[string]string{corev1.MirrorPodAnnotationKey: "x"}
+	case 4:
+		p.Spec.Volumes = []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	case 5:
+		p.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "d"}}}}
+	case 6:
+		p.Status.Phase = corev1.PodPending
+	case 7:
+		p.DeletionTimestamp = ptr.To(metav1.NewTime(Now))
+	case 8:
+		young := metav1.NewTime(Now.Add(-time.Minute))
+		p.CreationTimestamp, p.Status.StartTime = young, &young
+	case 9:
+		p.Status.Conditions[0].Status = corev1.ConditionFalse
+	case 10:
+		p.Spec.NodeSelector = map[string]string{"zone": "x"}
+	case 11:
+		p.Spec.Tolerations = []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpExists}}
+	case 12:
+		p.Spec.SchedulerName = v1alpha1.SchedulerName
+		p.Labels[v1alpha1.ProfileKey] = []string{"cpu-bound", "memory-bound", "balanced"}[g.pick(3)]
+	case 13:
+		p.Spec.Containers[0].Resources.Requests[corev1.ResourceMemory] = resource.MustParse("100Gi")
 	}
-	for _, ns := range namespaces {
-		w.Snapshot.Namespaces = append(w.Snapshot.Namespaces, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
-	}
-	w.Snapshot.Pods = planner.NewPods(w.Pods)
-	return w
 }

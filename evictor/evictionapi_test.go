@@ -10,10 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
 	"github.com/tinorodney/rebalancer/pkg/metrics"
 	tu "github.com/tinorodney/rebalancer/pkg/testutil"
@@ -73,19 +71,5 @@ func TestDryRunCannotEvict(t *testing.T) {
 	res := DryRun{Metrics: m}.Execute(context.Background(), tu.Pod("p").Obj(), planner.Move{})
 	if res.Outcome != WouldEvict || testutil.ToFloat64(m.DryRunEvictions) != 1 {
 		t.Errorf("outcome %v, counter %v", res.Outcome, testutil.ToFloat64(m.DryRunEvictions))
-	}
-}
-
-func TestEditLedger(t *testing.T) {
-	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	at := func(m int) metav1.Time { return metav1.NewTime(t0.Add(time.Duration(m) * time.Minute)) }
-	l := []v1alpha1.Disruption{{Time: at(-90), Pod: "old"}, {Time: at(-30), Pod: "a"}}
-	l = editLedger(l, v1alpha1.Disruption{Time: at(0), Pod: "b"}, true, t0.Add(-time.Hour))
-	if len(l) != 2 || l[0].Pod != "a" || l[1].Pod != "b" {
-		t.Fatalf("after add: %+v, want the hour-old entry pruned and b appended", l)
-	}
-	l = editLedger(l, v1alpha1.Disruption{Time: at(0), Pod: "b"}, false, t0.Add(-time.Hour))
-	if len(l) != 1 || l[0].Pod != "a" {
-		t.Fatalf("after release: %+v, want only a", l)
 	}
 }

@@ -15,8 +15,8 @@ import (
 	"github.com/tinorodney/rebalancer/evictor/planner"
 )
 
-// cluster is what one cycle reads from the caches.
-type cluster struct {
+// cacheView is what one cycle reads from the caches.
+type cacheView struct {
 	snap     planner.Snapshot
 	policies []v1alpha1.RebalancePolicy
 	slos     []*v1alpha1.WorkloadSLO
@@ -24,7 +24,7 @@ type cluster struct {
 }
 
 // pod finds a pod of the snapshot by name; nil when it is not there.
-func (cl *cluster) pod(ref planner.PodRef) *planner.Pod {
+func (cl *cacheView) pod(ref planner.PodRef) *planner.Pod {
 	if cl.byName == nil {
 		cl.byName = make(map[types.NamespacedName]*planner.Pod, len(cl.snap.Pods))
 		for _, p := range cl.snap.Pods {
@@ -34,8 +34,8 @@ func (cl *cluster) pod(ref planner.PodRef) *planner.Pod {
 	return cl.byName[types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}]
 }
 
-// readCluster lists everything the planner needs from the informer caches and the pod store.
-func readCluster(ctx context.Context, c client.Reader, podStore PodLister) (*cluster, error) {
+// readCacheView lists everything the planner needs from the informer caches and the pod store.
+func readCacheView(ctx context.Context, c client.Reader, podStore PodLister) (*cacheView, error) {
 	var (
 		nodes    corev1.NodeList
 		pdbs     policyv1.PodDisruptionBudgetList
@@ -56,7 +56,7 @@ func readCluster(ctx context.Context, c client.Reader, podStore PodLister) (*clu
 			return nil, fmt.Errorf("listing %s: %w", l.what, err)
 		}
 	}
-	cl := &cluster{policies: policies.Items, slos: pointers(slos.Items)}
+	cl := &cacheView{policies: policies.Items, slos: pointers(slos.Items)}
 	cl.snap.Nodes, cl.snap.Pods, cl.snap.PDBs = pointers(nodes.Items), podStore.List(), pointers(pdbs.Items)
 	cl.snap.Namespaces, cl.snap.PriorityClasses, cl.snap.NodeClasses = pointers(nss.Items), pointers(pcs.Items), pointers(ncs.Items)
 	return cl, nil

@@ -18,12 +18,13 @@ import (
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/pkg/ledger"
 	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
 // execute carries out the plan's moves in order. In dry-run it only reports them.
-func (r *Reconciler) execute(ctx context.Context, p *v1alpha1.RebalancePolicy, cl *cluster, st *policyState, res *planner.Result, now time.Time) []MoveOutcome {
+func (r *Reconciler) execute(ctx context.Context, p *v1alpha1.RebalancePolicy, cl *cacheView, st *policyState, res *planner.Result, now time.Time) []MoveOutcome {
 	logger := log.FromContext(ctx)
 	// What the plan saw, for judging each eviction later by its own prediction.
 	classes := make(map[string]scoring.Class, len(res.Nodes))
@@ -73,19 +74,14 @@ func (r *Reconciler) evict(ctx context.Context, p *v1alpha1.RebalancePolicy, st 
 		return MoveOutcome{Move: m, Outcome: Skipped, Detail: msg}
 	}
 
-	entry := v1alpha1.Disruption{Time: metav1.NewTime(now), Namespace: pod.Namespace, Pod: pod.Name, Node: m.From,
-		Workload: m.Workload.String(), Stateful: m.Stateful, Destination: m.To}
-	if m.Steered {
-		// The steer: the pod's scheduler prefers m.To for the replacement (placement.Steers).
-		entry.DestinationExpires = ptr.To(metav1.NewTime(now.Add(placement.SteerTTL(durationOr(p.Spec.Interval, v1alpha1.DefaultInterval)))))
-	}
-	if err := r.recordDisruption(ctx, p, m.SLOs, entry, true); err != nil {
+	entry := disruptionOf(p, pod, m, now)
+	if err := r.recordDisruption(ctx, p, m.SLOs, entry, true, now); err != nil {
 		logger.Error(err, "Recording the disruption failed; not evicting")
 		return MoveOutcome{Move: m, Outcome: Failed, Detail: err.Error()}
 	}
 	result := r.Live.Execute(ctx, pod, m)
 	if result.Outcome != Evicted {
-		if err := r.recordDisruption(ctx, p, m.SLOs, entry, false); err != nil {
+		if err := r.recordDisruption(ctx, p, m.SLOs, entry, false, now); err != nil {
 			logger.Error(err, "Releasing the disruption from the ledgers failed; the budget stays spent until the entry expires")
 		}
 	}
@@ -99,16 +95,16 @@ func (r *Reconciler) evict(ctx context.Context, p *v1alpha1.RebalancePolicy, st 
 	case Gone:
 		logger.Info("Pod gone or replaced before eviction", "code", result.Code)
 	case Refused:
-		wait := max(result.RetryAfter, durationOr(p.Spec.Interval, v1alpha1.DefaultInterval))
+		wait := max(result.RetryAfter, v1alpha1.Duration(p.Spec.Interval, v1alpha1.DefaultInterval))
 		st.plan.Backoff = withBackoff(st.plan.Backoff, wk, now.Add(wait), "a PodDisruptionBudget refused the last eviction (429)")
 		r.Recorder.Eventf(pod, p, corev1.EventTypeWarning, "EvictionRefused", "Evict", "A PodDisruptionBudget refused the eviction; retrying after %s", wait)
 		logger.Info("Eviction refused by a PodDisruptionBudget", "retryAfter", wait)
 	case Skipped:
-		st.plan.Backoff = withBackoff(st.plan.Backoff, wk, now.Add(durationOr(p.Spec.PodBackoff, v1alpha1.DefaultPodBackoff)), "more than one PodDisruptionBudget covers its pods")
+		st.plan.Backoff = withBackoff(st.plan.Backoff, wk, now.Add(v1alpha1.Duration(p.Spec.PodBackoff, v1alpha1.DefaultPodBackoff)), "more than one PodDisruptionBudget covers its pods")
 		r.Recorder.Eventf(pod, p, corev1.EventTypeWarning, "MultiplePDBs", "Evict", "Skipped: %v", result.Err)
 		logger.Info("Eviction skipped: more than one PodDisruptionBudget covers the pod")
 	default:
-		st.plan.Backoff = withBackoff(st.plan.Backoff, wk, now.Add(durationOr(p.Spec.PodBackoff, v1alpha1.DefaultPodBackoff)), fmt.Sprintf("the last eviction failed: %v", result.Err))
+		st.plan.Backoff = withBackoff(st.plan.Backoff, wk, now.Add(v1alpha1.Duration(p.Spec.PodBackoff, v1alpha1.DefaultPodBackoff)), fmt.Sprintf("the last eviction failed: %v", result.Err))
 		r.Recorder.Eventf(pod, p, corev1.EventTypeWarning, "EvictionFailed", "Evict", "Eviction failed (%d): %v", result.Code, result.Err)
 		logger.Error(result.Err, "Eviction failed", "code", result.Code)
 	}
@@ -169,21 +165,20 @@ func (r *Reconciler) recheck(ctx context.Context, p *v1alpha1.RebalancePolicy, s
 	sloPtrs := pointers(slos.Items)
 	cfg, err := planner.Resolve(&policy, r.priorityClasses(ctx))
 	if err != nil {
-		return &pod, []planner.Reason{{Code: "ConfigInvalid", Message: err.Error()}}, nil
+		return &pod, []planner.Reason{{Code: planner.ReasonConfigInvalid, Message: err.Error()}}, nil
 	}
 	return &pod, planner.NewEligibility(&snap, cfg, &policy, sloPtrs, st.plan, now).Check(planner.NewPod(&pod)), nil
 }
 
 // recordDisruption adds (add=true) or removes the entry in the policy's ledger and in the ledger
 // of each WorkloadSLO the move spends, pruning entries older than the longest window they serve.
-func (r *Reconciler) recordDisruption(ctx context.Context, p *v1alpha1.RebalancePolicy, slos []string, entry v1alpha1.Disruption, add bool) error {
-	keep := max(time.Hour, durationOr(p.Spec.PodBackoff, v1alpha1.DefaultPodBackoff))
+func (r *Reconciler) recordDisruption(ctx context.Context, p *v1alpha1.RebalancePolicy, slos []string, entry v1alpha1.Disruption, add bool, now time.Time) error {
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		var fresh v1alpha1.RebalancePolicy
 		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(p), &fresh); err != nil {
 			return err
 		}
-		fresh.Status.Ledger = editLedger(fresh.Status.Ledger, entry, add, entry.Time.Add(-keep))
+		fresh.Status.Ledger = editedLedger(fresh.Status.Ledger, entry, add, now, policyRetention(&fresh))
 		return r.Client.Status().Update(ctx, &fresh)
 	})
 	if err != nil {
@@ -196,7 +191,7 @@ func (r *Reconciler) recordDisruption(ctx context.Context, p *v1alpha1.Rebalance
 			if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &fresh); err != nil {
 				return err
 			}
-			fresh.Status.Ledger = editLedger(fresh.Status.Ledger, entry, add, entry.Time.Add(-time.Hour))
+			fresh.Status.Ledger = editedLedger(fresh.Status.Ledger, entry, add, now, ledger.Window)
 			return r.Client.Status().Update(ctx, &fresh)
 		})
 		if err != nil && !apierrors.IsNotFound(err) {
@@ -206,30 +201,34 @@ func (r *Reconciler) recordDisruption(ctx context.Context, p *v1alpha1.Rebalance
 	return nil
 }
 
-func editLedger(l []v1alpha1.Disruption, entry v1alpha1.Disruption, add bool, cutoff time.Time) []v1alpha1.Disruption {
-	out := make([]v1alpha1.Disruption, 0, len(l)+1)
-	for _, d := range l {
-		if d.Time.Time.Before(cutoff) {
-			continue
-		}
-		if !add && d.Namespace == entry.Namespace && d.Pod == entry.Pod && d.Time.Equal(&entry.Time) {
-			continue
-		}
-		out = append(out, d)
+// disruptionOf is the ledger entry of the move's eviction at now, with the move's destination
+// and, when the pod's scheduler follows steers, the steer's expiry (placement.Steers).
+func disruptionOf(p *v1alpha1.RebalancePolicy, pod *corev1.Pod, m planner.Move, now time.Time) v1alpha1.Disruption {
+	entry := ledger.Entry(now, pod.Namespace, pod.Name, m.From, m.Workload.String(), m.Stateful)
+	entry.Destination = m.To
+	if m.Steered {
+		entry.DestinationExpires = ptr.To(metav1.NewTime(now.Add(placement.SteerTTL(v1alpha1.Duration(p.Spec.Interval, v1alpha1.DefaultInterval)))))
 	}
+	return entry
+}
+
+// editedLedger is the ledger with the entry added (add) or removed, trimmed to its retention: a
+// policy's ledger keeps policyRetention, a WorkloadSLO's the hour its budget counts over.
+func editedLedger(l []v1alpha1.Disruption, entry v1alpha1.Disruption, add bool, now time.Time, retention time.Duration) []v1alpha1.Disruption {
 	if add {
-		out = append(out, entry)
+		return ledger.Append(l, entry, now, retention)
 	}
-	// The ledger is bounded (MaxItems 1000): drop the oldest.
-	if len(out) > 1000 {
-		out = out[len(out)-1000:]
-	}
-	return out
+	return ledger.Remove(l, entry, now, retention)
+}
+
+// policyRetention is how long the policy's ledger keeps entries (ledger.Retention).
+func policyRetention(p *v1alpha1.RebalancePolicy) time.Duration {
+	return ledger.Retention(v1alpha1.Duration(p.Spec.PodBackoff, v1alpha1.DefaultPodBackoff))
 }
 
 // reportHeldBack puts an event on each opted-in pod that a budget or several
 // PodDisruptionBudgets hold back, so `kubectl describe pod` says why it stays.
-func (r *Reconciler) reportHeldBack(p *v1alpha1.RebalancePolicy, cl *cluster, res *planner.Result) {
+func (r *Reconciler) reportHeldBack(p *v1alpha1.RebalancePolicy, cl *cacheView, res *planner.Result) {
 	for _, h := range res.HeldBack {
 		if h.Has(planner.ReasonNotOptedIn) {
 			continue

@@ -13,7 +13,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -74,25 +73,35 @@ func LoadDir(dir string) (*Dump, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading dump directory: %w", err)
 	}
+	files := Files{}
+	for _, e := range entries {
+		ext := strings.ToLower(filepath.Ext(e.Name()))
+		if e.IsDir() || (ext != ".yaml" && ext != ".yml" && ext != ".json") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		files[filepath.Join(dir, e.Name())] = data
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s holds no .yaml, .yml or .json file; make the dump with `rebalancer dump %s`, or with:\n%s", dir, dir, DumpCommands)
+	}
+	return LoadFiles(files)
+}
+
+// LoadFiles reads a dump from its files (by name; errors name the file and the object). On any
+// error nothing is returned.
+func LoadFiles(files Files) (*Dump, error) {
 	s, err := scheme()
 	if err != nil {
 		return nil, err
 	}
 	decoder := serializer.NewCodecFactory(s).UniversalDeserializer()
 	d := &Dump{Usage: planner.Usage{Nodes: map[string]planner.Sample{}, Pods: map[types.NamespacedName]planner.Sample{}}}
-	var files []string
-	for _, e := range entries {
-		ext := strings.ToLower(filepath.Ext(e.Name()))
-		if !e.IsDir() && (ext == ".yaml" || ext == ".yml" || ext == ".json") {
-			files = append(files, e.Name())
-		}
-	}
-	sort.Strings(files)
-	if len(files) == 0 {
-		return nil, fmt.Errorf("%s holds no .yaml, .yml or .json file; make the dump with:\n%s", dir, DumpCommands)
-	}
-	for _, f := range files {
-		if err := d.loadFile(filepath.Join(dir, f), decoder); err != nil {
+	for _, name := range files.names() {
+		if err := d.loadData(name, files[name], decoder); err != nil {
 			return nil, err
 		}
 	}
@@ -102,11 +111,7 @@ func LoadDir(dir string) (*Dump, error) {
 	return d, nil
 }
 
-func (d *Dump) loadFile(path string, decoder runtime.Decoder) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
+func (d *Dump) loadData(path string, data []byte, decoder runtime.Decoder) error {
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	for doc := 1; ; doc++ {
 		raw, err := reader.Read()

@@ -32,7 +32,25 @@ type PlanReport struct {
 	HeldBack       map[string]int  `json:"heldBackByReason"`
 	Budgets        []ReportBudget  `json:"budgets"`
 	Excluded       []ReportExclude `json:"excludedNodes"`
+	// Readings says how the dump's readings were taken: as having held for as many readings as
+	// the policy's hysteresis needs (steady state), or as the first reading after a restart.
+	Readings string `json:"readings"`
+	// Binding is the limit that held back the most candidates, "" when none did.
+	Binding string `json:"bindingLimit,omitempty"`
 }
+
+// PlanOptions shape Plan.
+type PlanOptions struct {
+	// FirstCycle plans as the evictor's first cycle after a restart: every node needs the
+	// policy's consecutive readings before it is hot or cold, and a dump has one, so nothing is
+	// hot. By default the dump's readings count as having held that long (the steady state).
+	FirstCycle bool
+}
+
+// limitReasons are the held-back reasons that are limits of the policy and its SLOs, not
+// properties of a pod.
+var limitReasons = []planner.ReasonCode{planner.ReasonCycleLimit, planner.ReasonNodeCycleLimit, planner.ReasonHourlyLimit,
+	planner.ReasonNamespaceBudget, planner.ReasonSLOBudget, planner.ReasonBackoff}
 
 // ReportMove is one planned eviction.
 type ReportMove struct {
@@ -58,11 +76,19 @@ type ReportExclude struct {
 }
 
 // Plan plans once on the dump under the policy, at now.
-func Plan(d *Dump, engine *placement.Engine, policy *v1alpha1.RebalancePolicy, now time.Time) PlanReport {
+func Plan(d *Dump, engine *placement.Engine, policy *v1alpha1.RebalancePolicy, now time.Time, opts PlanOptions) PlanReport {
 	snap := d.Snapshot()
 	snap.Placement = engine
-	res := planner.Plan(snap, policy, d.SLOs, planner.State{}, now)
-	r := PlanReport{Policy: policy.Name, At: now, DryRun: res.DryRun, SigmaBefore: res.SigmaBefore, SigmaAfter: res.SigmaAfter,
+	j, _ := scoring.ResolvePolicy(policy)
+	readings := fmt.Sprintf("the dump's readings taken as having held for %d readings in a row (the policy's hysteresis), as in the steady state", j.Hysteresis.Consecutive)
+	planned := policy
+	if opts.FirstCycle {
+		readings = fmt.Sprintf("the first cycle after a restart: a node needs %d readings in a row to be hot or cold, and the dump has one", j.Hysteresis.Consecutive)
+	} else {
+		planned = steadyState(policy)
+	}
+	res := planner.Plan(snap, planned, d.SLOs, planner.State{}, now)
+	r := PlanReport{Policy: policy.Name, At: now, Readings: readings, DryRun: res.DryRun, SigmaBefore: res.SigmaBefore, SigmaAfter: res.SigmaAfter,
 		LowerBound: res.LowerBound, ClearsHotNodes: res.ClearsHotNodes, HeldBack: map[string]int{},
 		Blockers: []string{}, Moves: []ReportMove{}, HotNodes: []string{}, ColdNodes: []string{}, Budgets: []ReportBudget{}, Excluded: []ReportExclude{}}
 	for _, b := range res.Blockers {
@@ -79,8 +105,15 @@ func Plan(d *Dump, engine *placement.Engine, policy *v1alpha1.RebalancePolicy, n
 	for _, m := range res.Moves {
 		r.Moves = append(r.Moves, ReportMove{Pod: m.Pod.String(), From: m.From, To: m.To, Scheduler: m.Scheduler, SigmaDrop: m.SigmaDrop(), Reason: m.Reason.Message})
 	}
-	for code, n := range res.HeldBackByReason() {
+	byReason := res.HeldBackByReason()
+	for code, n := range byReason {
 		r.HeldBack[string(code)] = n
+	}
+	most := 0
+	for _, code := range limitReasons {
+		if n := byReason[code]; n > most {
+			r.Binding, most = string(code), n
+		}
 	}
 	for _, x := range res.Excluded {
 		r.Excluded = append(r.Excluded, ReportExclude{x.Name, x.Reason})
@@ -93,6 +126,20 @@ func Plan(d *Dump, engine *placement.Engine, policy *v1alpha1.RebalancePolicy, n
 		r.Budgets = append(r.Budgets, ReportBudget{"WorkloadSLO", s.Namespace + "/" + s.Name, ledger.SLORemaining(s, now)})
 	}
 	return r
+}
+
+// steadyState is the policy with one reading enough to classify a node: the plan a cycle makes
+// once the readings have held as long as the hysteresis needs. The lower bound of simulate is
+// taken the same way, so the two agree.
+func steadyState(p *v1alpha1.RebalancePolicy) *v1alpha1.RebalancePolicy {
+	out := p.DeepCopy()
+	h := v1alpha1.Hysteresis{}
+	if out.Spec.Hysteresis != nil {
+		h = *out.Spec.Hysteresis
+	}
+	h.ConsecutiveReadings = 1
+	out.Spec.Hysteresis = &h
+	return out
 }
 
 // WriteJSON writes v as indented JSON.
@@ -110,6 +157,7 @@ func (r PlanReport) WriteTable(w io.Writer) error {
 		mode = "dry-run (the evictor would only report these)"
 	}
 	fmt.Fprintf(tw, "Policy %s, %s, as of %s\n", r.Policy, mode, r.At.UTC().Format(time.RFC3339))
+	fmt.Fprintf(tw, "Readings: %s\n", r.Readings)
 	for _, b := range r.Blockers {
 		fmt.Fprintf(tw, "Evicting nothing: %s\n", b)
 	}
@@ -134,6 +182,9 @@ func (r PlanReport) WriteTable(w io.Writer) error {
 	for _, c := range codes {
 		fmt.Fprintf(tw, "%s\t%d\n", c, r.HeldBack[c])
 	}
+	if r.Binding != "" {
+		fmt.Fprintf(tw, "\nBinding limit: %s (%d candidates held back by it)\n", r.Binding, r.HeldBack[r.Binding])
+	}
 	if len(r.Budgets) > 0 {
 		fmt.Fprintln(tw, "\nBUDGET\tNAME\tLEFT THIS HOUR")
 		for _, b := range r.Budgets {
@@ -146,26 +197,61 @@ func (r PlanReport) WriteTable(w io.Writer) error {
 	return tw.Flush()
 }
 
-// WriteTable writes a simulation for people.
-func (r Result) WriteTable(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "CYCLE\tSIGMA\tHOT\tCOLD\tEVICTIONS\tTOTAL\t")
+// shortMoves is how many evictions a simulation's table lists without being asked (--moves).
+const shortMoves = 50
+
+// WriteTable writes a simulation for people: a line per cycle with why it stopped evicting, the
+// evictions (when there are at most 50, or when moves is true), and a summary that says
+// "converged" only when nothing was left to do.
+func (r Result) WriteTable(w io.Writer, moves bool) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CYCLE\tSIGMA\tHOT\tCOLD\tEVICTIONS\tTOTAL\tSTOPPED BECAUSE")
 	for _, c := range r.Cycles {
-		fmt.Fprintf(tw, "%d\t%.4f\t%d\t%d\t%d\t%d\t\n", c.Cycle, c.Sigma, c.Hot, c.Cold, c.Evictions, c.Total)
+		fmt.Fprintf(tw, "%d\t%.4f\t%d\t%d\t%d\t%d\t%s\n", c.Cycle, c.Sigma, c.Hot, c.Cold, c.Evictions, c.Total, c.Stopped)
+	}
+	if moves || len(r.Moves) <= shortMoves {
+		fmt.Fprintln(tw, "\nCYCLE\tPOD\tWORKLOAD\tFROM\tPREDICTED\tLANDED ON\tSIGMA BEFORE\tSIGMA AFTER")
+		for _, m := range r.Moves {
+			landed := m.LandedOn
+			if landed == "" {
+				landed = "(pending)"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%.4f\t%.4f\n", m.Cycle, m.Pod, m.Workload, m.From, m.PredictedTo, landed, m.SigmaBefore, m.SigmaAfter)
+		}
+	} else {
+		fmt.Fprintf(tw, "\n%d evictions; --moves lists them\n", len(r.Moves))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
-	}
-	conv := "not within the simulated cycles"
-	if r.ConvergedAt > 0 {
-		conv = fmt.Sprintf("from cycle %d on, nothing more was evicted", r.ConvergedAt)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nSigma %.4f -> %.4f with %d evictions (lower bound %d", r.InitialSigma, r.FinalSigma, r.Evictions, r.LowerBound)
 	if r.LowerBound > 0 {
 		fmt.Fprintf(&b, ", evictions/LB %.2f", r.EvictionsPerLB())
 	}
-	fmt.Fprintf(&b, "); converged: %s; replacements on cold nodes %d of %d\n", conv, r.OnCold, r.Placed)
+	fmt.Fprintf(&b, "); replacements on cold nodes %d of %d\n", r.OnCold, r.Placed)
+	b.WriteString(r.verdict())
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// verdict says whether the run converged, and if not, what held it back and how long the
+// policy's limits need at this rate.
+func (r Result) verdict() string {
+	if len(r.Cycles) == 0 {
+		return ""
+	}
+	last := r.Cycles[len(r.Cycles)-1]
+	if r.Converged {
+		return fmt.Sprintf("Converged: nothing left to do from cycle %d on (%s)\n", r.ConvergedAt, last.Stopped)
+	}
+	out := fmt.Sprintf("Not converged after %d cycles: the last cycle stopped because of %s, with %d nodes hot", len(r.Cycles), last.Stopped, last.Hot)
+	if r.Remaining > 0 {
+		out += fmt.Sprintf("; at least %d more evictions are needed", r.Remaining)
+		if r.MaxPerHour > 0 {
+			out += fmt.Sprintf(", which the policy's limit of %d an hour allows in about %s", r.MaxPerHour,
+				(time.Duration(float64(r.Remaining) / float64(r.MaxPerHour) * float64(time.Hour))).Round(time.Minute))
+		}
+	}
+	return out + "\n"
 }

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
@@ -116,6 +117,23 @@ type CycleResult struct {
 	// AfterEach is sigma after each eviction of the cycle, on the cycle's readings with the
 	// evicted pod's usage moved to where its replacement landed.
 	AfterEach []float64 `json:"sigmaAfterEachEviction,omitempty"`
+	// Stopped says why the cycle evicted no more (stopReason): NothingHot, NoColdDestination,
+	// CycleLimit, HourlyLimit, Budget, Backoff, or the reason that held back most candidates.
+	Stopped string `json:"stoppedBecause,omitempty"`
+}
+
+// SimMove is one eviction of a simulation.
+type SimMove struct {
+	Cycle    int    `json:"cycle"`
+	Pod      string `json:"pod"`
+	Workload string `json:"workload,omitempty"`
+	From     string `json:"from"`
+	// PredictedTo is where the planner predicted the replacement ("" for other deciders);
+	// LandedOn where the scheduler put it ("" when it stayed Pending).
+	PredictedTo string  `json:"predictedTo,omitempty"`
+	LandedOn    string  `json:"landedOn"`
+	SigmaBefore float64 `json:"sigmaBefore"`
+	SigmaAfter  float64 `json:"sigmaAfter"`
 }
 
 // Result is a whole simulation.
@@ -138,6 +156,15 @@ type Result struct {
 	Predicted   int `json:"replacementsPredicted"`
 	Placed      int `json:"replacementsPlaced"`
 	Unplaced    int `json:"replacementsUnplaced"`
+	// Moves lists every eviction.
+	Moves []SimMove `json:"moves"`
+	// Converged is true when the last cycle had nothing left to do: no hot node, or no
+	// candidate at all. A run that ends held back by a limit has not converged.
+	Converged bool `json:"converged"`
+	// Remaining is the planner's lower bound on the evictions still needed after the last cycle,
+	// and MaxPerHour the policy's hourly limit, to say how long the limits need to finish.
+	Remaining  int `json:"remainingLowerBound"`
+	MaxPerHour int `json:"maxEvictionsPerHour,omitempty"`
 }
 
 // EvictionsPerLB is evictions / lower bound (0 when the bound is 0).
@@ -222,7 +249,9 @@ type simulation struct {
 	cp         *planner.Compactor
 
 	classes     map[string]scoring.NodeState // the simulator's own classification of each node
-	lastEvicted map[int]time.Time            // by pod lineage
+	evictedFrom map[planner.PodRef]string
+	lastSnap    planner.Snapshot  // the last cycle's, for what is left to do
+	lastEvicted map[int]time.Time // by pod lineage
 	replacement int
 	now         time.Time
 	res         Result
@@ -237,7 +266,7 @@ func newSimulation(d *Dump, dec Decider, opts Options, start time.Time) *simulat
 	sim := &simulation{d: d, dec: dec, opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0xa5a5a5a5)), run: opts.Placement.NewRun(),
 		factor: map[string]float64{}, capacity: map[string]scoring.Resources{}, hysteresis: map[string]scoring.Hysteresis{},
 		system: map[string]scoring.Resources{}, classOf: placementClasses(d), cp: planner.NewCompactor(),
-		classes: map[string]scoring.NodeState{}, lastEvicted: map[int]time.Time{}, now: start,
+		classes: map[string]scoring.NodeState{}, evictedFrom: map[planner.PodRef]string{}, lastEvicted: map[int]time.Time{}, now: start,
 		res: Result{Decider: dec.Name(), ConvergedAt: -1, ToTarget: -1}}
 	nodeClasses := scoring.ResolveNodeClasses(d.NodeClasses)
 	// Each node is classified with its NodeClass's thresholds, as the evictor and the plugin do.
@@ -297,6 +326,7 @@ func (sim *simulation) cycle(cycle int) error {
 	}
 	snap.Usage = usage
 	snap.Placement = sim.opts.Placement
+	sim.lastSnap = snap
 	evict, err := sim.dec.Decide(snap, apiPods, sim.now)
 	if err != nil {
 		return err
@@ -310,21 +340,26 @@ func (sim *simulation) cycle(cycle int) error {
 		return err
 	}
 	defer sess.Close()
-	predicted := predictedSets(sim.dec)
+	predicted, planned := predictedSets(sim.dec), plannedMoves(sim.dec)
 	var afterEach []float64
 	evicted := 0
 	for _, ref := range evict {
-		ok, err := sim.evict(sess, table, ref, predicted[ref])
+		before := sim.spread.Sigma()
+		landed, ok, err := sim.evict(sess, table, ref, predicted[ref])
 		if err != nil {
 			return err
 		}
 		if ok {
 			evicted++
 			afterEach = append(afterEach, sim.spread.Sigma())
+			m := planned[ref]
+			sim.res.Moves = append(sim.res.Moves, SimMove{Cycle: cycle, Pod: ref.String(), Workload: m.Workload.String(), From: sim.fromOf(ref, m),
+				PredictedTo: m.To, LandedOn: landed, SigmaBefore: before, SigmaAfter: sim.spread.Sigma()})
 		}
 	}
 	sim.res.Evictions += evicted
-	sim.res.Cycles = append(sim.res.Cycles, CycleResult{Cycle: cycle, Sigma: sigma, Hot: hot, Cold: cold, Evictions: evicted, Total: sim.res.Evictions, AfterEach: afterEach})
+	sim.res.Cycles = append(sim.res.Cycles, CycleResult{Cycle: cycle, Sigma: sigma, Hot: hot, Cold: cold, Evictions: evicted, Total: sim.res.Evictions,
+		AfterEach: afterEach, Stopped: stopReason(sim.dec)})
 	if sim.opts.StationaryCycles > 0 && cycle > sim.opts.Cycles-sim.opts.StationaryCycles {
 		sim.res.AfterConverge += evicted
 	}
@@ -375,13 +410,14 @@ func (sim *simulation) readings() (planner.Usage, int, int) {
 
 // evict evicts the pod, places its replacement where the engine's draw puts it and updates the
 // readings' model; false when the pod is no longer there.
-func (sim *simulation) evict(sess *placement.Session, table *placement.Table, ref planner.PodRef, predicted []string) (bool, error) {
+func (sim *simulation) evict(sess *placement.Session, table *placement.Table, ref planner.PodRef, predicted []string) (string, bool, error) {
 	i := indexOf(sim.pods, ref)
 	if i < 0 {
-		return false, nil
+		return "", false, nil
 	}
 	sp, res, now := sim.pods[i], &sim.res, sim.now
 	from := sp.pod.Spec.NodeName
+	sim.evictedFrom[ref] = from
 	if t, ok := sim.lastEvicted[sp.lineage]; ok && now.Sub(t) < sim.opts.Backoff {
 		res.Doubles++
 	}
@@ -396,17 +432,17 @@ func (sim *simulation) evict(sess *placement.Session, table *placement.Table, re
 	// The replacement is scheduled while the old pod still holds its requests.
 	pred, err := sess.Predict(context.Background(), np)
 	if err != nil {
-		return false, fmt.Errorf("placing the replacement of %s: %w", ref, err)
+		return "", false, fmt.Errorf("placing the replacement of %s: %w", ref, err)
 	}
 	dest := pred.Draw(sim.rng)
 	useSteer(table.Steers, np, dest)
 	sim.pods = append(sim.pods[:i], sim.pods[i+1:]...)
 	if dest == "" {
 		res.Unplaced++
-		return true, sess.Move(context.Background(), sp.pod, nil, "")
+		return "", true, sess.Move(context.Background(), sp.pod, nil, "")
 	}
 	if err := sess.Move(context.Background(), sp.pod, np, dest); err != nil {
-		return false, err
+		return "", false, err
 	}
 	res.Placed++
 	switch sim.classes[dest].Class {
@@ -439,13 +475,29 @@ func (sim *simulation) evict(sess *placement.Session, table *placement.Table, re
 		sim.spread.Apply(sim.nodeScore[from], fromNew, sim.nodeScore[dest], destNew)
 		sim.nodeScore[from], sim.nodeScore[dest] = fromNew, destNew
 	}
-	return true, nil
+	return dest, true, nil
+}
+
+// fromOf is the node the pod was evicted from.
+func (sim *simulation) fromOf(ref planner.PodRef, m planner.Move) string {
+	if m.From != "" {
+		return m.From
+	}
+	return sim.evictedFrom[ref]
 }
 
 // summarise sets the figures over all cycles: final sigma, evictions to the target, and the
 // cycle from which nothing more was evicted.
 func (sim *simulation) summarise() {
 	res := &sim.res
+	if pd, ok := sim.dec.(*PlannerDecider); ok {
+		last := res.Cycles[len(res.Cycles)-1]
+		res.Converged = last.Evictions == 0 && (last.Stopped == StopNothingHot || last.Stopped == StopNoCandidate)
+		res.Remaining = remaining(sim.lastSnap, pd, sim.now)
+		if cfg, err := planner.Resolve(pd.Policy, nil); err == nil {
+			res.MaxPerHour = cfg.MaxPerHour
+		}
+	}
 	res.FinalSigma = res.Cycles[len(res.Cycles)-1].Sigma
 	if sim.opts.TargetSigma > 0 {
 		res.ToTarget = res.EvictionsTo(sim.opts.TargetSigma)
@@ -469,14 +521,7 @@ func (sim *simulation) summarise() {
 // nodes just over the threshold that noise keeps from three hot readings in a row, and count
 // nodes that noise alone pushed over.
 func lowerBound(d *Dump, pd *PlannerDecider, now time.Time) int {
-	p := pd.Policy.DeepCopy()
-	h := v1alpha1.Hysteresis{}
-	if p.Spec.Hysteresis != nil {
-		h = *p.Spec.Hysteresis
-	}
-	h.ConsecutiveReadings = 1
-	p.Spec.Hysteresis = &h
-	return planner.Plan(d.Snapshot(), p, pd.SLOs, planner.State{}, now).LowerBound
+	return planner.Plan(d.Snapshot(), steadyState(pd.Policy), pd.SLOs, planner.State{}, now).LowerBound
 }
 
 // classified are the nodes the decider calls hot and cold, as the evictor publishes them for the
@@ -585,6 +630,74 @@ func useSteer(steers map[placement.SteerKey][]placement.Steer, pod *corev1.Pod, 
 		i = 0
 	}
 	steers[k] = slices.Delete(slices.Clone(l), i, i+1)
+}
+
+// remaining is the planner's lower bound on the evictions still needed on the last cycle's
+// readings, without the limits that held moves back (rate limits, spent budgets, backoffs): how
+// much work the limits leave for later.
+func remaining(snap planner.Snapshot, pd *PlannerDecider, now time.Time) int {
+	p := steadyState(pd.Policy)
+	p.Spec.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](1 << 20), MaxEvictionsPerNodePerCycle: ptr.To[int32](1 << 20), MaxEvictionsPerHour: ptr.To[int32](1 << 20)}
+	p.Spec.NamespaceBudgets = nil
+	p.Status.Ledger = nil
+	snap.Placement = nil // the bound needs no destination
+	return planner.Plan(snap, p, nil, planner.State{}, now).LowerBound
+}
+
+// plannedMoves are the last plan's moves by pod.
+func plannedMoves(dec Decider) map[planner.PodRef]planner.Move {
+	out := map[planner.PodRef]planner.Move{}
+	if pd, ok := dec.(*PlannerDecider); ok {
+		for _, m := range pd.Last.Moves {
+			out[m.Pod] = m
+		}
+	}
+	return out
+}
+
+// Why a cycle evicted no more (CycleResult.Stopped).
+const (
+	StopNothingHot        = "NothingHot"
+	StopNoCandidate       = "NoCandidate"
+	StopNoColdDestination = "NoColdDestination"
+	StopCycleLimit        = "CycleLimit"
+	StopHourlyLimit       = "HourlyLimit"
+	StopBudget            = "Budget"
+	StopBackoff           = "Backoff"
+)
+
+// stopReason says why the planner's last cycle evicted no more: nothing hot left; a limit that
+// held candidates back (per cycle, per hour, a budget, a backoff); no acceptable destination for
+// any candidate; else the reason that held back the most candidates. "" for other deciders.
+func stopReason(dec Decider) string {
+	pd, ok := dec.(*PlannerDecider)
+	if !ok {
+		return ""
+	}
+	res := &pd.Last
+	if res.HotNodes == 0 {
+		return StopNothingHot
+	}
+	by := res.HeldBackByReason()
+	switch {
+	case by[planner.ReasonCycleLimit]+by[planner.ReasonNodeCycleLimit] > 0:
+		return StopCycleLimit
+	case by[planner.ReasonHourlyLimit] > 0:
+		return StopHourlyLimit
+	case by[planner.ReasonNamespaceBudget]+by[planner.ReasonSLOBudget] > 0:
+		return StopBudget
+	case by[planner.ReasonBackoff] > 0:
+		return StopBackoff
+	case by[planner.ReasonNoDestination]+by[planner.ReasonDestinationNotCold]+by[planner.ReasonLandsOnHotNode]+by[planner.ReasonDestinationTurnsHot]+by[planner.ReasonUncertainDestination] > 0:
+		return StopNoColdDestination
+	}
+	top, most := StopNoCandidate, 0
+	for code, n := range by {
+		if code != planner.ReasonNotOptedIn && (n > most || n == most && string(code) < top) {
+			top, most = string(code), n
+		}
+	}
+	return top
 }
 
 func predictedSets(dec Decider) map[planner.PodRef][]string {

@@ -138,7 +138,7 @@ func TestLoadAndPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := whatif.Plan(d, engine(t, d), p, plannertest.Now)
+	r := whatif.Plan(d, engine(t, d), p, plannertest.Now, whatif.PlanOptions{})
 	if len(r.HotNodes) == 0 || len(r.Moves) == 0 || r.LowerBound == 0 {
 		t.Fatalf("plan %+v: want hot nodes, moves and a lower bound", r)
 	}

@@ -136,3 +136,13 @@ func Run(m Tests, started func(*Env) (after func(code int), err error)) int {
 	}
 	return code
 }
+
+// AddUser provisions a user of the control plane (authenticated by a client certificate, in
+// groups) and returns a client config that acts as that user: it can do what RBAC grants it.
+func (e *Env) AddUser(name string, groups ...string) (*rest.Config, error) {
+	u, err := e.env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("adding user %s: %w", name, err)
+	}
+	return u.Config(), nil
+}

@@ -5,11 +5,26 @@ import (
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/evictor/planner"
 )
+
+// validPolicies are the policies that resolve (planner.Resolve): only they take part in deciding
+// which policy owns a node. A policy that cannot work evicts nothing and must not keep a valid
+// one from its nodes.
+func validPolicies(all []v1alpha1.RebalancePolicy, pcs []*schedulingv1.PriorityClass) []v1alpha1.RebalancePolicy {
+	out := make([]v1alpha1.RebalancePolicy, 0, len(all))
+	for i := range all {
+		if _, err := planner.Resolve(&all[i], pcs); err == nil {
+			out = append(out, all[i])
+		}
+	}
+	return out
+}
 
 // ownedElsewhere finds the nodes that both this policy and an older one select: the older policy
 // (by creation time, then name) keeps them. It returns node name -> reason.

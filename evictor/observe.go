@@ -23,10 +23,15 @@ func (r *Reconciler) recordMetrics(p *v1alpha1.RebalancePolicy, res *planner.Res
 			m.NodeClassification.WithLabelValues(n.Name, c.String()).Set(v)
 		}
 	}
+	excluded := map[string]int{planner.ExcludedNoReading: 0, planner.ExcludedStaleReading: 0, planner.ExcludedOtherPolicy: 0}
 	for _, x := range res.Excluded {
+		excluded[x.Code]++
 		m.NodeUtilization.DeleteLabelValues(x.Name, metrics.ResourceCPU)
 		m.NodeUtilization.DeleteLabelValues(x.Name, metrics.ResourceMemory)
 		m.NodeUtilization.DeleteLabelValues(x.Name, metrics.ResourceScore)
+	}
+	for code, n := range excluded {
+		m.ExcludedNodes.WithLabelValues(p.Name, code).Set(float64(n))
 	}
 	if len(res.Blockers) == 0 {
 		m.Sigma.WithLabelValues(p.Name).Set(res.SigmaBefore)

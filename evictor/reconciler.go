@@ -9,11 +9,11 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -166,20 +166,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	followups := r.follow(ctx, &p, cl, st, now)
 
 	snap := cl.snap
-	snap.ExcludedNodes = ownedElsewhere(&p, cl.policies, snap.Nodes)
-	conds := []metav1.Condition{conflictCondition(len(snap.ExcludedNodes))}
+	snap.ExcludedNodes = ownedElsewhere(&p, validPolicies(cl.policies, snap.PriorityClasses), snap.Nodes)
+	facts := cycleFacts{dryRun: ptr.Deref(p.Spec.DryRun, v1alpha1.DefaultDryRun), ownedByOlder: len(snap.ExcludedNodes)}
 
 	readings, usageCond := r.read(ctx, &p)
-	conds = append(conds, usageCond)
+	facts.usage = usageCond
 	cycle := Cycle{Policy: p.Name, Time: now, Followups: followups}
 	if usageCond.Status != metav1.ConditionTrue {
 		// Fail closed: without readings, plan nothing and evict nothing.
 		logger.Info("Usage unavailable, evicting nothing", "reason", usageCond.Reason, "message", usageCond.Message)
-		if usageCond.Reason != v1alpha1.ReasonNoPrometheusAddress {
-			conds = append(conds, condition(v1alpha1.ConditionConfigValid, metav1.ConditionTrue, v1alpha1.ReasonValid, "the spec is usable"))
-		} else {
-			conds = append(conds, condition(v1alpha1.ConditionConfigValid, metav1.ConditionFalse, usageCond.Reason, usageCond.Message))
-		}
+		conds := cycleConditions(facts)
 		cycle.Conditions = conds
 		status, err := r.writePolicyStatus(ctx, &p, nil, conds, now)
 		if err != nil {
@@ -198,7 +194,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	st.plan = res.State
 	cycle.Result, cycle.DryRun = res, res.DryRun
 
-	conds = append(conds, planConditions(&res)...)
+	facts.result = &res
+	conds := cycleConditions(facts)
 	if len(res.Blockers) == 0 {
 		cycle.Outcomes = r.execute(ctx, &p, cl, st, &res, now)
 		r.reportHeldBack(&p, cl, &res)
@@ -216,16 +213,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	logger.V(1).Info("Cycle done", "sigma", res.SigmaBefore, "hot", res.HotNodes, "cold", res.ColdNodes,
 		"moves", len(res.Moves), "heldBack", len(res.HeldBack), "lowerBound", res.LowerBound, "dryRun", res.DryRun)
 	return ctrl.Result{RequeueAfter: interval}, nil
-}
-
-// conflictCondition is the Conflict condition for a policy excluded nodes of which belong to an
-// older policy.
-func conflictCondition(excluded int) metav1.Condition {
-	if excluded > 0 {
-		return condition(v1alpha1.ConditionConflict, metav1.ConditionTrue, v1alpha1.ReasonOverlapsOlderPolicy,
-			fmt.Sprintf("%d of the nodes this policy selects belong to an older RebalancePolicy; nothing is evicted from them", excluded))
-	}
-	return condition(v1alpha1.ConditionConflict, metav1.ConditionFalse, v1alpha1.ReasonNoOverlap, "no other policy selects these nodes")
 }
 
 // writeStatuses writes the cycle into the status of the policy, its WorkloadSLOs and the
@@ -287,47 +274,4 @@ func toPlannerUsage(u usage.Readings) planner.Usage {
 }
 
 // planConditions turns a plan into ConfigValid, MetricsAvailable (refined), DryRun and Ready.
-func planConditions(res *planner.Result) []metav1.Condition {
-	var out []metav1.Condition
-	configOK := true
-	for _, b := range res.Blockers {
-		out = append(out, condition(b.Condition, metav1.ConditionFalse, b.Reason, b.Message))
-		if b.Condition == v1alpha1.ConditionConfigValid {
-			configOK = false
-		}
-	}
-	if configOK {
-		out = append(out, condition(v1alpha1.ConditionConfigValid, metav1.ConditionTrue, v1alpha1.ReasonValid, "the spec is usable"))
-	}
-	if res.DryRun {
-		out = append(out, condition(v1alpha1.ConditionDryRun, metav1.ConditionTrue, v1alpha1.ReasonDryRunEnabled, "the policy reports what it would evict and evicts nothing"))
-	} else {
-		out = append(out, condition(v1alpha1.ConditionDryRun, metav1.ConditionFalse, v1alpha1.ReasonDryRunDisabled, "the policy evicts"))
-	}
-	return out
-}
 
-func condition(t string, s metav1.ConditionStatus, reason, msg string) metav1.Condition {
-	if len(msg) > 32768 {
-		msg = msg[:32768]
-	}
-	return metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg}
-}
-
-// setConditions merges conds into the list and derives Ready: True only when every condition that
-// stops evictions is fine.
-func setConditions(list *[]metav1.Condition, conds []metav1.Condition, generation int64, now time.Time) {
-	ready := metav1.ConditionTrue
-	reason, msg := v1alpha1.ReasonCycleSucceeded, "the last cycle ran with valid configuration and fresh usage"
-	for _, c := range conds {
-		c.ObservedGeneration = generation
-		c.LastTransitionTime = metav1.NewTime(now)
-		meta.SetStatusCondition(list, c)
-		blocking := (c.Type == v1alpha1.ConditionConfigValid || c.Type == v1alpha1.ConditionMetricsAvailable) && c.Status == metav1.ConditionFalse
-		if blocking && ready == metav1.ConditionTrue {
-			ready, reason, msg = metav1.ConditionFalse, c.Reason, c.Message
-		}
-	}
-	meta.SetStatusCondition(list, metav1.Condition{Type: v1alpha1.ConditionReady, Status: ready, Reason: reason, Message: msg,
-		ObservedGeneration: generation, LastTransitionTime: metav1.NewTime(now)})
-}

@@ -22,6 +22,25 @@ import (
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
+// maxExcludedListed bounds status.excludedNodes (the CRD's MaxItems).
+const maxExcludedListed = 50
+
+// excludedNodes is the bounded list of the nodes left out of the plan, and their count.
+func excludedNodes(xs []planner.ExcludedNode) ([]v1alpha1.ExcludedNode, int32) {
+	var out []v1alpha1.ExcludedNode
+	for _, x := range xs {
+		if len(out) == maxExcludedListed {
+			break
+		}
+		msg := x.Reason
+		if len(msg) > 256 {
+			msg = msg[:256]
+		}
+		out = append(out, v1alpha1.ExcludedNode{Name: x.Name, Reason: x.Code, Message: msg})
+	}
+	return out, int32(len(xs))
+}
+
 // trimPolicyLedger drops the entries of the policy's ledger past their retention and counts the
 // evictions of the last hour, as the status shows them.
 func trimPolicyLedger(p *v1alpha1.RebalancePolicy, now time.Time) {
@@ -77,11 +96,15 @@ func (r *Reconciler) writePolicyStatus(ctx context.Context, p *v1alpha1.Rebalanc
 			}
 			s.HotNodeNames, s.ColdNodeNames = capList(s.HotNodeNames, 5000), capList(s.ColdNodeNames, 5000)
 			s.LastPlan = summary(res)
+			s.ExcludedNodes, s.ExcludedNodeCount = excludedNodes(res.Excluded)
 		} else {
+			// Nothing was balanced: no figure of an older cycle stays to look current.
+			s.Sigma, s.Nodes, s.HotNodes, s.ColdNodes = nil, 0, 0, 0
 			s.HotNodeNames, s.ColdNodeNames = nil, nil
-			s.LastPlan = nil
+			s.LastPlan, s.ExcludedNodes, s.ExcludedNodeCount = nil, nil, 0
 			if res != nil {
 				s.LastPlan = summary(res)
+				s.ExcludedNodes, s.ExcludedNodeCount = excludedNodes(res.Excluded)
 			}
 		}
 		written = *s.DeepCopy()

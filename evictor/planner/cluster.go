@@ -124,7 +124,7 @@ func buildCluster(s *Snapshot, cfg *Config, st State, now time.Time) *cluster {
 
 	for _, ni := range cl.nodes {
 		if why, ok := s.ExcludedNodes[ni.name]; ok {
-			cl.excluded = append(cl.excluded, ExcludedNode{Name: ni.name, Reason: why})
+			cl.excluded = append(cl.excluded, ExcludedNode{Name: ni.name, Code: ExcludedOtherPolicy, Reason: why})
 			continue
 		}
 		if !cfg.NodeSelector.Matches(labels.Set(ni.node.Labels)) {
@@ -134,10 +134,10 @@ func buildCluster(s *Snapshot, cfg *Config, st State, now time.Time) *cluster {
 		sample, ok := s.Usage.Nodes[ni.name]
 		switch {
 		case !ok:
-			cl.excluded = append(cl.excluded, ExcludedNode{Name: ni.name, Reason: "no usage reading"})
+			cl.excluded = append(cl.excluded, ExcludedNode{Name: ni.name, Code: ExcludedNoReading, Reason: "no usage reading"})
 			continue
 		case now.Sub(sample.Time) > cfg.StaleAfter:
-			cl.excluded = append(cl.excluded, ExcludedNode{Name: ni.name,
+			cl.excluded = append(cl.excluded, ExcludedNode{Name: ni.name, Code: ExcludedStaleReading,
 				Reason: fmt.Sprintf("usage reading is %s old, staleAfter is %s", now.Sub(sample.Time).Round(time.Second), cfg.StaleAfter)})
 			continue
 		}

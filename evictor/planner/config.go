@@ -74,15 +74,15 @@ func Resolve(p *v1alpha1.RebalancePolicy, priorityClasses []*schedulingv1.Priori
 		podSel = &metav1.LabelSelector{MatchLabels: map[string]string{v1alpha1.OptInLabelKey: v1alpha1.OptInLabelValue}}
 	}
 	if c.PodSelector, err = metav1.LabelSelectorAsSelector(podSel); err != nil {
-		return c, invalid(v1alpha1.ReasonValid, "spec.podSelector: %v", err)
+		return c, invalid(v1alpha1.ReasonInvalid, "spec.podSelector: %v", err)
 	}
 	if s.NamespaceSelector != nil {
 		if c.NamespaceSelector, err = metav1.LabelSelectorAsSelector(s.NamespaceSelector); err != nil {
-			return c, invalid(v1alpha1.ReasonValid, "spec.namespaceSelector: %v", err)
+			return c, invalid(v1alpha1.ReasonInvalid, "spec.namespaceSelector: %v", err)
 		}
 	}
 	if jerr != nil {
-		return c, invalid(v1alpha1.ReasonValid, "%v", jerr)
+		return c, invalid(v1alpha1.ReasonInvalid, "%v", jerr)
 	}
 	if s.Namespaces != nil {
 		for _, n := range s.Namespaces.Include {

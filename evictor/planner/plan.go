@@ -52,7 +52,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 	if err != nil {
 		var b Blocker
 		if !errors.As(err, &b) {
-			b = invalid(v1alpha1.ReasonValid, "%v", err)
+			b = invalid(v1alpha1.ReasonInvalid, "%v", err)
 		}
 		res.Blockers = append(res.Blockers, b)
 		return res

@@ -184,9 +184,18 @@ type NodeReport struct {
 
 // ExcludedNode is a node left out of the plan, and why.
 type ExcludedNode struct {
-	Name   string
+	Name string
+	// Code is NoReading, StaleReading or OwnedByOlderPolicy.
+	Code   string
 	Reason string
 }
+
+// Why a node is left out of a plan (ExcludedNode.Code).
+const (
+	ExcludedNoReading    = "NoReading"
+	ExcludedStaleReading = "StaleReading"
+	ExcludedOtherPolicy  = "OwnedByOlderPolicy"
+)
 
 // Blocker stops a plan from evicting anything; it maps to a status condition.
 type Blocker struct {

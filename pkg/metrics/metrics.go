@@ -61,6 +61,7 @@ const (
 	ReplacementOutcomesName  = "rebalancer_replacement_outcomes_total"
 	PlannedMovesName         = "rebalancer_planned_moves"
 	PlacementPredictionsName = "rebalancer_placement_predictions_total"
+	ExcludedNodesName        = "rebalancer_excluded_nodes"
 )
 
 // Evictor holds the evictor's metrics.
@@ -79,6 +80,7 @@ type Evictor struct {
 	UsageSourceErrors    prometheus.Counter
 	ReplacementOutcomes  *prometheus.CounterVec
 	PlacementPredictions *prometheus.CounterVec
+	ExcludedNodes        *prometheus.GaugeVec
 }
 
 // NewEvictor creates the evictor's metrics, unregistered.
@@ -124,6 +126,9 @@ func NewEvictor() *Evictor {
 		PlacementPredictions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: PlacementPredictionsName,
 			Help: "Where the replacement of an evicted pod landed against where the evictor predicted it would. Labels: scheduler that placed it; outcome is exact (a node of the predicted set), cold, notHot or hot (another node, by its class when the eviction was planned) or unscheduled (no replacement running within the follow window)."},
 			[]string{LabelScheduler, LabelOutcome}),
+		ExcludedNodes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: ExcludedNodesName,
+			Help: "Nodes a RebalancePolicy selects but left out of its last cycle. Labels: policy; reason is NoReading (no usage reading), StaleReading (older than staleAfter) or OwnedByOlderPolicy."},
+			[]string{LabelPolicy, LabelReason}),
 	}
 }
 
@@ -131,7 +136,7 @@ func NewEvictor() *Evictor {
 func (m *Evictor) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.NodeUtilization, m.Sigma, m.Evictions, m.DryRunEvictions, m.BudgetRemaining,
 		m.NodeClassification, m.PlanDuration, m.EvictionResponses, m.SkippedCandidates, m.LowerBound, m.PlannedMoves,
-		m.UsageSourceErrors, m.ReplacementOutcomes, m.PlacementPredictions}
+		m.UsageSourceErrors, m.ReplacementOutcomes, m.PlacementPredictions, m.ExcludedNodes}
 }
 
 // Register registers every evictor metric.
@@ -171,5 +176,5 @@ func (m *Scheduler) Collectors() []prometheus.Collector {
 func Names() []string {
 	return []string{NodeUtilizationName, SigmaName, EvictionsName, DryRunEvictionsName, BudgetRemainingName,
 		NodeClassificationName, PlanDurationName, EvictionResponsesName, SkippedCandidatesName, LowerBoundName,
-		PlacementsName, ScoreDurationName, UsageSourceErrorsName, ReplacementOutcomesName, PlannedMovesName, PlacementPredictionsName}
+		PlacementsName, ScoreDurationName, UsageSourceErrorsName, ReplacementOutcomesName, PlannedMovesName, PlacementPredictionsName, ExcludedNodesName}
 }

@@ -64,6 +64,13 @@ func (s *source) node(name string, milliCPU, memGi float64, at time.Time) {
 	s.r.Nodes[name] = usage.Sample{MilliCPU: milliCPU, Memory: memGi * (1 << 30), Time: at}
 }
 
+// drop removes a node's reading: the usage source reports nothing for it.
+func (s *source) drop(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.r.Nodes, name)
+}
+
 func (s *source) pod(ns, name string, milliCPU, memGi float64, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

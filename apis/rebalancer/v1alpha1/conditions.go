@@ -22,6 +22,8 @@ const (
 const (
 	ReasonCycleSucceeded        = "CycleSucceeded"
 	ReasonValid                 = "Valid"
+	ReasonInvalid               = "Invalid"
+	ReasonPartialReadings       = "PartialReadings"
 	ReasonUnknownPriorityClass  = "UnknownPriorityClass"
 	ReasonPrometheusUnreachable = "PrometheusUnreachable"
 	ReasonNoPrometheusAddress   = "NoPrometheusAddress"

@@ -11,6 +11,7 @@ type NodeClassSpec struct {
 	// NodeClass; when several match, the one with the highest weight (then the oldest) applies.
 	// +kubebuilder:validation:XValidation:rule="(has(self.matchLabels) && size(self.matchLabels) > 0) || (has(self.matchExpressions) && size(self.matchExpressions) > 0)",message="nodeSelector must have matchLabels or matchExpressions"
 	// +required
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, (e.operator in ['In', 'NotIn'] && has(e.values) && size(e.values) > 0) || (e.operator in ['Exists', 'DoesNotExist'] && (!has(e.values) || size(e.values) == 0)))",message="nodeSelector: each matchExpressions operator must be In or NotIn with at least one value, or Exists or DoesNotExist without values"
 	NodeSelector *metav1.LabelSelector `json:"nodeSelector"`
 
 	// weight is the placement preference for the class, from 0 to 100: the scheduler prefers

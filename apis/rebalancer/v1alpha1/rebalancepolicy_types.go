@@ -21,11 +21,13 @@ type RebalancePolicySpec struct {
 	// is rarely what you want.
 	// +kubebuilder:default={matchLabels:{rebalancer:ok}}
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, (e.operator in ['In', 'NotIn'] && has(e.values) && size(e.values) > 0) || (e.operator in ['Exists', 'DoesNotExist'] && (!has(e.values) || size(e.values) == 0)))",message="podSelector: each matchExpressions operator must be In or NotIn with at least one value, or Exists or DoesNotExist without values"
 	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
 
 	// namespaceSelector limits candidates to pods in namespaces whose labels match. Unset means
 	// every namespace (still subject to namespaces.include and namespaces.exclude).
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, (e.operator in ['In', 'NotIn'] && has(e.values) && size(e.values) > 0) || (e.operator in ['Exists', 'DoesNotExist'] && (!has(e.values) || size(e.values) == 0)))",message="namespaceSelector: each matchExpressions operator must be In or NotIn with at least one value, or Exists or DoesNotExist without values"
 	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
 
 	// namespaces lists namespaces by name to include or to exclude, in addition to namespaceSelector.
@@ -35,6 +37,7 @@ type RebalancePolicySpec struct {
 	// nodeSelector limits the nodes this policy balances (and the destinations it predicts). Unset
 	// means every node. Two policies must not select the same node: the older one keeps it.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, (e.operator in ['In', 'NotIn'] && has(e.values) && size(e.values) > 0) || (e.operator in ['Exists', 'DoesNotExist'] && (!has(e.values) || size(e.values) == 0)))",message="nodeSelector: each matchExpressions operator must be In or NotIn with at least one value, or Exists or DoesNotExist without values"
 	NodeSelector *metav1.LabelSelector `json:"nodeSelector,omitempty"`
 
 	// weights of CPU and memory in a node's utilisation score. They need not add up to 1: the score
@@ -331,10 +334,12 @@ type MetricsSource struct {
 	Prometheus *PrometheusSource `json:"prometheus,omitempty"`
 
 	// staleAfter: a node whose latest reading is older than this is left out of the plan; when
-	// every reading is stale nothing is evicted. Defaults to 3m.
+	// every reading is stale nothing is evicted. Defaults to 3m; at least 15s, the resolution of
+	// metrics-server's readings by default (Prometheus scrapes are usually 15s to 1m apart): a
+	// shorter one would call most readings stale.
 	// +kubebuilder:default="3m"
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) > duration('0s')",message="staleAfter must be a positive duration such as 90s or 3m"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) >= duration('15s')",message="staleAfter must be a duration of at least 15s (metrics-server's default resolution; a shorter one calls every reading stale), such as 90s or 3m"
 	// +optional
 	StaleAfter *metav1.Duration `json:"staleAfter,omitempty"`
 }
@@ -417,6 +422,15 @@ type RebalancePolicyStatus struct {
 	// +optional
 	ColdNodeNames []string `json:"coldNodeNames,omitempty"`
 
+	// excludedNodes lists nodes the policy selects but left out of the last cycle, with why
+	// (NoReading, StaleReading, OwnedByOlderPolicy), at most 50; excludedNodeCount counts them all.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=50
+	// +optional
+	ExcludedNodes []ExcludedNode `json:"excludedNodes,omitempty"`
+	// +optional
+	ExcludedNodeCount int32 `json:"excludedNodeCount,omitempty"`
+
 	// lastCycleTime is when the last cycle finished.
 	// +optional
 	LastCycleTime *metav1.Time `json:"lastCycleTime,omitempty"`
@@ -435,6 +449,19 @@ type RebalancePolicyStatus struct {
 	// +kubebuilder:validation:MaxItems=1000
 	// +optional
 	Ledger []Disruption `json:"ledger,omitempty"`
+}
+
+// ExcludedNode is a node a policy selects but left out of its last cycle.
+type ExcludedNode struct {
+	// name of the node.
+	Name string `json:"name"`
+	// reason code: NoReading (the usage source has no reading for it), StaleReading (older than
+	// spec.metrics.staleAfter) or OwnedByOlderPolicy.
+	Reason string `json:"reason"`
+	// message says more, for people.
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // PlanSummary is a short account of one plan.

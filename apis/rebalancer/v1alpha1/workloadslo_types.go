@@ -13,6 +13,7 @@ type WorkloadSLOSpec struct {
 	// one workload, not a whole namespace.
 	// +kubebuilder:validation:XValidation:rule="(has(self.matchLabels) && size(self.matchLabels) > 0) || (has(self.matchExpressions) && size(self.matchExpressions) > 0)",message="selector must have matchLabels or matchExpressions; an empty selector would cover every pod in the namespace"
 	// +required
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, (e.operator in ['In', 'NotIn'] && has(e.values) && size(e.values) > 0) || (e.operator in ['Exists', 'DoesNotExist'] && (!has(e.values) || size(e.values) == 0)))",message="selector: each matchExpressions operator must be In or NotIn with at least one value, or Exists or DoesNotExist without values"
 	Selector *metav1.LabelSelector `json:"selector"`
 
 	// maxDisruptionsPerHour caps evictions of the workload's pods over any sliding hour, across

@@ -274,4 +274,3 @@ func toPlannerUsage(u usage.Readings) planner.Usage {
 }
 
 // planConditions turns a plan into ConfigValid, MetricsAvailable (refined), DryRun and Ready.
-

@@ -90,7 +90,9 @@ func (cf *confirmer) table() *placement.Table {
 type predictKey struct {
 	shape    *Shape
 	requests scoring.Requests
-	version  int
+	// node the evicted pod leaves: it is terminating there while its replacement is placed.
+	node    string
+	version int
 }
 
 // maxPredictions bounds the framework runs of one plan beyond its per-cycle moves; candidates
@@ -98,7 +100,7 @@ type predictKey struct {
 func (cf *confirmer) maxPredictions() int { return 20 + 4*cf.cfg.MaxPerCycle }
 
 func (cf *confirmer) predict(c *proposal, version int) (placement.Prediction, *Reason) {
-	key := predictKey{shape: c.pod.Shape, requests: c.pod.Requests, version: version}
+	key := predictKey{shape: c.pod.Shape, requests: c.pod.Requests, node: c.node.name, version: version}
 	if p, ok := cf.memo[key]; ok {
 		return p, nil
 	}
@@ -110,7 +112,16 @@ func (cf *confirmer) predict(c *proposal, version int) (placement.Prediction, *R
 		return placement.Prediction{}, reason(ReasonPlacementError, "%v", err)
 	}
 	cf.predictions++
+	// kube-scheduler places the replacement while the evicted pod is terminating: its requests
+	// still count on its node, the plugins that skip terminating pods no longer see it.
+	restore, err := sess.Evicting(context.Background(), c.pod.SchedulingPod(), cf.now)
+	if err != nil {
+		return placement.Prediction{}, reason(ReasonPlacementError, "%v", err)
+	}
 	p, err := sess.Predict(context.Background(), c.pod.Replacement())
+	if rerr := restore(); rerr != nil && err == nil {
+		err = rerr
+	}
 	switch {
 	case errors.Is(err, placement.ErrUnknownScheduler):
 		return p, reason(ReasonUnknownScheduler, "the pod's scheduler %q is not one the evictor places pods for (%s): where its replacement lands cannot be confirmed",

@@ -480,7 +480,7 @@ func (e *Eligibility) inBackoff(c *candidate) *Reason {
 	if n := e.inPlan[c.shape.workload]; n > 0 && e.cfg.PodBackoff > 0 {
 		return reason(ReasonWorkloadInPlan, "%s already has a pod evicted in this plan; it is backed off for %s", c.shape.workload, e.cfg.PodBackoff)
 	}
-	if t, ok := e.lastEvictedAt[c.shape.workload]; ok && e.now.Before(t.Add(e.cfg.PodBackoff)) {
+	if t, ok := e.lastEvictedAt[c.shape.workload]; ok && e.cfg.PodBackoff > 0 && e.now.Before(t.Add(e.cfg.PodBackoff)) {
 		return reason(ReasonBackoff, "in backoff until %s: %s had a pod evicted at %s (podBackoff %s)",
 			t.Add(e.cfg.PodBackoff).UTC().Format(time.RFC3339), c.shape.workload, t.UTC().Format(time.RFC3339), e.cfg.PodBackoff)
 	}

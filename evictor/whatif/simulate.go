@@ -429,8 +429,15 @@ func (sim *simulation) evict(sess *placement.Session, table *placement.Table, re
 	np.UID = types.UID(fmt.Sprintf("sim-%d-%d", sim.run, sim.replacement))
 	np.Spec.NodeName = ""
 	np.Status = corev1.PodStatus{Phase: corev1.PodPending}
-	// The replacement is scheduled while the old pod still holds its requests.
+	// The replacement is scheduled while the old pod is terminating (its requests still held).
+	restore, err := sess.Evicting(context.Background(), sp.pod, now)
+	if err != nil {
+		return "", false, err
+	}
 	pred, err := sess.Predict(context.Background(), np)
+	if rerr := restore(); rerr != nil && err == nil {
+		err = rerr
+	}
 	if err != nil {
 		return "", false, fmt.Errorf("placing the replacement of %s: %w", ref, err)
 	}

@@ -6,6 +6,8 @@ package metrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tinorodney/rebalancer/pkg/version"
 )
 
 // Label names.
@@ -20,6 +22,9 @@ const (
 	LabelNodeClass      = "nodeclass"
 	LabelScheduler      = "scheduler"
 	LabelOutcome        = "outcome"
+	LabelVersion        = "version"
+	LabelRevision       = "revision"
+	LabelGoVersion      = "goversion"
 )
 
 // Values of the outcome label of the placement-predictions metric.
@@ -62,7 +67,19 @@ const (
 	PlannedMovesName         = "rebalancer_planned_moves"
 	PlacementPredictionsName = "rebalancer_placement_predictions_total"
 	ExcludedNodesName        = "rebalancer_excluded_nodes"
+	BuildInfoName            = "rebalancer_build_info"
 )
+
+// NewBuildInfo is rebalancer_build_info: 1, labelled with the build's version, VCS revision and
+// Go version (pkg/version). Both programs serve it.
+func NewBuildInfo() prometheus.Collector {
+	info := version.Get()
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: BuildInfoName,
+		Help: "1 for the running build. Labels: version and revision stamped at link time (pkg/version), goversion the Go release it was built with."},
+		[]string{LabelVersion, LabelRevision, LabelGoVersion})
+	g.WithLabelValues(info.Version, info.Revision, info.GoVersion).Set(1)
+	return g
+}
 
 // Evictor holds the evictor's metrics.
 type Evictor struct {
@@ -81,6 +98,7 @@ type Evictor struct {
 	ReplacementOutcomes  *prometheus.CounterVec
 	PlacementPredictions *prometheus.CounterVec
 	ExcludedNodes        *prometheus.GaugeVec
+	BuildInfo            prometheus.Collector
 }
 
 // NewEvictor creates the evictor's metrics, unregistered.
@@ -129,6 +147,7 @@ func NewEvictor() *Evictor {
 		ExcludedNodes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: ExcludedNodesName,
 			Help: "Nodes a RebalancePolicy selects but left out of its last cycle. Labels: policy; reason is NoReading (no usage reading), StaleReading (older than staleAfter) or OwnedByOlderPolicy."},
 			[]string{LabelPolicy, LabelReason}),
+		BuildInfo: NewBuildInfo(),
 	}
 }
 
@@ -136,7 +155,7 @@ func NewEvictor() *Evictor {
 func (m *Evictor) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.NodeUtilization, m.Sigma, m.Evictions, m.DryRunEvictions, m.BudgetRemaining,
 		m.NodeClassification, m.PlanDuration, m.EvictionResponses, m.SkippedCandidates, m.LowerBound, m.PlannedMoves,
-		m.UsageSourceErrors, m.ReplacementOutcomes, m.PlacementPredictions, m.ExcludedNodes}
+		m.UsageSourceErrors, m.ReplacementOutcomes, m.PlacementPredictions, m.ExcludedNodes, m.BuildInfo}
 }
 
 // Register registers every evictor metric.
@@ -153,6 +172,7 @@ func (m *Evictor) Register(r prometheus.Registerer) error {
 type Scheduler struct {
 	Placements    *prometheus.CounterVec
 	ScoreDuration prometheus.Histogram
+	BuildInfo     prometheus.Collector
 }
 
 // NewScheduler creates the scheduler plugin's metrics, unregistered.
@@ -164,17 +184,18 @@ func NewScheduler() *Scheduler {
 		ScoreDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: ScoreDurationName,
 			Help:    "Time the Score extension point of the Rebalancer plugin spends per node, in seconds.",
 			Buckets: prometheus.ExponentialBuckets(1e-7, 4, 10)}),
+		BuildInfo: NewBuildInfo(),
 	}
 }
 
 // Collectors lists every scheduler metric, for registration.
 func (m *Scheduler) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.Placements, m.ScoreDuration}
+	return []prometheus.Collector{m.Placements, m.ScoreDuration, m.BuildInfo}
 }
 
 // Names lists every metric name this package defines (for checks that dashboards use real names).
 func Names() []string {
 	return []string{NodeUtilizationName, SigmaName, EvictionsName, DryRunEvictionsName, BudgetRemainingName,
 		NodeClassificationName, PlanDurationName, EvictionResponsesName, SkippedCandidatesName, LowerBoundName,
-		PlacementsName, ScoreDurationName, UsageSourceErrorsName, ReplacementOutcomesName, PlannedMovesName, PlacementPredictionsName, ExcludedNodesName}
+		PlacementsName, ScoreDurationName, UsageSourceErrorsName, ReplacementOutcomesName, PlannedMovesName, PlacementPredictionsName, ExcludedNodesName, BuildInfoName}
 }

@@ -17,6 +17,9 @@ func TestNamesAreRegisteredAndDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range s.Collectors() {
+		if c == s.BuildInfo {
+			continue // one rebalancer_build_info per binary
+		}
 		reg.MustRegister(c)
 	}
 	e.NodeUtilization.WithLabelValues("n1", ResourceCPU).Set(0.5)
@@ -33,6 +36,7 @@ func TestNamesAreRegisteredAndDocumented(t *testing.T) {
 	e.UsageSourceErrors.Inc()
 	e.ReplacementOutcomes.WithLabelValues("Cooled").Inc()
 	e.PlacementPredictions.WithLabelValues("default-scheduler", OutcomeExact).Inc()
+	e.ExcludedNodes.WithLabelValues("default", "NoReading").Set(1)
 	s.Placements.WithLabelValues("rpi4", "cold").Inc()
 	s.ScoreDuration.Observe(1e-6)
 

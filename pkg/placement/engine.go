@@ -9,8 +9,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
@@ -217,6 +219,29 @@ func (s *Session) Move(ctx context.Context, pod, replacement *corev1.Pod, to str
 		}
 	}
 	return nil
+}
+
+// Evicting marks pod as kube-scheduler sees an evicted pod while its controller's replacement is
+// scheduled: terminating (deletionTimestamp set at), its requests still held on its node, but no
+// longer counted by the plugins that skip terminating pods (PodTopologySpread counts only pods
+// that are not terminating). restore puts the pod back as it was.
+func (s *Session) Evicting(ctx context.Context, pod *corev1.Pod, at time.Time) (restore func() error, err error) {
+	logger := klog.FromContext(ctx)
+	if err := s.state.remove(logger, pod); err != nil {
+		return nil, fmt.Errorf("marking pod %s terminating: %w", klog.KObj(pod), err)
+	}
+	t := pod.DeepCopy()
+	ts := metav1.NewTime(at)
+	t.DeletionTimestamp = &ts
+	if err := s.state.add(t, pod.Spec.NodeName); err != nil {
+		return nil, fmt.Errorf("marking pod %s terminating: %w", klog.KObj(pod), err)
+	}
+	return func() error {
+		if err := s.state.remove(logger, t); err != nil {
+			return err
+		}
+		return s.state.add(pod, pod.Spec.NodeName)
+	}, nil
 }
 
 // NodeScore is a node's total score from the scheduler's Score plugins (weighted, normalized).

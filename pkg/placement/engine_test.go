@@ -7,8 +7,11 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 
 	"github.com/tinorodney/rebalancer/pkg/placement"
@@ -156,5 +159,58 @@ func TestNumFeasibleNodesToFind(t *testing.T) {
 				t.Errorf("NumFeasibleNodesToFind(%v, %d) = %d, want %d", tc.percentage, tc.nodes, got, tc.want)
 			}
 		})
+	}
+}
+
+// While its replacement is scheduled, an evicted pod is terminating: kube-scheduler's default
+// topology spreading no longer counts it, though its requests still hold. Two nodes with two pods
+// of a ReplicaSet each tie; with one of them evicting, its node has fewer pods of the set and
+// wins (the engine used to count the evicted pod and predict a tie).
+func TestEvictingPodIsTerminating(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	def, err := placement.DefaultConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "web", UID: "uid-ReplicaSet-web"},
+		Spec: appsv1.ReplicaSetSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}}
+	e, err := placement.NewStatic(ctx, []*schedconfig.KubeSchedulerConfiguration{def}, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = e.Close() }()
+	nodes := []*corev1.Node{testutil.Node("a").Obj(), testutil.Node("b").Obj()}
+	pod := func(name, node string) *corev1.Pod {
+		return testutil.Pod(name).Namespace("x").Node(node).Label("app", "web").OwnedBy("ReplicaSet", "web").CPU("100m").Obj()
+	}
+	pods := []*corev1.Pod{pod("web-1", "a"), pod("web-2", "a"), pod("web-3", "b"), pod("web-4", "b")}
+	sess, err := e.Open(nodes, placement.APIPods(pods), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	replacement := pod("web-5", "")
+	before, err := sess.Predict(ctx, replacement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	restore, err := sess.Evicting(ctx, pods[0], time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	during, err := sess.Predict(ctx, replacement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := restore(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := sess.Predict(ctx, replacement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(before.Top, []string{"a", "b"}) || !slices.Equal(during.Top, []string{"a"}) || !slices.Equal(after.Top, before.Top) {
+		t.Errorf("top before %v, while web-1 is evicting %v, after restoring %v; want [a b], [a], [a b]", before.Top, during.Top, after.Top)
 	}
 }

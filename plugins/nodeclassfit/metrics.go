@@ -24,7 +24,11 @@ func registerMetrics(r prometheus.Registerer) (*metrics.Scheduler, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.Placements, m.ScoreDuration = placements, duration
+	info, err := register(r, m.BuildInfo)
+	if err != nil {
+		return nil, err
+	}
+	m.Placements, m.ScoreDuration, m.BuildInfo = placements, duration, info
 	return m, nil
 }
 

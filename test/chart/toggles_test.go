@@ -264,7 +264,7 @@ ingress:
 	},
 	{
 		name:   "leader election off",
-		values: "evictor: {leaderElection: {enabled: false}}\nscheduler: {leaderElection: {enabled: false}}",
+		values: "evictor: {leaderElection: {enabled: false}}\nscheduler: {replicas: 1, leaderElection: {enabled: false}}",
 		rbac:   rbacOptions{},
 		check: func(t *testing.T, objs []*unstructured.Unstructured) {
 			args := deployment(t, objs, "rebalancer").Spec.Template.Spec.Containers[0].Args

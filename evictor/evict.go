@@ -161,7 +161,8 @@ func (r *Reconciler) recheck(ctx context.Context, p *v1alpha1.RebalancePolicy, s
 	if err := r.APIReader.Get(ctx, types.NamespacedName{Name: pod.Namespace}, &ns); err != nil {
 		return nil, nil, fmt.Errorf("reading the namespace: %w", err)
 	}
-	snap := planner.Snapshot{Namespaces: []*corev1.Namespace{&ns}, Pods: planner.NewPods(pointers(pods.Items)), PDBs: pointers(pdbs.Items)}
+	snap := planner.Snapshot{Namespaces: []*corev1.Namespace{&ns}, Pods: planner.NewPods(pointers(pods.Items)), PDBs: pointers(pdbs.Items),
+		SchedulersDown: r.schedulersDown(ctx, now)}
 	sloPtrs := pointers(slos.Items)
 	cfg, err := planner.Resolve(&policy, r.priorityClasses(ctx))
 	if err != nil {

@@ -61,6 +61,9 @@ type Reconciler struct {
 	// Placement confirms every planned move with the real scheduler framework of the pod's
 	// scheduler (pkg/placement). Nil plans with the fast model alone, for narrow tests.
 	Placement *placement.Engine
+	// SchedulerLeases are the leader Leases of the schedulers the evictor must see running before
+	// it evicts a pod they place (by scheduler name); none: not checked.
+	SchedulerLeases map[string]types.NamespacedName
 	// PlacementSynced, when set, holds planning back until the engine's listers have synced.
 	PlacementSynced func() bool
 
@@ -187,6 +190,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	snap.Usage = toPlannerUsage(readings)
 	snap.Placement = r.Placement
+	snap.SchedulersDown = r.schedulersDown(ctx, now)
 
 	start := r.Clock.Now()
 	res := planner.Plan(snap, &p, cl.slos, st.plan, now)

@@ -32,6 +32,7 @@ func main() {
 		metricsAddr, probeAddr, promAddr, leaderNS string
 		leaderElect, secureMetrics, dryRunOnly     bool
 		schedulerConfig, defaultSchedulerConfig    string
+		schedulerLease                             string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint (and the /dashboard page) binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
@@ -42,17 +43,18 @@ func main() {
 	flag.BoolVar(&dryRunOnly, "dry-run", false, "Never evict, whatever the policies say: every policy behaves as if spec.dryRun were true.")
 	flag.StringVar(&schedulerConfig, "scheduler-config", "", "The Rebalancer scheduler's KubeSchedulerConfiguration file, the one its --config reads (the chart mounts the same ConfigMap); default: its built-in profile. Every planned move is confirmed by running that scheduler's plugins.")
 	flag.StringVar(&defaultSchedulerConfig, "default-scheduler-config", "", "The cluster's default kube-scheduler KubeSchedulerConfiguration, when it is not kube-scheduler's defaults.")
+	flag.StringVar(&schedulerLease, "scheduler-lease", "", "NAMESPACE/NAME of the Rebalancer scheduler's leader Lease: pods it places are not evicted while no replica leads (SchedulerUnavailable). Empty: not checked.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
-	if err := run(metricsAddr, probeAddr, promAddr, leaderNS, leaderElect, secureMetrics, dryRunOnly, schedulerConfig, defaultSchedulerConfig); err != nil {
+	if err := run(metricsAddr, probeAddr, promAddr, leaderNS, leaderElect, secureMetrics, dryRunOnly, schedulerConfig, defaultSchedulerConfig, schedulerLease); err != nil {
 		ctrl.Log.Error(err, "Evictor stopped")
 		os.Exit(1)
 	}
 }
 
-func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureMetrics, dryRunOnly bool, schedulerConfig, defaultSchedulerConfig string) error {
+func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureMetrics, dryRunOnly bool, schedulerConfig, defaultSchedulerConfig, schedulerLease string) error {
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return err
@@ -126,6 +128,9 @@ func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureM
 		return err
 	}
 	r.Placement, r.PlacementSynced = engine.Engine, engine.Synced
+	if r.SchedulerLeases, err = evictor.SchedulerLeases(engine.Engine, schedulerLease); err != nil {
+		return err
+	}
 	if err := r.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}

@@ -39,6 +39,8 @@ type Eligibility struct {
 
 	// From the policy's ledger: evictions in the last hour, per namespace, and the latest per workload.
 	hourUsed      int
+	// schedulersDown: Snapshot.SchedulersDown.
+	schedulersDown map[string]string
 	nsUsed        map[string]int
 	lastEvictedAt map[WorkloadKey]time.Time
 
@@ -124,7 +126,7 @@ func countReplica(perShape map[*Shape]int, p *Pod) {
 
 func newEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.WorkloadSLO, st State, now time.Time, perShape map[*Shape]int) *Eligibility {
 	e := &Eligibility{
-		cfg: cfg, now: now,
+		cfg: cfg, now: now, schedulersDown: s.SchedulersDown,
 		namespaces:    make(map[string]labels.Set, len(s.Namespaces)),
 		pdbs:          newSelectorIndex[*pdbInfo](),
 		slos:          newSelectorIndex[*sloInfo](),
@@ -308,6 +310,7 @@ var predicates = []predicate{
 	{"localStorage", (*Eligibility).localStorage, true},
 	{"pinned", (*Eligibility).pinned, true},
 	{"controller", (*Eligibility).controller, true},
+	{"scheduler", (*Eligibility).schedulerUp, true},
 	{"replicas", (*Eligibility).replicas, false},
 	{"minAvailable", (*Eligibility).minAvailable, false},
 	{"stateful", (*Eligibility).stateful, false},
@@ -337,6 +340,14 @@ func (e *Eligibility) optedIn(c *candidate) *Reason {
 	}
 	if e.cfg.NamespaceSelector != nil && !e.cfg.NamespaceSelector.Matches(e.namespaces[p.Namespace]) {
 		return reason(ReasonNotOptedIn, "not opted in: namespace %s does not match the policy's namespaceSelector", p.Namespace)
+	}
+	return nil
+}
+
+// schedulerUp: the pod's scheduler must be running to place its replacement.
+func (e *Eligibility) schedulerUp(c *candidate) *Reason {
+	if why, down := e.schedulersDown[schedulerOf(c.pod)]; down {
+		return reason(ReasonSchedulerUnavailable, "its scheduler %s is not running: %s", schedulerOf(c.pod), why)
 	}
 	return nil
 }

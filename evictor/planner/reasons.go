@@ -52,6 +52,9 @@ const (
 	// ReasonConfigInvalid: the fresh check before an eviction found that the policy, read again,
 	// no longer resolves (it was changed to something that cannot work): nothing is evicted.
 	ReasonConfigInvalid ReasonCode = "ConfigInvalid"
+	// ReasonSchedulerUnavailable: the pod's scheduler has no leader (its Lease is stale): the
+	// replacement would stay Pending.
+	ReasonSchedulerUnavailable ReasonCode = "SchedulerUnavailable"
 )
 
 // Why a move is made.

@@ -30,6 +30,9 @@ type Snapshot struct {
 	// ExcludedNodes are nodes the caller keeps out of this plan, with the reason (for example,
 	// an older policy owns them).
 	ExcludedNodes map[string]string
+	// SchedulersDown are schedulers (by name) no replica of which leads: a pod they would have
+	// to place is not evicted (its replacement would stay Pending), with the reason.
+	SchedulersDown map[string]string
 }
 
 // Usage holds the latest readings, in each node's own cores (millicores) and bytes.

@@ -103,6 +103,9 @@ func wantRules(o rbacOptions, ns string) map[string][]rbacv1.PolicyRule {
 			rule(s("coordination.k8s.io"), s("leases"), s("create")),
 			rule(s("coordination.k8s.io"), s("leases"), s("get", "update"), "rebalancer-scheduler"),
 		}
+		want["Role/"+ns+"/rebalancer-evictor-scheduler-lease"] = []rbacv1.PolicyRule{
+			rule(s("coordination.k8s.io"), s("leases"), s("get"), "rebalancer-scheduler"),
+		}
 	}
 	return want
 }
@@ -131,6 +134,7 @@ func wantBindings(o rbacOptions, ns string) map[string]binding {
 	}
 	if o.schedulerLeaderElection {
 		want["RoleBinding/"+ns+"/rebalancer-scheduler-leader-election"] = binding{ref("Role", "rebalancer-scheduler-leader-election"), sa("rebalancer-scheduler")}
+		want["RoleBinding/"+ns+"/rebalancer-evictor-scheduler-lease"] = binding{ref("Role", "rebalancer-evictor-scheduler-lease"), sa("rebalancer-evictor")}
 	}
 	return want
 }

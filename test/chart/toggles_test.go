@@ -45,7 +45,7 @@ var toggles = []toggle{
 			}
 			wantArgs := []string{"--metrics-bind-address=:8080", "--health-probe-bind-address=:8081", "--leader-elect=true",
 				"--leader-election-namespace=" + releaseNamespace, "--scheduler-config=/etc/rebalancer/scheduler/scheduler-config.yaml",
-				"--zap-log-level=info", "--zap-encoder=json"}
+				"--scheduler-lease=" + releaseNamespace + "/rebalancer-scheduler", "--zap-log-level=info", "--zap-encoder=json"}
 			if diff := cmp.Diff(wantArgs, c.Args); diff != "" {
 				t.Errorf("evictor args (-want,+got):\n%s", diff)
 			}

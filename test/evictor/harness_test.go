@@ -114,6 +114,8 @@ type options struct {
 	// pod, when set, is the pod the instance runs in: it labels it while it leads, as the
 	// binary does given POD_NAME and POD_NAMESPACE.
 	pod types.NamespacedName
+	// schedulerLease, when set, is the Rebalancer scheduler's leader Lease (--scheduler-lease).
+	schedulerLease string
 }
 
 func startEvictor(t *testing.T, src *source, o options) *instance {
@@ -174,6 +176,10 @@ func startEvictor(t *testing.T, src *source, o options) *instance {
 		t.Fatal(err)
 	}
 	r.Placement, r.PlacementSynced = engine.Engine, engine.Synced
+	if r.SchedulerLeases, err = evictor.SchedulerLeases(engine.Engine, o.schedulerLease); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
 	if err := r.SetupWithManager(ctx, mgr); err != nil {
 		cancel()
 		t.Fatal(err)
@@ -259,6 +265,9 @@ func (s *scenario) node(name string, milliCPU, memGi float64) string {
 type podOpt func(*corev1.Pod)
 
 func optIn(p *corev1.Pod) { p.Labels[v1alpha1.OptInLabelKey] = v1alpha1.OptInLabelValue }
+
+// ours makes the pod one the Rebalancer's scheduler places.
+func ours(p *corev1.Pod) { p.Spec.SchedulerName = v1alpha1.SchedulerName }
 
 // replicaSet makes the pod a replica of the ReplicaSet name.
 func replicaSet(name string) podOpt {

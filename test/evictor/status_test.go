@@ -2,9 +2,12 @@ package evictor_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -82,4 +85,48 @@ func TestInvalidPolicyDoesNotBlockAValidOne(t *testing.T) {
 
 func getPolicy(name string, into *v1alpha1.RebalancePolicy) error {
 	return env.Client.Get(context.Background(), client.ObjectKey{Name: name}, into)
+}
+
+// A pod the Rebalancer's scheduler places is not evicted while no scheduler replica leads (its
+// Lease expired): its replacement would stay Pending. Once the Lease is renewed, it is.
+func TestSchedulerUnavailable(t *testing.T) {
+	s := newScenario(t)
+	hot := s.node("hot", 3600, 12)
+	s.node("cold", 400, 1)
+	var pods []string
+	for i := range 3 {
+		name := fmt.Sprintf("web-%d", i)
+		s.pod(name, hot, "web", 600, 2048, optIn, replicaSet("web"), ours)
+		pods = append(pods, name)
+	}
+	s.pod("web-elsewhere", s.ns+"-cold", "web", 100, 128, optIn, replicaSet("web"), ours)
+	stale := metav1.NewMicroTime(time.Now().Add(-time.Hour))
+	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "rebalancer-scheduler"},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("scheduler-0"), LeaseDurationSeconds: ptr.To[int32](15), RenewTime: &stale}}
+	create(t, lease)
+	startEvictor(t, s.src, options{schedulerLease: s.ns + "/rebalancer-scheduler"})
+	start := time.Now()
+	s.createPolicy(nil)
+	p := s.waitCycle(start)
+	if n := s.evictedCount(pods...); n != 0 {
+		t.Fatalf("%d pods evicted while their scheduler has no leader", n)
+	}
+	held := 0
+	if p.Status.LastPlan != nil {
+		for _, r := range p.Status.LastPlan.HeldBackReasons {
+			if strings.Contains(r.Reason, "not running") || r.Reason == "SchedulerUnavailable" {
+				held += int(r.Count)
+			}
+		}
+	}
+	if held == 0 {
+		t.Errorf("held back %+v, want the pods held back because their scheduler is not running", p.Status.LastPlan)
+	}
+
+	now := metav1.NewMicroTime(time.Now())
+	lease.Spec.RenewTime = &now
+	if err := env.Client.Update(context.Background(), lease); err != nil {
+		t.Fatal(err)
+	}
+	s.eventually("a pod is evicted once the scheduler leads again", func() bool { return s.evictedCount(pods...) > 0 })
 }

@@ -38,11 +38,11 @@ type Eligibility struct {
 	podSelectorText string
 
 	// From the policy's ledger: evictions in the last hour, per namespace, and the latest per workload.
-	hourUsed      int
+	hourUsed int
 	// schedulersDown: Snapshot.SchedulersDown.
 	schedulersDown map[string]string
-	nsUsed        map[string]int
-	lastEvictedAt map[WorkloadKey]time.Time
+	nsUsed         map[string]int
+	lastEvictedAt  map[WorkloadKey]time.Time
 
 	// Spent by moves already chosen in this plan.
 	hourPlanned int

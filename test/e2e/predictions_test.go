@@ -5,8 +5,6 @@ package e2e_test
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -154,9 +152,12 @@ func predictionCounts(t *testing.T, sched string) map[string]float64 {
 	return out
 }
 
-// checkSteeredFromRecords pairs, per workload, the evictions in the policy's ledger with the
-// replacement pods in order of time, and checks that at least 95% of the replacements run on the
-// destination the ledger names (the steer the scheduler followed).
+// checkSteeredFromRecords checks from the API server's own records that the Rebalancer's
+// scheduler followed the steers: per workload, the destinations written in the policy's ledger
+// and the nodes of the replacement pods (created since the first eviction) are compared as
+// multisets (a workload's pods are alike, and with podBackoff 0 several of its evictions share a
+// second, so which replacement answers which eviction cannot be told); at least 95% of the
+// destinations must be matched by a replacement on that node.
 func checkSteeredFromRecords(t *testing.T, ns string, ws []workload) {
 	t.Helper()
 	var p v1alpha1.RebalancePolicy
@@ -178,40 +179,35 @@ func checkSteeredFromRecords(t *testing.T, ns string, ws []workload) {
 		}
 		entries[rs] = append(entries[rs], d)
 	}
-	checked, onDestination := 0, 0
+	checked, matched := 0, 0
 	for _, w := range ws {
-		pods := podsOf(t, w)
-		byRS := map[string][]corev1.Pod{}
-		for _, pod := range pods {
-			if ref := metav1.GetControllerOf(&pod); ref != nil {
-				byRS[ref.Name] = append(byRS[ref.Name], pod)
-			}
-		}
-		for rs, es := range entries {
-			replacements := slices.DeleteFunc(slices.Clone(byRS[rs]), func(pod corev1.Pod) bool {
-				return pod.CreationTimestamp.Time.Before(es[0].Time.Time.Add(-time.Second))
-			})
-			if len(replacements) == 0 {
+		landed := map[string]map[string]int{} // ReplicaSet -> node -> replacements
+		for _, pod := range podsOf(t, w) {
+			ref := metav1.GetControllerOf(&pod)
+			if ref == nil || len(entries[ref.Name]) == 0 || pod.CreationTimestamp.Time.Before(entries[ref.Name][0].Time.Time.Add(-time.Second)) {
 				continue
 			}
-			sort.Slice(replacements, func(i, j int) bool {
-				return replacements[i].CreationTimestamp.Before(&replacements[j].CreationTimestamp)
-			})
-			for i, d := range es {
-				if i >= len(replacements) {
-					break
-				}
-				checked++
-				if replacements[i].Spec.NodeName == d.Destination {
-					onDestination++
-				} else {
-					t.Logf("Replacement %s runs on %s; the ledger steered %s's replacement to %s", replacements[i].Name, replacements[i].Spec.NodeName, d.Pod, d.Destination)
+			if landed[ref.Name] == nil {
+				landed[ref.Name] = map[string]int{}
+			}
+			landed[ref.Name][pod.Spec.NodeName]++
+		}
+		for rs, nodes := range landed {
+			steered := map[string]int{}
+			for _, d := range entries[rs] {
+				steered[d.Destination]++
+			}
+			for node, n := range steered {
+				checked += n
+				matched += min(n, nodes[node])
+				if nodes[node] < n {
+					t.Logf("ReplicaSet %s: %d evictions steered to %s, %d replacements run there (replacements by node: %v)", rs, n, node, nodes[node], nodes)
 				}
 			}
 		}
 	}
-	t.Logf("From the API server's records: %d of %d replacements run on the ledger's destination", onDestination, checked)
-	if checked < 20 || float64(onDestination) < 0.95*float64(checked) {
-		t.Errorf("%d of %d replacements run on the destination the ledger names, want at least 95%% of at least 20", onDestination, checked)
+	t.Logf("From the API server's records: %d of %d steered destinations have a replacement running there", matched, checked)
+	if checked < 20 || float64(matched) < 0.95*float64(checked) {
+		t.Errorf("%d of %d steered destinations have a replacement running there, want at least 95%% of at least 20", matched, checked)
 	}
 }

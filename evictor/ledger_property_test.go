@@ -70,14 +70,14 @@ func ledgerRun(t *testing.T, seed uint64, cycles int) int {
 	now := plannertest.Now
 	made := 0
 	for cycle := range cycles {
-		switch r := rng.IntN(10); {
-		case r == 0: // restart: the leader's memory is lost, the ledgers are read back
+		switch rng.IntN(10) {
+		case 0: // restart: the leader's memory is lost, the ledgers are read back
 			replicas[leader] = planner.State{}
 			policy, slos = roundTrip(t, policy), roundTripAll(t, slos)
-		case r == 1: // leader change: the other replica, with what it remembered, takes over
+		case 1: // leader change: the other replica, with what it remembered, takes over
 			leader = 1 - leader
 			policy, slos = roundTrip(t, policy), roundTripAll(t, slos)
-		case r == 2: // a clock step of up to 70 minutes
+		case 2: // a clock step of up to 70 minutes
 			now = now.Add(time.Duration(rng.Int64N(int64(70 * time.Minute))))
 		}
 		now = now.Add(time.Duration(rng.Int64N(int64(5*time.Minute))) + time.Duration(rng.IntN(1000))*time.Millisecond)

@@ -102,7 +102,7 @@ func SteeredNode(steers []Steer, now time.Time, used func(id string) bool, nodes
 // between nodes a planned move may tie on.
 func SteeredScore(node, steer string) int64 {
 	if node == steer {
-		return fwk.MaxNodeScore
+		return fwk.MaxScore
 	}
 	return 0
 }

@@ -39,7 +39,7 @@ func TestSteering(t *testing.T) {
 		t.Fatalf("another workload is not steered: best %s, want cold-a (the emptiest)", got)
 	}
 	steered := p.scores(t, replacement, all)
-	if steered["cold-c"] != fwk.MaxNodeScore || steered["cold-a"] != 0 || steered["cold-b"] != 0 {
+	if steered["cold-c"] != fwk.MaxScore || steered["cold-a"] != 0 || steered["cold-b"] != 0 {
 		t.Errorf("steered scores %v, want 100 on cold-c and 0 elsewhere", steered)
 	}
 	if _, s := p.SignPod(ctx, replacement); s.Code() != fwk.Unschedulable {

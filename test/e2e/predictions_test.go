@@ -184,7 +184,7 @@ func checkSteeredFromRecords(t *testing.T, ns string, ws []workload) {
 		landed := map[string]map[string]int{} // ReplicaSet -> node -> replacements
 		for _, pod := range podsOf(t, w) {
 			ref := metav1.GetControllerOf(&pod)
-			if ref == nil || len(entries[ref.Name]) == 0 || pod.CreationTimestamp.Time.Before(entries[ref.Name][0].Time.Time.Add(-time.Second)) {
+			if ref == nil || len(entries[ref.Name]) == 0 || pod.CreationTimestamp.Before(ptr.To(metav1.NewTime(entries[ref.Name][0].Time.Add(-time.Second)))) {
 				continue
 			}
 			if landed[ref.Name] == nil {

@@ -39,7 +39,7 @@ type usageError struct{ error }
 // Main runs the command with args (args[0] is the program) and returns the exit code. now is
 // the time a live plan is made at; a dump's plan is made as of when the dump was taken.
 func Main(args []string, stdout, stderr io.Writer, now time.Time) int {
-	root := newRoot(filepath.Base(args[0]), stdout, now)
+	root := newRoot(filepath.Base(args[0]), now)
 	root.SetArgs(args[1:])
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -56,7 +56,7 @@ func Main(args []string, stdout, stderr io.Writer, now time.Time) int {
 	return exitFailed
 }
 
-func newRoot(program string, stdout io.Writer, now time.Time) *cobra.Command {
+func newRoot(program string, now time.Time) *cobra.Command {
 	use, annotations := "rebalancer", map[string]string{}
 	if program == "kubectl-rebalancer" {
 		// kubectl runs kubectl-rebalancer for `kubectl rebalancer`: the usage says so.

@@ -79,7 +79,9 @@ type known struct {
 func knownMetrics(t *testing.T) known {
 	t.Helper()
 	k := known{labels: map[string][]string{}, histograms: map[string]bool{}}
-	collectors := slices.Concat(metrics.NewEvictor().Collectors(), metrics.NewScheduler().Collectors())
+	// One rebalancer_build_info: each binary serves its own.
+	sched := metrics.NewScheduler()
+	collectors := slices.Concat(metrics.NewEvictor().Collectors(), slices.DeleteFunc(sched.Collectors(), func(c prometheus.Collector) bool { return c == sched.BuildInfo }))
 	descs := make(chan *prometheus.Desc, 64)
 	go func() {
 		for _, c := range collectors {

@@ -277,6 +277,33 @@ ingress:
 		},
 	},
 	{
+		name: "network policies",
+		values: `
+networkPolicy:
+  enabled: true
+  metricsFrom: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}}]
+  dashboardFrom: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}}]
+`,
+		rbac: defaultRBAC,
+		check: func(t *testing.T, objs []*unstructured.Unstructured) {
+			for _, name := range []string{"rebalancer", "rebalancer-scheduler"} {
+				np := find(objs, "NetworkPolicy", name)
+				if np == nil {
+					t.Fatalf("no NetworkPolicy %s", name)
+				}
+				rules, _, _ := unstructured.NestedSlice(np.Object, "spec", "ingress")
+				from, _, _ := unstructured.NestedSlice(rules[0].(map[string]any), "from")
+				want := 2 // the release namespace and the scrapers
+				if name == "rebalancer" {
+					want = 3 // and the Ingress controller
+				}
+				if len(from) != want {
+					t.Errorf("NetworkPolicy %s lets %d peers reach its port, want %d: %v", name, len(from), want, from)
+				}
+			}
+		},
+	},
+	{
 		name: "prometheus usage source",
 		values: `
 evictor: {prometheusAddress: "http://prometheus-operated.monitoring:9090", forceDryRun: true}

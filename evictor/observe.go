@@ -11,7 +11,10 @@ import (
 // size and lower bound, candidates held back by reason, namespace budgets.
 func (r *Reconciler) recordMetrics(p *v1alpha1.RebalancePolicy, res *planner.Result) {
 	m := r.Metrics
+	st := r.states.get(p.Name)
+	current := make(map[string]bool, len(res.Nodes))
 	for _, n := range res.Nodes {
+		current[n.Name] = true
 		m.NodeUtilization.WithLabelValues(n.Name, metrics.ResourceCPU).Set(n.CPU)
 		m.NodeUtilization.WithLabelValues(n.Name, metrics.ResourceMemory).Set(n.Memory)
 		m.NodeUtilization.WithLabelValues(n.Name, metrics.ResourceScore).Set(n.Score)
@@ -30,6 +33,13 @@ func (r *Reconciler) recordMetrics(p *v1alpha1.RebalancePolicy, res *planner.Res
 		m.NodeUtilization.DeleteLabelValues(x.Name, metrics.ResourceMemory)
 		m.NodeUtilization.DeleteLabelValues(x.Name, metrics.ResourceScore)
 	}
+	// Nodes reported last cycle and not now (deleted, or left out): no stale gauge stays.
+	for n := range st.reported {
+		if !current[n] {
+			r.deleteNodeGauges(n)
+		}
+	}
+	st.reported = current
 	for code, n := range excluded {
 		m.ExcludedNodes.WithLabelValues(p.Name, code).Set(float64(n))
 	}
@@ -43,5 +53,29 @@ func (r *Reconciler) recordMetrics(p *v1alpha1.RebalancePolicy, res *planner.Res
 	}
 	for ns, left := range planner.NamespaceBudgetsLeft(p, res) {
 		m.BudgetRemaining.WithLabelValues(ns).Set(float64(left))
+	}
+}
+
+// deleteNodeGauges removes a node's utilisation and classification gauges.
+func (r *Reconciler) deleteNodeGauges(node string) {
+	for _, res := range []string{metrics.ResourceCPU, metrics.ResourceMemory, metrics.ResourceScore} {
+		r.Metrics.NodeUtilization.DeleteLabelValues(node, res)
+	}
+	for _, c := range []scoring.Class{scoring.Hot, scoring.Cold, scoring.Normal} {
+		r.Metrics.NodeClassification.DeleteLabelValues(node, c.String())
+	}
+}
+
+// forgetMetrics removes the gauges of a deleted policy and of the nodes it last reported.
+func (r *Reconciler) forgetMetrics(policy string, st *policyState) {
+	m := r.Metrics
+	m.Sigma.DeleteLabelValues(policy)
+	m.LowerBound.DeleteLabelValues(policy)
+	m.PlannedMoves.DeleteLabelValues(policy)
+	m.ExcludedNodes.DeletePartialMatch(map[string]string{metrics.LabelPolicy: policy})
+	if st != nil {
+		for n := range st.reported {
+			r.deleteNodeGauges(n)
+		}
 	}
 }

@@ -131,7 +131,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	var p v1alpha1.RebalancePolicy
 	if err := r.Client.Get(ctx, req.NamespacedName, &p); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.states.forget(req.Name)
+			r.forgetMetrics(req.Name, r.states.forget(req.Name))
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err

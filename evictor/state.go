@@ -24,6 +24,9 @@ type policyState struct {
 	// than the last cycle's (every ledger write is a status update that queues the policy again).
 	lastCycle  time.Time
 	generation int64
+	// reported are the nodes whose gauges the last cycle set, to delete those of nodes that are
+	// gone (or no longer the policy's) instead of exporting their last values forever.
+	reported map[string]bool
 }
 
 // waitFor is how long a cycle at now must wait for the policy's interval to pass since this
@@ -68,10 +71,13 @@ func (s *states) get(policy string) *policyState {
 	return st
 }
 
-func (s *states) forget(policy string) {
+// forget drops what the evictor remembers about a deleted policy and returns it (nil if none).
+func (s *states) forget(policy string) *policyState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	st := s.m[policy]
 	delete(s.m, policy)
+	return st
 }
 
 // nodeScores keeps every node's latest score from any policy, for NodeClass status.

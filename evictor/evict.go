@@ -9,17 +9,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
 	"github.com/tinorodney/rebalancer/pkg/ledger"
-	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
 
@@ -74,7 +71,7 @@ func (r *Reconciler) evict(ctx context.Context, p *v1alpha1.RebalancePolicy, st 
 		return MoveOutcome{Move: m, Outcome: Skipped, Detail: msg}
 	}
 
-	entry := disruptionOf(p, pod, m, now)
+	entry := disruptionOf(p, m, now)
 	if err := r.recordDisruption(ctx, p, m.SLOs, entry, true, now); err != nil {
 		logger.Error(err, "Recording the disruption failed; not evicting")
 		return MoveOutcome{Move: m, Outcome: Failed, Detail: err.Error()}
@@ -202,15 +199,10 @@ func (r *Reconciler) recordDisruption(ctx context.Context, p *v1alpha1.Rebalance
 	return nil
 }
 
-// disruptionOf is the ledger entry of the move's eviction at now, with the move's destination
-// and, when the pod's scheduler follows steers, the steer's expiry (placement.Steers).
-func disruptionOf(p *v1alpha1.RebalancePolicy, pod *corev1.Pod, m planner.Move, now time.Time) v1alpha1.Disruption {
-	entry := ledger.Entry(now, pod.Namespace, pod.Name, m.From, m.Workload.String(), m.Stateful)
-	entry.Destination = m.To
-	if m.Steered {
-		entry.DestinationExpires = ptr.To(metav1.NewTime(now.Add(placement.SteerTTL(v1alpha1.Duration(p.Spec.Interval, v1alpha1.DefaultInterval)))))
-	}
-	return entry
+// disruptionOf is the ledger entry the evictor writes for the move at now (planner.Move.Disruption
+// with the policy's interval).
+func disruptionOf(p *v1alpha1.RebalancePolicy, m planner.Move, now time.Time) v1alpha1.Disruption {
+	return m.Disruption(now, v1alpha1.Duration(p.Spec.Interval, v1alpha1.DefaultInterval))
 }
 
 // editedLedger is the ledger with the entry added (add) or removed, trimmed to its retention: a

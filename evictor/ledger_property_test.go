@@ -109,7 +109,7 @@ func ledgerRun(t *testing.T, seed uint64, cycles int) int {
 			if reasons := planner.NewEligibility(&w.Snapshot, cfg, policy, slos, replicas[leader], now).Check(planner.NewPod(pod)); len(reasons) > 0 {
 				continue
 			}
-			entry := disruptionOf(policy, pod, m, now)
+			entry := disruptionOf(policy, m, now)
 			policy.Status.Ledger = editedLedger(policy.Status.Ledger, entry, true, now, policyRetention(policy))
 			e := eviction{at: now, stored: entry.Time.Time, ns: pod.Namespace, stateful: m.Stateful, slos: m.SLOs}
 			for _, key := range m.SLOs {

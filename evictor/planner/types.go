@@ -7,9 +7,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/pkg/ledger"
 	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
@@ -130,6 +133,19 @@ type Move struct {
 	SLOs []string
 	// Reason says why this move was made.
 	Reason Reason
+}
+
+// Disruption is the ledger entry of the move's eviction at now: what every budget needs
+// (ledger.Entry), the planned destination, and for a steered move the steer's expiry
+// (placement.SteerTTL of the policy's interval). The evictor writes it before it evicts; the
+// what-if simulator steers from it as the scheduler's plugin does.
+func (m Move) Disruption(now time.Time, interval time.Duration) v1alpha1.Disruption {
+	entry := ledger.Entry(now, m.Pod.Namespace, m.Pod.Name, m.From, m.Workload.String(), m.Stateful)
+	entry.Destination = m.To
+	if m.Steered {
+		entry.DestinationExpires = ptr.To(metav1.NewTime(now.Add(placement.SteerTTL(interval))))
+	}
+	return entry
 }
 
 // SigmaDrop is how much the move lowers sigma.

@@ -603,25 +603,18 @@ func simTable(d *Dump, capacity, nodeRef map[string]scoring.Resources, classOf m
 	return t
 }
 
-// predictedSets are the nodes the planner predicted for each move of its last plan.
-// steersOf returns the steers the evictor publishes for the last plan's moves (placement.Steers).
+// steersOf returns the steers of the last plan's moves, read as the scheduler's plugin reads
+// them (placement.Steers) from the entries the evictor writes (planner.Move.Disruption).
 func steersOf(dec Decider, now time.Time) map[placement.SteerKey][]placement.Steer {
 	pd, ok := dec.(*PlannerDecider)
 	if !ok {
 		return nil
 	}
-	var out map[placement.SteerKey][]placement.Steer
+	entries := make([]v1alpha1.Disruption, 0, len(pd.Last.Moves))
 	for _, m := range pd.Last.Moves {
-		if !m.Steered {
-			continue
-		}
-		if out == nil {
-			out = map[placement.SteerKey][]placement.Steer{}
-		}
-		k := placement.SteerKey{Namespace: m.Workload.Namespace, Kind: m.Workload.Kind, Name: m.Workload.Name}
-		out[k] = append(out[k], placement.Steer{Node: m.To, Expires: now.Add(placement.SteerTTL(pd.Interval())), ID: m.Pod.String()})
+		entries = append(entries, m.Disruption(now, pd.Interval()))
 	}
-	return out
+	return placement.Steers(entries, now)
 }
 
 // useSteer removes the steer the replacement used, as the scheduler's plugin does: the one for
@@ -707,6 +700,7 @@ func stopReason(dec Decider) string {
 	return top
 }
 
+// predictedSets are the nodes the planner predicted for each confirmed move of its last plan.
 func predictedSets(dec Decider) map[planner.PodRef][]string {
 	out := map[planner.PodRef][]string{}
 	if pd, ok := dec.(*PlannerDecider); ok {

@@ -74,26 +74,39 @@ func Steers(ledger []v1alpha1.Disruption, now time.Time) map[SteerKey][]Steer {
 	return out
 }
 
+// NextSteer returns the first steer that stands at now, that no pod used (used may be nil) and
+// whose node ok accepts (nil: any node); false when there is none. It is the one search over a
+// workload's steers: the scheduler's plugin (scoring and reserving) and the engine's
+// RebalancerNodeClassFit use it.
+func NextSteer(steers []Steer, now time.Time, used func(id string) bool, ok func(node string) bool) (Steer, bool) {
+	for _, st := range steers {
+		if st.Live(now) && (used == nil || !used(st.ID)) && (ok == nil || ok(st.Node)) {
+			return st, true
+		}
+	}
+	return Steer{}, false
+}
+
 // SteeredNode returns the node of the first steer that stands at now, that no pod used (used may
-// be nil) and whose node is feasible, among nodes (nil: any node); "" when there is none. The
-// scheduler's plugin and the engine's RebalancerNodeClassFit both steer with it.
+// be nil) and whose node is feasible, among nodes (nil: any node); "" when there is none. A
+// workload has a steer or two: each is looked up in nodes, nothing is allocated.
 func SteeredNode(steers []Steer, now time.Time, used func(id string) bool, nodes []fwk.NodeInfo) string {
 	if len(steers) == 0 {
 		return ""
 	}
-	var feasible map[string]bool
+	var feasible func(string) bool
 	if nodes != nil {
-		feasible = make(map[string]bool, len(nodes))
-		for _, ni := range nodes {
-			feasible[ni.Node().Name] = true
+		feasible = func(name string) bool {
+			for _, ni := range nodes {
+				if ni.Node().Name == name {
+					return true
+				}
+			}
+			return false
 		}
 	}
-	for _, st := range steers {
-		if st.Live(now) && (used == nil || !used(st.ID)) && (feasible == nil || feasible[st.Node]) {
-			return st.Node
-		}
-	}
-	return ""
+	st, _ := NextSteer(steers, now, used, feasible)
+	return st.Node
 }
 
 // SteeredScore is RebalancerNodeClassFit's score for a steered pod: MaxNodeScore on the node it

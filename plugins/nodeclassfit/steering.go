@@ -78,21 +78,14 @@ func (s *steering) reserve(pod *corev1.Pod, node string, now time.Time) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id := ""
-	for _, st := range s.steers[key] {
-		if !st.Live(now) || s.used[st.ID] {
-			continue
-		}
-		if id == "" || st.Node == node {
-			id = st.ID
-		}
-		if st.Node == node {
-			break
-		}
+	used := func(id string) bool { return s.used[id] }
+	st, found := placement.NextSteer(s.steers[key], now, used, func(n string) bool { return n == node })
+	if !found {
+		st, found = placement.NextSteer(s.steers[key], now, used, nil)
 	}
-	if id != "" {
-		s.used[id] = true
-		s.taken[pod.UID] = id
+	if found {
+		s.used[st.ID] = true
+		s.taken[pod.UID] = st.ID
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
 	"github.com/tinorodney/rebalancer/evictor/whatif"
 	"github.com/tinorodney/rebalancer/pkg/placement"
@@ -171,12 +172,16 @@ func (c *common) check() error {
 	return usageError{fmt.Errorf("--output must be table, json or yaml, not %q", c.output)}
 }
 
-// prepared is what plan and simulate start from.
+// prepared is what plan and simulate start from: the cluster, the placement engine (Close it),
+// the policy and the time to plan at.
 type prepared struct {
 	dump   *whatif.Dump
 	engine *placement.Engine
+	policy *v1alpha1.RebalancePolicy
 	now    time.Time
 }
+
+func (p *prepared) close() { _ = p.engine.Close() }
 
 func (c *common) prepare(ctx context.Context, now time.Time) (*prepared, error) {
 	var schedCfg *schedconfig.KubeSchedulerConfiguration
@@ -193,11 +198,15 @@ func (c *common) prepare(ctx context.Context, now time.Time) (*prepared, error) 
 	if err != nil {
 		return nil, err
 	}
+	policy, err := d.Policy(c.policy)
+	if err != nil {
+		return nil, err
+	}
 	engine, err := d.Engine(ctx, schedCfg)
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{dump: d, engine: engine, now: now}, nil
+	return &prepared{dump: d, engine: engine, policy: policy, now: now}, nil
 }
 
 // write writes v in the chosen format; table writes it for people. Everything is written to a
@@ -245,12 +254,8 @@ that many readings before it is hot or cold.`,
 			if err != nil {
 				return err
 			}
-			defer func() { _ = p.engine.Close() }()
-			policy, err := p.dump.Policy(c.policy)
-			if err != nil {
-				return err
-			}
-			r := whatif.Plan(p.dump, p.engine, policy, p.now, whatif.PlanOptions{FirstCycle: firstCycle})
+			defer p.close()
+			r := whatif.Plan(p.dump, p.engine, p.policy, p.now, whatif.PlanOptions{FirstCycle: firstCycle})
 			return write(cmd.OutOrStdout(), c.output, r, r.WriteTable)
 		},
 	}
@@ -291,12 +296,8 @@ it says how long the policy's limits need to finish at this rate.`,
 			if err != nil {
 				return err
 			}
-			defer func() { _ = p.engine.Close() }()
-			policy, err := p.dump.Policy(c.policy)
-			if err != nil {
-				return err
-			}
-			live := policy.DeepCopy()
+			defer p.close()
+			live := p.policy.DeepCopy()
 			live.Spec.DryRun = ptr.To(false) // what it would do live
 			cfg, err := planner.Resolve(live, p.dump.PriorityClasses)
 			if err != nil {

@@ -29,6 +29,22 @@ up() {
 	local msdir kwokdir
 	msdir=$(moddir hack/tools/metricsserver sigs.k8s.io/metrics-server)/manifests/base
 	kwokdir=$(moddir hack/tools/kwok sigs.k8s.io/kwok)
+	# kwokctl starts the components without waiting for one another, and a metrics-server that
+	# comes up before the kube-apiserver listens exits for good (then nothing reports usage). It
+	# runs through a wrapper that waits for the kube-apiserver, then becomes metrics-server.
+	cat >"$dir/metrics-server" <<WRAPPER
+#!/usr/bin/env bash
+for arg in "\$@"; do
+	case \$arg in --kubeconfig=*) kubeconfig=\${arg#--kubeconfig=} ;; esac
+done
+for _ in \$(seq 120); do
+	[ -n "\${kubeconfig:-}" ] || break # kwokctl asking for the version
+	"$KUBECTL" --kubeconfig "\$kubeconfig" get --raw /readyz >/dev/null 2>&1 && break
+	sleep 1
+done
+exec "$BIN/metrics-server" "\$@"
+WRAPPER
+	chmod +x "$dir/metrics-server"
 	cat >"$dir/kwokctl.yaml" <<CONF
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
@@ -46,17 +62,43 @@ options:
   kubectlBinary: $KUBECTL
   etcdBinary: $CP/etcd
   kwokControllerBinary: $BIN/kwok
-  metricsServerBinary: $BIN/metrics-server
+  metricsServerBinary: $dir/metrics-server
   cacheDir: $dir/cache
 CONF
-	log "Starting cluster $name (kube-apiserver 127.0.0.1:$apiport, kwok 127.0.0.1:$kwokport)"
-	"$KWOKCTL" create cluster --name "$name" --config "$dir/kwokctl.yaml" --wait 2m >"$dir/create.log" 2>&1 ||
-		{ cat "$dir/create.log" >&2; return 1; }
-	"$KWOKCTL" get kubeconfig --name "$name" >"$dir/kubeconfig"
+	# The cluster counts as up only once the metrics API answers; otherwise it is recreated.
+	local attempt
+	for attempt in 1 2 3; do
+		log "Starting cluster $name (kube-apiserver 127.0.0.1:$apiport, kwok 127.0.0.1:$kwokport), attempt $attempt"
+		"$KWOKCTL" create cluster --name "$name" --config "$dir/kwokctl.yaml" --wait 2m >"$dir/create.log" 2>&1 ||
+			{ cat "$dir/create.log" >&2; return 1; }
+		"$KWOKCTL" get kubeconfig --name "$name" >"$dir/kubeconfig"
+		if metrics_api "$dir/kubeconfig" 90; then
+			break
+		fi
+		log "The metrics API did not answer within 90s; metrics-server's last lines:"
+		"$KWOKCTL" logs metrics-server --name "$name" 2>&1 | tail -n 20 >&2 || true
+		"$KWOKCTL" delete cluster --name "$name" >/dev/null 2>&1 || true
+		if [ "$attempt" = 3 ]; then
+			log "Giving up: no metrics API after 3 clusters"
+			return 1
+		fi
+	done
 	# The Metric (kubelet resource metrics per node) and ClusterResourceUsage (usage from the pod
 	# annotations) objects shipped in the kwok module.
 	"$KUBECTL" --kubeconfig "$dir/kubeconfig" apply -k "$kwokdir/kustomize/metrics/usage" >/dev/null
 	echo "$dir/kubeconfig"
+}
+
+# metrics_api KUBECONFIG SECONDS: wait until metrics-server answers through the aggregated API.
+metrics_api() {
+	local kubeconfig=$1 seconds=$2 i
+	for ((i = 0; i < seconds; i += 2)); do
+		if "$KUBECTL" --kubeconfig "$kubeconfig" get --raw /apis/metrics.k8s.io/v1beta1/nodes >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 2
+	done
+	return 1
 }
 
 node() {

@@ -51,9 +51,20 @@ func cycleConditions(f cycleFacts) []metav1.Condition {
 			}
 		}
 	}
-	out = append(out, metricsCond, configCond, dryRunCondition(f.dryRun, metricsCond, configCond))
+	dry := dryRunCondition(f.dryRun, metricsCond, configCond)
+	if res := f.result; res != nil && dry.Reason == v1alpha1.ReasonDryRunDisabled && dry.Message == evictsMessage && res.Window != nil && !res.Window.Open {
+		next := "no window opens again"
+		if !res.Window.NextOpensAt.IsZero() {
+			next = "the next opens at " + res.Window.NextOpensAt.UTC().Format(time.RFC3339)
+		}
+		dry = condition(v1alpha1.ConditionDryRun, metav1.ConditionFalse, v1alpha1.ReasonOutsideDisruptionWindow,
+			fmt.Sprintf("the policy evicts only inside its disruption windows and none is open (%s); until then it reports what it would evict", next))
+	}
+	out = append(out, metricsCond, configCond, dry)
 	return out
 }
+
+const evictsMessage = "the policy evicts"
 
 // dryRunCondition is DryRun as the spec asks; its message says when nothing is evicted anyway.
 func dryRunCondition(dryRun bool, blockers ...metav1.Condition) metav1.Condition {
@@ -66,7 +77,7 @@ func dryRunCondition(dryRun bool, blockers ...metav1.Condition) metav1.Condition
 				fmt.Sprintf("the policy evicts, but nothing is evicted while %s is False", b.Type))
 		}
 	}
-	return condition(v1alpha1.ConditionDryRun, metav1.ConditionFalse, v1alpha1.ReasonDryRunDisabled, "the policy evicts")
+	return condition(v1alpha1.ConditionDryRun, metav1.ConditionFalse, v1alpha1.ReasonDryRunDisabled, evictsMessage)
 }
 
 // leftOutForReadings counts the nodes left out for want of a fresh reading.

@@ -10,6 +10,7 @@ import (
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor/planner"
+	"github.com/tinorodney/rebalancer/pkg/windows"
 )
 
 // Every combination of what a cycle can find, and the conditions it must report: a condition never
@@ -47,6 +48,12 @@ func TestCycleConditions(t *testing.T) {
 			want: map[string]want{"Ready": {"False", "MetricsStale"}, "MetricsAvailable": {"False", "MetricsStale"}, "ConfigValid": {"True", "Valid"}}},
 		{name: "some nodes without a reading", f: cycleFacts{usage: fresh, result: &planner.Result{Nodes: []planner.NodeReport{node}, Excluded: []planner.ExcludedNode{noReading, staleReading}}},
 			want: map[string]want{"Ready": {"True", "CycleSucceeded"}, "MetricsAvailable": {"True", "PartialReadings"}}},
+		{name: "live, outside the disruption windows", f: cycleFacts{usage: fresh, result: &planner.Result{Nodes: []planner.NodeReport{node}, Window: &windows.State{NextOpensAt: time.Date(2026, 12, 2, 2, 0, 0, 0, time.UTC)}}},
+			want: map[string]want{"Ready": {"True", "CycleSucceeded"}, "DryRun": {"False", "OutsideDisruptionWindow"}}},
+		{name: "live, inside a disruption window", f: cycleFacts{usage: fresh, result: &planner.Result{Nodes: []planner.NodeReport{node}, Window: &windows.State{Open: true}}},
+			want: map[string]want{"Ready": {"True", "CycleSucceeded"}, "DryRun": {"False", "DryRunDisabled"}}},
+		{name: "dry-run, outside the disruption windows", f: cycleFacts{dryRun: true, usage: fresh, result: &planner.Result{Nodes: []planner.NodeReport{node}, Window: &windows.State{}}},
+			want: map[string]want{"DryRun": {"True", "DryRunEnabled"}}},
 		{name: "conflict with an older policy", f: cycleFacts{ownedByOlder: 1, usage: fresh, result: &planner.Result{Nodes: []planner.NodeReport{node}, Excluded: []planner.ExcludedNode{owned}}},
 			want: map[string]want{"Ready": {"True", "CycleSucceeded"}, "Conflict": {"True", "OverlapsOlderPolicy"}, "MetricsAvailable": {"True", "MetricsFresh"}}},
 	}

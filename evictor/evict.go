@@ -50,6 +50,32 @@ func (r *Reconciler) execute(ctx context.Context, p *v1alpha1.RebalancePolicy, c
 		}
 		out = append(out, mo)
 	}
+	return append(out, r.reportDeferred(ctx, p, cl, res)...)
+}
+
+// reportDeferred reports the moves held back because no disruption window is open as a dry run
+// does: counted in rebalancer_dry_run_evictions_total, a WouldEvict event, a log line.
+func (r *Reconciler) reportDeferred(ctx context.Context, p *v1alpha1.RebalancePolicy, cl *cacheView, res *planner.Result) []MoveOutcome {
+	if len(res.Deferred) == 0 {
+		return nil
+	}
+	next := "no window opens again"
+	if w := res.Window; w != nil && !w.NextOpensAt.IsZero() {
+		next = "the next window opens at " + w.NextOpensAt.UTC().Format(time.RFC3339)
+	}
+	out := make([]MoveOutcome, 0, len(res.Deferred))
+	for _, m := range res.Deferred {
+		pod := cl.pod(m.Pod)
+		if pod == nil {
+			out = append(out, MoveOutcome{Move: m, Outcome: Gone, Detail: "pod no longer in the cache"})
+			continue
+		}
+		r.DryRun.Execute(ctx, pod.Object(), m)
+		r.Recorder.Eventf(pod.Object(), p, corev1.EventTypeNormal, "WouldEvict", "Evict",
+			"Outside the disruption windows (%s): would evict from %s; replacement predicted on %s; sigma %.4f -> %.4f", next, m.From, m.To, m.SigmaBefore, m.SigmaAfter)
+		log.FromContext(ctx).Info("Would evict (outside the disruption windows)", append(m.LogValues(), "next", next)...)
+		out = append(out, MoveOutcome{Move: m, Outcome: WouldEvict, Detail: "outside the disruption windows; " + next})
+	}
 	return out
 }
 
@@ -164,6 +190,11 @@ func (r *Reconciler) recheck(ctx context.Context, p *v1alpha1.RebalancePolicy, s
 	cfg, err := planner.Resolve(&policy, r.priorityClasses(ctx))
 	if err != nil {
 		return &pod, []planner.Reason{{Code: planner.ReasonConfigInvalid, Message: err.Error()}}, nil
+	}
+	// The window is read at the time of the call, not the cycle's: one that closed since the
+	// plan (or was added to the policy) holds the pod back.
+	if w := cfg.Windows.At(r.Clock.Now()); !w.Open {
+		return &pod, []planner.Reason{{Code: planner.ReasonOutsideWindow, Message: "the policy's disruption window closed before the eviction"}}, nil
 	}
 	return &pod, planner.NewEligibility(&snap, cfg, &policy, sloPtrs, st.plan, now).Check(planner.NewPod(&pod)), nil
 }

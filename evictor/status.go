@@ -20,6 +20,7 @@ import (
 	"github.com/tinorodney/rebalancer/evictor/planner"
 	"github.com/tinorodney/rebalancer/pkg/ledger"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
+	"github.com/tinorodney/rebalancer/pkg/windows"
 )
 
 // maxExcludedListed bounds status.excludedNodes (the CRD's MaxItems).
@@ -81,6 +82,7 @@ func (r *Reconciler) writePolicyStatus(ctx context.Context, p *v1alpha1.Rebalanc
 		s.LastCycleTime = ptr.To(metav1.NewTime(now))
 		trimPolicyLedger(&fresh, now)
 		setConditions(&s.Conditions, conds, fresh.Generation, now)
+		s.DisruptionWindow = windowStatus(&fresh, now)
 		if res != nil && len(res.Blockers) == 0 {
 			s.Sigma = ptr.To(round4(res.SigmaBefore))
 			s.Nodes = int32(len(res.Nodes))
@@ -111,6 +113,25 @@ func (r *Reconciler) writePolicyStatus(ctx context.Context, p *v1alpha1.Rebalanc
 		return r.Client.Status().Update(ctx, &fresh)
 	})
 	return written, err
+}
+
+// windowStatus says whether one of the policy's disruption windows is open at now and when the
+// next opens; nil for a policy without windows or with windows that do not parse (ConfigValid
+// says why).
+func windowStatus(p *v1alpha1.RebalancePolicy, now time.Time) *v1alpha1.DisruptionWindowStatus {
+	sched, err := windows.Parse(p.Spec.DisruptionWindows)
+	if err != nil || sched.Always() {
+		return nil
+	}
+	w := sched.At(now)
+	out := &v1alpha1.DisruptionWindowStatus{Open: w.Open}
+	if !w.ClosesAt.IsZero() {
+		out.ClosesAt = ptr.To(metav1.NewTime(w.ClosesAt))
+	}
+	if !w.NextOpensAt.IsZero() {
+		out.NextOpensAt = ptr.To(metav1.NewTime(w.NextOpensAt))
+	}
+	return out
 }
 
 func capList(l []string, n int) []string {

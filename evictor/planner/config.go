@@ -11,6 +11,7 @@ import (
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
+	"github.com/tinorodney/rebalancer/pkg/windows"
 )
 
 // Config is a RebalancePolicy's spec resolved to plain values: defaults filled in for fields the
@@ -38,6 +39,8 @@ type Config struct {
 	PinnedAnnotation  string
 	MinPodAge         time.Duration
 	StaleAfter        time.Duration
+	// Windows are the policy's disruption windows; with none, the policy may always evict.
+	Windows windows.Schedule
 }
 
 // Resolve turns a policy into a Config. A spec that passed the API's validation but cannot work
@@ -123,6 +126,9 @@ func Resolve(p *v1alpha1.RebalancePolicy, priorityClasses []*schedulingv1.Priori
 		c.MinPodAge = v1alpha1.Duration(sf.MinPodAge, v1alpha1.DefaultMinPodAge)
 	}
 	c.MaxLocalStorage = maxLocal.Value()
+	if c.Windows, err = windows.Parse(s.DisruptionWindows); err != nil {
+		return c, invalid(v1alpha1.ReasonInvalidDisruptionWindow, "%v; nothing is evicted until it is fixed", err)
+	}
 	return c, nil
 }
 

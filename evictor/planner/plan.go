@@ -82,7 +82,30 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 	sel.selectMoves()
 	res.SigmaAfter = spread.Sigma()
 	report(cl, &res)
+	deferOutsideWindows(&cfg, &res, now)
 	return res
+}
+
+// deferOutsideWindows holds every planned move back when the policy has disruption windows and
+// none is open at now: the plan is still reported, nothing is evicted.
+func deferOutsideWindows(cfg *Config, res *Result, now time.Time) {
+	if cfg.Windows.Always() {
+		return
+	}
+	w := cfg.Windows.At(now)
+	res.Window = &w
+	if w.Open || len(res.Moves) == 0 {
+		return
+	}
+	next := "never"
+	if !w.NextOpensAt.IsZero() {
+		next = "at " + w.NextOpensAt.UTC().Format(time.RFC3339)
+	}
+	for _, m := range res.Moves {
+		res.HeldBack = append(res.HeldBack, HeldBack{Pod: m.Pod, Workload: m.Workload, Node: m.From, Reasons: []Reason{*reason(ReasonOutsideWindow,
+			"no disruption window is open (the next opens %s); would move it from %s to %s (sigma %.4f -> %.4f)", next, m.From, m.To, m.SigmaBefore, m.SigmaAfter)}})
+	}
+	res.Deferred, res.Moves = res.Moves, nil
 }
 
 // carriedState is what the planner carries into this cycle: backoffs that have not expired and

@@ -465,3 +465,69 @@ func TestLowerBound(t *testing.T) {
 		})
 	}
 }
+
+// A policy with disruption windows plans every cycle, but moves only while a window is open:
+// outside one each move is deferred (reported, held back OutsideDisruptionWindow).
+func TestPlanDisruptionWindows(t *testing.T) {
+	opens := now.Truncate(time.Hour).Add(time.Hour)
+	daily := v1alpha1.DisruptionWindow{Schedule: opens.Format("4 15") + " * * *", Duration: metav1.Duration{Duration: 30 * time.Minute}}
+	tests := []struct {
+		name     string
+		at       time.Time
+		windows  []v1alpha1.DisruptionWindow
+		moves    int
+		deferred int
+		blocker  string
+	}{
+		{name: "no windows: always", at: opens.Add(-time.Second), moves: 1},
+		{name: "a second before the window opens", at: opens.Add(-time.Second), windows: []v1alpha1.DisruptionWindow{daily}, deferred: 1},
+		{name: "as the window opens", at: opens, windows: []v1alpha1.DisruptionWindow{daily}, moves: 1},
+		{name: "the last second of the window", at: opens.Add(30*time.Minute - time.Second), windows: []v1alpha1.DisruptionWindow{daily}, moves: 1},
+		{name: "as the window closes", at: opens.Add(30 * time.Minute), windows: []v1alpha1.DisruptionWindow{daily}, deferred: 1},
+		{name: "a schedule that does not parse", at: opens, windows: []v1alpha1.DisruptionWindow{{Schedule: "0 25 * * *", Duration: metav1.Duration{Duration: time.Hour}}},
+			blocker: v1alpha1.ReasonInvalidDisruptionWindow},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := skewed()
+			w.policy.Spec.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](1)}
+			w.policy.Spec.DisruptionWindows = tt.windows
+			// Readings taken at the planning time.
+			for k, s := range w.snap.Usage.Nodes {
+				s.Time = tt.at
+				w.snap.Usage.Nodes[k] = s
+			}
+			for k, s := range w.snap.Usage.Pods {
+				s.Time = tt.at
+				w.snap.Usage.Pods[k] = s
+			}
+			res := planner.Plan(w.snapshot(), w.policy, w.slos, w.state, tt.at)
+			if tt.blocker != "" {
+				if len(res.Blockers) != 1 || res.Blockers[0].Reason != tt.blocker || !strings.Contains(res.Blockers[0].Message, "spec.disruptionWindows[0].schedule") {
+					t.Fatalf("blockers %+v, want %s naming the field", res.Blockers, tt.blocker)
+				}
+				return
+			}
+			if len(res.Moves) != tt.moves || len(res.Deferred) != tt.deferred {
+				t.Fatalf("moves %d deferred %d, want %d and %d", len(res.Moves), len(res.Deferred), tt.moves, tt.deferred)
+			}
+			if got := res.HeldBackByReason()[planner.ReasonOutsideWindow]; got != tt.deferred {
+				t.Errorf("held back OutsideDisruptionWindow %d, want %d", got, tt.deferred)
+			}
+			if (res.Window == nil) != (tt.windows == nil) {
+				t.Errorf("window state %+v for windows %v", res.Window, tt.windows)
+			}
+			if tt.deferred > 0 && !res.Window.NextOpensAt.Equal(nextOpening(tt.at, opens)) {
+				t.Errorf("next opening %s, want %s", res.Window.NextOpensAt, nextOpening(tt.at, opens))
+			}
+		})
+	}
+}
+
+// nextOpening is the daily opening at opens' time of day next after at.
+func nextOpening(at, opens time.Time) time.Time {
+	for !opens.After(at) {
+		opens = opens.Add(24 * time.Hour)
+	}
+	return opens
+}

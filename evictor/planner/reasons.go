@@ -55,6 +55,11 @@ const (
 	// ReasonSchedulerUnavailable: the pod's scheduler has no leader (its Lease is stale): the
 	// replacement would stay Pending.
 	ReasonSchedulerUnavailable ReasonCode = "SchedulerUnavailable"
+
+	// ReasonOutsideWindow: the policy has disruption windows and none is open; the move is
+	// reported (what the plan would do) and made in a later cycle inside a window, if still
+	// worth it.
+	ReasonOutsideWindow ReasonCode = "OutsideDisruptionWindow"
 )
 
 // Why a move is made.

@@ -15,6 +15,7 @@ import (
 	"github.com/tinorodney/rebalancer/pkg/ledger"
 	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
+	"github.com/tinorodney/rebalancer/pkg/windows"
 )
 
 // Snapshot is the cluster as the planner sees it. Nothing in it is modified.
@@ -239,6 +240,12 @@ type Result struct {
 	SigmaBefore, SigmaAfter float64
 	HotNodes, ColdNodes     int
 	Moves                   []Move
+	// Window is whether a disruption window is open, for a policy that has windows (nil: the
+	// policy may always evict).
+	Window *windows.State
+	// Deferred are the moves the plan would make, held back because no disruption window is
+	// open; each is also in HeldBack with reason OutsideDisruptionWindow. Moves is then empty.
+	Deferred []Move
 	// HeldBack lists candidates not moved, in the order they were decided: node by node (by
 	// name) and pod by pod for the rules checked up front, then as selection reached them.
 	HeldBack []HeldBack

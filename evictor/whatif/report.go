@@ -37,6 +37,15 @@ type PlanReport struct {
 	Readings string `json:"readings"`
 	// Binding is the limit that held back the most candidates, "" when none did.
 	Binding string `json:"bindingLimit,omitempty"`
+	// Window is whether a disruption window is open, for a policy that has windows.
+	Window *ReportWindow `json:"disruptionWindow,omitempty"`
+}
+
+// ReportWindow is the state of a policy's disruption windows at the plan's time.
+type ReportWindow struct {
+	Open        bool       `json:"open"`
+	ClosesAt    *time.Time `json:"closesAt,omitempty"`
+	NextOpensAt *time.Time `json:"nextOpensAt,omitempty"`
 }
 
 // PlanOptions shape Plan.
@@ -60,6 +69,9 @@ type ReportMove struct {
 	Scheduler string  `json:"scheduler"`
 	SigmaDrop float64 `json:"predictedSigmaDrop"`
 	Reason    string  `json:"reason"`
+	// Deferred: no disruption window is open; the evictor reports the move and makes it only
+	// inside a window.
+	Deferred bool `json:"deferred,omitempty"`
 }
 
 // ReportBudget is what a budget still allows this hour (-1: unlimited).
@@ -104,6 +116,19 @@ func Plan(d *Dump, engine *placement.Engine, policy *v1alpha1.RebalancePolicy, n
 	}
 	for _, m := range res.Moves {
 		r.Moves = append(r.Moves, ReportMove{Pod: m.Pod.String(), From: m.From, To: m.To, Scheduler: m.Scheduler, SigmaDrop: m.SigmaDrop(), Reason: m.Reason.Message})
+	}
+	for _, m := range res.Deferred {
+		r.Moves = append(r.Moves, ReportMove{Pod: m.Pod.String(), From: m.From, To: m.To, Scheduler: m.Scheduler, SigmaDrop: m.SigmaDrop(),
+			Reason: "outside the disruption windows: " + m.Reason.Message, Deferred: true})
+	}
+	if w := res.Window; w != nil {
+		r.Window = &ReportWindow{Open: w.Open}
+		if !w.ClosesAt.IsZero() {
+			r.Window.ClosesAt = &w.ClosesAt
+		}
+		if !w.NextOpensAt.IsZero() {
+			r.Window.NextOpensAt = &w.NextOpensAt
+		}
 	}
 	byReason := res.HeldBackByReason()
 	for code, n := range byReason {
@@ -158,6 +183,16 @@ func (r PlanReport) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintf(tw, "Policy %s, %s, as of %s\n", r.Policy, mode, r.At.UTC().Format(time.RFC3339))
 	fmt.Fprintf(tw, "Readings: %s\n", r.Readings)
+	if w := r.Window; w != nil {
+		switch {
+		case w.Open && w.ClosesAt != nil:
+			fmt.Fprintf(tw, "Disruption window: open until %s\n", w.ClosesAt.UTC().Format(time.RFC3339))
+		case w.NextOpensAt != nil:
+			fmt.Fprintf(tw, "Disruption windows: none open; the moves below wait for the next, at %s\n", w.NextOpensAt.UTC().Format(time.RFC3339))
+		default:
+			fmt.Fprintln(tw, "Disruption windows: none open, and none opens again")
+		}
+	}
 	for _, b := range r.Blockers {
 		fmt.Fprintf(tw, "Evicting nothing: %s\n", b)
 	}

@@ -166,6 +166,46 @@ func TestLoadAndPlan(t *testing.T) {
 	}
 }
 
+// Outside its disruption windows a policy's plan is the same moves, deferred: the what-if lists
+// them and says when the next window opens.
+func TestPlanOutsideDisruptionWindows(t *testing.T) {
+	w := small()
+	d, err := whatif.LoadDir(writeDump(t, w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := d.Policy("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := engine(t, d)
+	open := whatif.Plan(d, e, p, plannertest.Now, whatif.PlanOptions{})
+	opens := plannertest.Now.Add(time.Hour).Truncate(time.Hour)
+	p.Spec.DisruptionWindows = []v1alpha1.DisruptionWindow{{Schedule: opens.Format("4 15") + " * * *", Duration: metav1.Duration{Duration: time.Hour}}}
+	closed := whatif.Plan(d, e, p, plannertest.Now, whatif.PlanOptions{})
+	if len(closed.Moves) != len(open.Moves) || len(open.Moves) == 0 {
+		t.Fatalf("%d moves outside the window, %d without windows: want the same, more than 0", len(closed.Moves), len(open.Moves))
+	}
+	for i, m := range closed.Moves {
+		if !m.Deferred || m.Pod != open.Moves[i].Pod || m.To != open.Moves[i].To {
+			t.Errorf("move %d %+v, want %+v deferred", i, m, open.Moves[i])
+		}
+	}
+	if closed.HeldBack["OutsideDisruptionWindow"] != len(open.Moves) {
+		t.Errorf("held back %v, want %d OutsideDisruptionWindow", closed.HeldBack, len(open.Moves))
+	}
+	if closed.Window == nil || closed.Window.Open || closed.Window.NextOpensAt == nil || !closed.Window.NextOpensAt.Equal(opens) {
+		t.Errorf("window %+v, want closed until %s", closed.Window, opens)
+	}
+	var table bytes.Buffer
+	if err := closed.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	if want := "the moves below wait for the next, at " + opens.UTC().Format(time.RFC3339); !strings.Contains(table.String(), want) {
+		t.Errorf("table lacks %q:\n%s", want, table.String())
+	}
+}
+
 func TestSimulate(t *testing.T) {
 	w := small()
 	for _, p := range w.Pods {

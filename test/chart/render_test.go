@@ -81,6 +81,8 @@ func TestValuesRejected(t *testing.T) {
 		{"interval not a duration", "policy: {interval: 1 minute}", "at '/policy/interval'"},
 		{"unknown usage source", "policy: {metrics: {source: kubelet}}", "at '/policy/metrics/source': value must be one of 'metricsServer', 'prometheus'"},
 		{"budget without namespace", "policy: {namespaceBudgets: [{maxDisruptionsPerHour: 1}]}", "at '/policy/namespaceBudgets/0': missing property 'namespace'"},
+		{"disruption window without duration", `policy: {disruptionWindows: [{schedule: "0 2 * * *"}]}`, "at '/policy/disruptionWindows/0': missing property 'duration'"},
+		{"disruption window of six fields", `policy: {disruptionWindows: [{schedule: "0 0 2 * * *", duration: 1h}]}`, "at '/policy/disruptionWindows/0/schedule'"},
 		{"dryRun not a boolean", `policy: {dryRun: "false"}`, "at '/policy/dryRun': got string, want boolean"},
 		{"unknown workload profile", "samples: {nodeClass: {preferredProfiles: [gpu-bound]}}", "at '/samples/nodeClass/preferredProfiles/0': value must be one of 'cpu-bound', 'memory-bound', 'balanced'"},
 		{"capacity factor 0", "samples: {nodeClass: {capacityFactor: 0}}", "at '/samples/nodeClass/capacityFactor': exclusiveMinimum: got 0, want 0"},

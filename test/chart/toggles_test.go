@@ -5,10 +5,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -300,6 +302,22 @@ networkPolicy:
 				if len(from) != want {
 					t.Errorf("NetworkPolicy %s lets %d peers reach its port, want %d: %v", name, len(from), want, from)
 				}
+			}
+		},
+	},
+	{
+		name:   "disruption windows",
+		values: `policy: {dryRun: false, disruptionWindows: [{schedule: "0 2 * * 1-5", duration: 3h, timezone: Europe/Berlin}, {schedule: "@weekly", duration: 6h}]}`,
+		rbac:   defaultRBAC,
+		check: func(t *testing.T, objs []*unstructured.Unstructured) {
+			var p v1alpha1.RebalancePolicy
+			typed(t, objs, "RebalancePolicy", "default", &p)
+			want := []v1alpha1.DisruptionWindow{
+				{Schedule: "0 2 * * 1-5", Duration: metav1.Duration{Duration: 3 * time.Hour}, Timezone: "Europe/Berlin"},
+				{Schedule: "@weekly", Duration: metav1.Duration{Duration: 6 * time.Hour}},
+			}
+			if diff := cmp.Diff(want, p.Spec.DisruptionWindows); diff != "" {
+				t.Errorf("policy disruptionWindows (-want,+got):\n%s", diff)
 			}
 		},
 	},

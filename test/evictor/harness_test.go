@@ -116,6 +116,8 @@ type options struct {
 	pod types.NamespacedName
 	// schedulerLease, when set, is the Rebalancer scheduler's leader Lease (--scheduler-lease).
 	schedulerLease string
+	// clock, when set, is the evictor's clock (the real one otherwise).
+	clock clock.Clock
 }
 
 func startEvictor(t *testing.T, src *source, o options) *instance {
@@ -163,6 +165,9 @@ func startEvictor(t *testing.T, src *source, o options) *instance {
 		Metrics:   m,
 		Clock:     clock.RealClock{},
 		Observers: []evictor.Observer{history},
+	}
+	if o.clock != nil {
+		r.Clock = o.clock
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	// Moves are confirmed by the placement engine, reading the API server as the binary does.

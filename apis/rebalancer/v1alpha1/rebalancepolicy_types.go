@@ -105,6 +105,16 @@ type RebalancePolicySpec struct {
 	// +optional
 	PodBackoff *metav1.Duration `json:"podBackoff,omitempty"`
 
+	// disruptionWindows, when set, are the only times the policy evicts: a recurring window opens
+	// at each time its cron schedule names and stays open for its duration. Outside every window
+	// the evictor still plans each cycle and reports what it would evict (dry-run counter, events,
+	// dashboard), holding each move back with reason OutsideDisruptionWindow; the status says
+	// when the next window opens. Unset or empty: the policy may evict at any time.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	DisruptionWindows []DisruptionWindow `json:"disruptionWindows,omitempty"`
+
 	// safety protects pods that must never be evicted, whatever else the policy says.
 	// +kubebuilder:default={}
 	// +optional
@@ -382,6 +392,42 @@ type PrometheusQueries struct {
 }
 
 // RebalancePolicyStatus is what the evictor saw and did in its last cycles.
+// DisruptionWindow is a recurring period in which the policy may evict.
+type DisruptionWindow struct {
+	// schedule is when the window opens, as a cron expression of five fields (minute hour
+	// day-of-month month day-of-week, such as "0 2 * * 1-5" for 02:00 on weekdays) or one of
+	// @yearly, @monthly, @weekly, @daily, @hourly, read in timezone.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[^ ]+( +[^ ]+){4})$')",message="schedule must be a cron expression of five fields (minute hour day-of-month month day-of-week), such as '0 2 * * 1-5', or one of @yearly, @monthly, @weekly, @daily, @hourly; the time zone goes in timezone, not in the schedule"
+	Schedule string `json:"schedule"`
+
+	// duration is how long the window stays open each time it opens, from 1m to 168h (a week).
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) >= duration('1m') && duration(self) <= duration('168h')",message="duration must be a duration from 1m to 168h, such as 90m or 4h"
+	Duration metav1.Duration `json:"duration"`
+
+	// timezone is the IANA time zone the schedule is read in, such as Europe/Berlin; the window
+	// follows daylight saving time there. Defaults to UTC.
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$`
+	// +optional
+	Timezone string `json:"timezone,omitempty"`
+}
+
+// DisruptionWindowStatus says whether the policy may evict now and when that changes.
+type DisruptionWindowStatus struct {
+	// open is true while a disruption window is open: the policy may evict.
+	Open bool `json:"open"`
+	// closesAt is when the open window closes.
+	// +optional
+	ClosesAt *metav1.Time `json:"closesAt,omitempty"`
+	// nextOpensAt is when the next window opens (after the open one closes, if one is open).
+	// +optional
+	NextOpensAt *metav1.Time `json:"nextOpensAt,omitempty"`
+}
+
 type RebalancePolicyStatus struct {
 	// observedGeneration is the spec generation the status reflects.
 	// +optional
@@ -430,6 +476,11 @@ type RebalancePolicyStatus struct {
 	ExcludedNodes []ExcludedNode `json:"excludedNodes,omitempty"`
 	// +optional
 	ExcludedNodeCount int32 `json:"excludedNodeCount,omitempty"`
+
+	// disruptionWindow says, for a policy with disruptionWindows, whether one was open in the
+	// last cycle and when the next opens.
+	// +optional
+	DisruptionWindow *DisruptionWindowStatus `json:"disruptionWindow,omitempty"`
 
 	// lastCycleTime is when the last cycle finished.
 	// +optional

@@ -28,7 +28,7 @@ import (
 )
 
 // +kubebuilder:rbac:groups=rebalancer.atarnet.org,resources=rebalancepolicies;workloadslos;nodeclasses,verbs=get;list;watch
-// +kubebuilder:rbac:groups=rebalancer.atarnet.org,resources=rebalancepolicies/status;workloadslos/status;nodeclasses/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=rebalancer.atarnet.org,resources=rebalancepolicies/status;workloadslos/status;nodeclasses/status,verbs=update
 // +kubebuilder:rbac:groups="",resources=nodes;pods;namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods/eviction,verbs=create
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch

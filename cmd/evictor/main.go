@@ -3,10 +3,12 @@
 package main
 
 import (
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"net/http"
 	"os"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -72,6 +74,27 @@ func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureM
 	}
 	history := dashboard.NewHistory()
 	pages := dashboard.Handler(history)
+	// With leader election, a standby's dashboard answers the API from the leader, found through
+	// the Lease whose holder names the leader's pod (the chart passes POD_NAME and POD_NAMESPACE).
+	podName, podNS := os.Getenv("POD_NAME"), os.Getenv("POD_NAMESPACE")
+	if leaderNS == "" {
+		leaderNS = podNS
+	}
+	lease := types.NamespacedName{Namespace: leaderNS, Name: evictor.LeaderElectionID}
+	leader := &evictor.LeaseLeader{Lease: lease, PodNamespace: podNS, PortName: "http-metrics", Scheme: "http"}
+	fwd := dashboard.Forwarding{}
+	if secureMetrics {
+		// The leader's serving certificate is self-signed (controller-runtime makes one per
+		// process), so it cannot be verified; the request carries the caller's own token, which
+		// the leader authenticates and authorizes as it would the caller's.
+		leader.Scheme = "https"
+		fwd = dashboard.Forwarding{Credentials: true, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, //nolint:gosec // see above
+		}}
+	}
+	if leaderElect {
+		pages = dashboard.FollowLeader(pages, leader, fwd)
+	}
 	metricsOpts := metricsserver.Options{BindAddress: metricsAddr, ExtraHandlers: map[string]http.Handler{}}
 	for _, path := range dashboard.Paths {
 		metricsOpts.ExtraHandlers[path] = pages
@@ -80,27 +103,27 @@ func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureM
 		metricsOpts.SecureServing = true
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	opts := ctrl.Options{
 		Scheme:                        scheme,
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        probeAddr,
 		LeaderElection:                leaderElect,
-		LeaderElectionID:              "rebalancer-evictor.rebalancer.atarnet.org",
-		LeaderElectionNamespace:       leaderNS,
+		LeaderElectionID:              lease.Name,
+		LeaderElectionNamespace:       lease.Namespace,
 		LeaderElectionReleaseOnCancel: true,
 		Cache:                         evictor.CacheOptions(),
 		Client:                        evictor.ClientOptions(),
-	})
-	if err != nil {
-		return fmt.Errorf("creating manager: %w", err)
 	}
-	// The chart passes the pod's name and namespace (downward API) so that the leader labels its
-	// own pod for the dashboard Service; a process outside a pod labels nothing.
-	if name, ns := os.Getenv("POD_NAME"), os.Getenv("POD_NAMESPACE"); name != "" && ns != "" {
-		if err := mgr.Add(&evictor.LeaderLabel{Client: mgr.GetClient(), Pod: types.NamespacedName{Namespace: ns, Name: name}, Elected: mgr.Elected()}); err != nil {
+	if leaderElect && podName != "" {
+		if opts.LeaderElectionResourceLockInterface, err = evictor.LeaderLock(cfg, lease, podName, 10*time.Second); err != nil {
 			return err
 		}
 	}
+	mgr, err := ctrl.NewManager(cfg, opts)
+	if err != nil {
+		return fmt.Errorf("creating manager: %w", err)
+	}
+	leader.Reader, leader.Elected = mgr.GetAPIReader(), mgr.Elected()
 	mc, err := metricsclient.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("creating metrics.k8s.io client: %w", err)

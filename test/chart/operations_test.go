@@ -27,8 +27,7 @@ func TestServiceMonitorScrapesOnce(t *testing.T) {
 			continue
 		}
 		sel, _, _ := unstructured.NestedStringMap(o.Object, "spec", "selector")
-		selectsEvictor := labels.SelectorFromSet(sel).Matches(labels.Set(podLabels)) ||
-			labels.SelectorFromSet(withoutLeader(sel)).Matches(labels.Set(podLabels))
+		selectsEvictor := labels.SelectorFromSet(sel).Matches(labels.Set(podLabels))
 		if selectsEvictor && labels.SelectorFromSet(smSel).Matches(labels.Set(o.GetLabels())) {
 			scraped = append(scraped, o.GetName())
 		}
@@ -36,18 +35,6 @@ func TestServiceMonitorScrapesOnce(t *testing.T) {
 	if len(scraped) != 1 || scraped[0] != "rebalancer-metrics" {
 		t.Errorf("the ServiceMonitor selects the Services %v of the evictor's pods, want only rebalancer-metrics", scraped)
 	}
-}
-
-// withoutLeader drops the leader label the dashboard Service selects on (the leader sets it on its
-// own pod at run time, so the rendered pod template does not carry it).
-func withoutLeader(sel map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range sel {
-		if k != "rebalancer.atarnet.org/leader" {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // The Ingress publishes the dashboard (pod and namespace names) only behind authentication: by

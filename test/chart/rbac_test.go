@@ -48,7 +48,7 @@ var dashboardPaths = s("/dashboard", "/dashboard/", "/dashboard/index.html", "/d
 func wantRules(o rbacOptions, ns string) map[string][]rbacv1.PolicyRule {
 	evictor := []rbacv1.PolicyRule{
 		rule(s("rebalancer.atarnet.org"), s("rebalancepolicies", "workloadslos", "nodeclasses"), read),
-		rule(s("rebalancer.atarnet.org"), s("rebalancepolicies/status", "workloadslos/status", "nodeclasses/status"), s("get", "update", "patch")),
+		rule(s("rebalancer.atarnet.org"), s("rebalancepolicies/status", "workloadslos/status", "nodeclasses/status"), s("update")),
 		rule(s(""), s("nodes", "pods", "namespaces"), read),
 		rule(s(""), s("pods/eviction"), s("create")),
 		rule(s("policy"), s("poddisruptionbudgets"), read),
@@ -85,8 +85,6 @@ func wantRules(o rbacOptions, ns string) map[string][]rbacv1.PolicyRule {
 			rule(s("metrics.k8s.io"), s("nodes", "pods"), s("get", "list")),
 		},
 		"ClusterRole/rebalancer-metrics-reader": {{NonResourceURLs: s("/metrics"), Verbs: s("get")}},
-		// The leading evictor labels its own pod for the dashboard Service.
-		"Role/" + ns + "/rebalancer-evictor-leader-label": {rule(s(""), s("pods"), s("patch"))},
 	}
 	if o.secure {
 		want["ClusterRole/rebalancer-dashboard-viewer"] = []rbacv1.PolicyRule{{NonResourceURLs: dashboardPaths, Verbs: s("get")}}
@@ -95,7 +93,6 @@ func wantRules(o rbacOptions, ns string) map[string][]rbacv1.PolicyRule {
 		want["Role/"+ns+"/rebalancer-evictor-leader-election"] = []rbacv1.PolicyRule{
 			rule(s("coordination.k8s.io"), s("leases"), s("create")),
 			rule(s("coordination.k8s.io"), s("leases"), s("get", "update"), "rebalancer-evictor.rebalancer.atarnet.org"),
-			rule(s(""), s("events"), s("create", "patch")),
 		}
 	}
 	if o.schedulerLeaderElection {
@@ -123,7 +120,6 @@ func wantBindings(o rbacOptions, ns string) map[string]binding {
 		"ClusterRoleBinding/rebalancer-scheduler": {ref("ClusterRole", "rebalancer-scheduler"), sa("rebalancer-scheduler")},
 		"RoleBinding/kube-system/rebalancer-scheduler-extension-apiserver-authentication-reader": {
 			ref("Role", "extension-apiserver-authentication-reader"), sa("rebalancer-scheduler")},
-		"RoleBinding/" + ns + "/rebalancer-evictor-leader-label": {ref("Role", "rebalancer-evictor-leader-label"), sa("rebalancer-evictor")},
 	}
 	if o.secure {
 		// The helm test Pod's, for the duration of `helm test`.
@@ -269,6 +265,9 @@ func TestRBACAuthorizes(t *testing.T) {
 		{name: "evictor evicts", user: evictor, attrs: authorizationv1.ResourceAttributes{Namespace: "prod", Verb: "create", Resource: "pods", Subresource: "eviction"}, allowed: true},
 		{name: "evictor never deletes pods", user: evictor, attrs: authorizationv1.ResourceAttributes{Namespace: "prod", Verb: "delete", Resource: "pods"}},
 		{name: "evictor writes policy status", user: evictor, attrs: authorizationv1.ResourceAttributes{Verb: "update", Group: "rebalancer.atarnet.org", Resource: "rebalancepolicies", Subresource: "status"}, allowed: true},
+		{name: "evictor cannot relabel pods in its own namespace", user: evictor, attrs: authorizationv1.ResourceAttributes{Namespace: ns, Verb: "patch", Resource: "pods"}},
+		{name: "evictor does not patch policy status", user: evictor, attrs: authorizationv1.ResourceAttributes{Verb: "patch", Group: "rebalancer.atarnet.org", Resource: "rebalancepolicies", Subresource: "status"}},
+		{name: "evictor reads its Lease (a standby finds the leader)", user: evictor, attrs: authorizationv1.ResourceAttributes{Namespace: ns, Verb: "get", Group: "coordination.k8s.io", Resource: "leases", Name: "rebalancer-evictor.rebalancer.atarnet.org"}, allowed: true},
 		{name: "evictor never edits policies", user: evictor, attrs: authorizationv1.ResourceAttributes{Verb: "update", Group: "rebalancer.atarnet.org", Resource: "rebalancepolicies"}},
 		{name: "evictor reads node usage", user: evictor, attrs: authorizationv1.ResourceAttributes{Verb: "list", Group: "metrics.k8s.io", Resource: "nodes"}, allowed: true},
 		{name: "evictor renews its lease", user: evictor, attrs: authorizationv1.ResourceAttributes{Namespace: ns, Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Name: "rebalancer-evictor.rebalancer.atarnet.org"}, allowed: true},

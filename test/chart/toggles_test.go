@@ -1,7 +1,6 @@
 package chart
 
 import (
-	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -16,7 +15,6 @@ import (
 	"k8s.io/utils/ptr"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
-	"github.com/tinorodney/rebalancer/evictor"
 )
 
 // toggle is one way to install the chart: values, what they must change in the render and the
@@ -59,14 +57,12 @@ var toggles = []toggle{
 			if diff := cmp.Diff([]corev1.ServicePort{{Name: "http-metrics", Port: 8080, TargetPort: intstr.FromString("http-metrics"), Protocol: corev1.ProtocolTCP}}, svc.Spec.Ports); diff != "" {
 				t.Errorf("metrics Service ports (-want,+got):\n%s", diff)
 			}
-			// The dashboard Service: the same port, on the leading evictor only.
+			// The dashboard Service: the same port and pods (a standby answers from the leader).
 			dash := service(t, objs, "rebalancer-dashboard")
 			if diff := cmp.Diff(svc.Spec.Ports, dash.Spec.Ports); diff != "" {
 				t.Errorf("dashboard Service ports (-metrics,+dashboard):\n%s", diff)
 			}
-			wantSel := maps.Clone(svc.Spec.Selector)
-			wantSel[evictor.LeaderLabelKey] = "true"
-			if diff := cmp.Diff(wantSel, dash.Spec.Selector); diff != "" {
+			if diff := cmp.Diff(svc.Spec.Selector, dash.Spec.Selector); diff != "" {
 				t.Errorf("dashboard Service selector (-want,+got):\n%s", diff)
 			}
 			env := map[string]string{}
@@ -76,7 +72,7 @@ var toggles = []toggle{
 				}
 			}
 			if diff := cmp.Diff(map[string]string{"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"}, env); diff != "" {
-				t.Errorf("evictor's downward-API env, which LeaderLabel needs (-want,+got):\n%s", diff)
+				t.Errorf("evictor's downward-API env, which the leader-election identity needs (-want,+got):\n%s", diff)
 			}
 			ing := ingress(t, objs)
 			wantTLS := []networkingv1.IngressTLS{{Hosts: []string{"rebalancer.atarnet.org"}, SecretName: "rebalancer-tls"}}

@@ -3,7 +3,10 @@ package evictor_test
 import (
 	"context"
 	"errors"
-	"slices"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,10 +17,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
-	"github.com/tinorodney/rebalancer/evictor"
+	"github.com/tinorodney/rebalancer/evictor/dashboard"
 	"github.com/tinorodney/rebalancer/evictor/planner"
 )
 
@@ -273,28 +275,36 @@ func TestLeaderElection(t *testing.T) {
 	}
 }
 
-// 7b. The leader labels its own pod for the dashboard Service, and only the leader's pod has the
-// label: at start, after a failover, and after a replica restarts in a pod that had it.
-func TestLeaderLabel(t *testing.T) {
+// 7b. Any replica serves the dashboard: a standby answers the API from the leader, which it finds
+// through the Lease (whose holder names the leader's pod) and the pod's IP and metrics port; after
+// a failover the new leader answers itself and a restarted replica asks it. No pod is patched.
+func TestStandbyDashboardAsksTheLeader(t *testing.T) {
 	s := newScenario(t)
-	podOf := func(name string, labels map[string]string) types.NamespacedName {
-		create(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: name, Labels: labels},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "evictor", Image: "tinorodney/rebalancer-evictor"}}}})
-		return types.NamespacedName{Namespace: s.ns, Name: name}
-	}
-	// Pod one carries the label from a process that ran in it before.
-	podOne := podOf("evictor-one", map[string]string{"app": "evictor", evictor.LeaderLabelKey: "true"})
-	podTwo := podOf("evictor-two", map[string]string{"app": "evictor"})
-	labelled := func() []string {
-		var list corev1.PodList
-		if err := env.Client.List(context.Background(), &list, client.InNamespace(s.ns), client.MatchingLabels{evictor.LeaderLabelKey: "true"}); err != nil {
+	skewed(s, map[string]int{"web": 3})
+	addrs := map[string]string{}
+	podOf := func(name string) types.NamespacedName {
+		addr := freeLoopbackAddr(t)
+		_, port, _ := net.SplitHostPort(addr)
+		p, _ := strconv.Atoi(port)
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: name, Labels: map[string]string{"app": "evictor"}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "evictor", Image: "tinorodney/rebalancer-evictor",
+				Ports: []corev1.ContainerPort{{Name: "http-metrics", ContainerPort: int32(p)}}}}}}
+		create(t, pod)
+		pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "127.0.0.1", PodIPs: []corev1.PodIP{{IP: "127.0.0.1"}}}
+		if err := env.Client.Status().Update(context.Background(), pod); err != nil {
 			t.Fatal(err)
 		}
-		var names []string
-		for _, p := range list.Items {
-			names = append(names, p.Name)
+		addrs[name] = addr
+		return types.NamespacedName{Namespace: s.ns, Name: name}
+	}
+	get := func(name, path string) (int, string, string) {
+		r, err := http.Get("http://" + addrs[name] + path)
+		if err != nil {
+			return 0, "", err.Error()
 		}
-		return names
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return r.StatusCode, r.Header.Get(dashboard.LeaderHeader), string(b)
 	}
 	isLeader := func(in *instance) bool {
 		select {
@@ -304,22 +314,55 @@ func TestLeaderLabel(t *testing.T) {
 			return false
 		}
 	}
-	one := startEvictor(t, s.src, options{leaderElect: true, identity: "-one", pod: podOne})
-	two := startEvictor(t, s.src, options{leaderElect: true, identity: "-two", pod: podTwo})
+	podOne, podTwo := podOf("evictor-one"), podOf("evictor-two")
+	one := startEvictor(t, s.src, options{leaderElect: true, identity: "-one", pod: podOne, metricsAddr: addrs[podOne.Name]})
+	two := startEvictor(t, s.src, options{leaderElect: true, identity: "-two", pod: podTwo, metricsAddr: addrs[podTwo.Name]})
 	s.eventually("one leader", func() bool { return isLeader(one) != isLeader(two) })
 	leader, standby, leaderPod, standbyPod := one, two, podOne, podTwo
 	if isLeader(two) {
 		leader, standby, leaderPod, standbyPod = two, one, podTwo, podOne
 	}
-	s.eventually("only the leader's pod labelled", func() bool { return slices.Equal(labelled(), []string{leaderPod.Name}) })
+	start := time.Now()
+	s.createPolicy(func(p *v1alpha1.RebalancePolicySpec) { p.DryRun = ptr.To(true) })
+	s.waitCycle(start)
+	s.eventually("the leader's dashboard lists the policy", func() bool {
+		code, _, body := get(leaderPod.Name, "/api/v1/policies")
+		return code == http.StatusOK && strings.Contains(body, s.policy.Name)
+	})
+	code, via, body := get(standbyPod.Name, "/api/v1/policies")
+	_, _, fromLeader := get(leaderPod.Name, "/api/v1/policies")
+	if code != http.StatusOK || via != leaderPod.Name || body != fromLeader {
+		t.Errorf("standby's /api/v1/policies: %d via %q %q; want 200 from the leader %s: %q", code, via, body, leaderPod.Name, fromLeader)
+	}
+	if code, _, _ := get(standbyPod.Name, "/dashboard/"); code != http.StatusOK {
+		t.Errorf("standby's /dashboard/: %d, want 200 (the page is served by every replica)", code)
+	}
+	t.Logf("standby %s answered /api/v1/policies from the leader %s", standbyPod.Name, leaderPod.Name)
 
-	// Failover: the leader stops (its pod would go; here the object stays with the label).
+	// Failover: the new leader answers itself; a replica restarted in the old leader's pod asks it.
 	leader.stop()
 	s.eventually("the standby to lead", func() bool { return isLeader(standby) })
-	s.eventually("the new leader's pod labelled", func() bool { return slices.Contains(labelled(), standbyPod.Name) })
-	// The old leader's container restarts in the same pod, as a standby: it takes the label off.
-	startEvictor(t, s.src, options{leaderElect: true, identity: "-restarted", pod: leaderPod})
-	s.eventually("only the new leader's pod labelled", func() bool { return slices.Equal(labelled(), []string{standbyPod.Name}) })
+	s.waitCycle(time.Now())
+	s.eventually("the new leader answers itself", func() bool {
+		code, via, body := get(standbyPod.Name, "/api/v1/policies")
+		return code == http.StatusOK && via == "" && strings.Contains(body, s.policy.Name)
+	})
+	startEvictor(t, s.src, options{leaderElect: true, identity: "-restarted", pod: leaderPod, metricsAddr: addrs[leaderPod.Name]})
+	s.eventually("the restarted replica asks the new leader", func() bool {
+		code, via, _ := get(leaderPod.Name, "/api/v1/policies")
+		return code == http.StatusOK && via == standbyPod.Name
+	})
+
+	// The evictor patches no pod: the pods' labels are as created.
+	for _, key := range []types.NamespacedName{podOne, podTwo} {
+		var p corev1.Pod
+		if err := env.Client.Get(context.Background(), key, &p); err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Labels) != 1 || p.Labels["app"] != "evictor" {
+			t.Errorf("pod %s labels %v, want only app=evictor", key.Name, p.Labels)
+		}
+	}
 }
 
 // 8. Invalid runtime configuration: the policy says why and evicts nothing.

@@ -111,8 +111,9 @@ type options struct {
 	identity    string
 	// metricsAddr, when set, serves /metrics and the dashboard there, as the binary does.
 	metricsAddr string
-	// pod, when set, is the pod the instance runs in: it labels it while it leads, as the
-	// binary does given POD_NAME and POD_NAMESPACE.
+	// pod, when set, is the pod the instance runs in: with leaderElect, the Lease's holder names
+	// it and a standby's dashboard asks the leader's pod, as the binary does given POD_NAME and
+	// POD_NAMESPACE.
 	pod types.NamespacedName
 	// schedulerLease, when set, is the Rebalancer scheduler's leader Lease (--scheduler-lease).
 	schedulerLease string
@@ -124,6 +125,8 @@ func startEvictor(t *testing.T, src *source, o options) *instance {
 	t.Helper()
 	m := metrics.NewEvictor()
 	history := dashboard.NewHistory()
+	lease := types.NamespacedName{Namespace: "default", Name: "rebalancer-evictor-test"}
+	leader := &evictor.LeaseLeader{Lease: lease, PodNamespace: o.pod.Namespace, PortName: "http-metrics", Scheme: "http"}
 	metricsOpts := metricsserver.Options{BindAddress: "0"}
 	if o.metricsAddr != "" {
 		reg := prometheus.NewRegistry()
@@ -131,6 +134,9 @@ func startEvictor(t *testing.T, src *source, o options) *instance {
 			t.Fatal(err)
 		}
 		pages := dashboard.Handler(history)
+		if o.leaderElect && o.pod.Name != "" {
+			pages = dashboard.FollowLeader(pages, leader, dashboard.Forwarding{})
+		}
 		metricsOpts = metricsserver.Options{BindAddress: o.metricsAddr, ExtraHandlers: map[string]http.Handler{}}
 		for _, p := range dashboard.Paths {
 			metricsOpts.ExtraHandlers[p] = pages
@@ -138,13 +144,13 @@ func startEvictor(t *testing.T, src *source, o options) *instance {
 		// Serve this instance's registry on /metrics, as the binary serves controller-runtime's.
 		metricsOpts.ExtraHandlers["/instance-metrics"] = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	}
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+	opts := ctrl.Options{
 		Scheme:                        env.Scheme,
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        "0",
 		LeaderElection:                o.leaderElect,
-		LeaderElectionID:              "rebalancer-evictor-test",
-		LeaderElectionNamespace:       "default",
+		LeaderElectionID:              lease.Name,
+		LeaderElectionNamespace:       lease.Namespace,
 		LeaseDuration:                 ptr.To(4 * time.Second),
 		RenewDeadline:                 ptr.To(3 * time.Second),
 		RetryPeriod:                   ptr.To(500 * time.Millisecond),
@@ -152,10 +158,20 @@ func startEvictor(t *testing.T, src *source, o options) *instance {
 		Controller:                    config.Controller{SkipNameValidation: ptr.To(true)},
 		Cache:                         evictor.CacheOptions(),
 		Client:                        evictor.ClientOptions(),
-	})
+	}
+	if o.leaderElect && o.pod.Name != "" {
+		// As the binary: the Lease's holder names the pod, so a standby finds the leader.
+		lock, err := evictor.LeaderLock(env.Config, lease, o.pod.Name, 3*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.LeaderElectionResourceLockInterface = lock
+	}
+	mgr, err := ctrl.NewManager(env.Config, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	leader.Reader, leader.Elected = mgr.GetAPIReader(), mgr.Elected()
 	r := &evictor.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Live:      evictor.Live{Evicter: evictor.SubResourceEvicter{Client: mgr.GetClient()}, Metrics: m},
@@ -188,12 +204,6 @@ func startEvictor(t *testing.T, src *source, o options) *instance {
 	if err := r.SetupWithManager(ctx, mgr); err != nil {
 		cancel()
 		t.Fatal(err)
-	}
-	if o.pod.Name != "" {
-		if err := mgr.Add(&evictor.LeaderLabel{Client: mgr.GetClient(), Pod: o.pod, Elected: mgr.Elected(), Retry: 100 * time.Millisecond}); err != nil {
-			cancel()
-			t.Fatal(err)
-		}
 	}
 	in := &instance{metrics: m, cancel: cancel, done: make(chan error, 1), elected: mgr.Elected()}
 	go func() { in.done <- mgr.Start(ctx) }()

@@ -7,10 +7,18 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/tinorodney/rebalancer/test/controlplane"
 )
 
 // kubeconfig writes a kubeconfig for the test API server, for helm.
 func kubeconfig(t *testing.T) string {
+	t.Helper()
+	return kubeconfigFor(t, env)
+}
+
+// kubeconfigFor writes a kubeconfig for the API server e, for helm.
+func kubeconfigFor(t *testing.T, env *controlplane.Env) string {
 	t.Helper()
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters["test"] = &clientcmdapi.Cluster{Server: env.Config.Host, CertificateAuthorityData: env.Config.CAData}

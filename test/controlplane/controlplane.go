@@ -64,6 +64,12 @@ func Scheme() (*k8sruntime.Scheme, error) {
 // Start starts kube-apiserver and etcd with the CRDs from manifests/crds installed and established.
 // Call Stop when done (in TestMain, or through t.Cleanup).
 func Start() (*Env, error) {
+	return StartWith(filepath.Join(RepoRoot(), "manifests", "crds"))
+}
+
+// StartWith starts kube-apiserver and etcd with the CRDs of the given directories installed (as
+// plain objects, as Helm installs a chart's crds/) and established.
+func StartWith(crdDirs ...string) (*Env, error) {
 	dir := BinDir()
 	for _, name := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
@@ -76,7 +82,7 @@ func Start() (*Env, error) {
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: dir,
-		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "manifests", "crds")},
+		CRDDirectoryPaths:     crdDirs,
 		ErrorIfCRDPathMissing: true,
 		Scheme:                scheme,
 	}

@@ -143,7 +143,13 @@ install-manifests: chart-crds helm ## Render manifests/install/ from the chart (
 
 # The images' build: Dockerfile.evictor and Dockerfile.scheduler run the same go build (test/chart
 # compares them with `make -n cross`). `make cross CROSS_BINARIES=evictor` builds one binary.
-GO_BUILD_FLAGS  := -trimpath -ldflags="-s -w"
+# The version (the chart's appVersion) and the commit are stamped into both binaries
+# (pkg/version: rebalancer_build_info, `version` subcommands); the Dockerfiles take them as build
+# arguments VERSION and REVISION (the Jenkinsfile passes them to Kaniko).
+VERSION        ?= $(shell awk -F'"' '/^appVersion:/ {print $$2}' $(CHART)/Chart.yaml)
+REVISION       ?= $(shell git rev-parse HEAD 2>/dev/null)
+VERSION_PKG    := github.com/tinorodney/rebalancer/pkg/version
+GO_BUILD_FLAGS  = -trimpath -ldflags="-s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION)"
 CROSS_PLATFORMS := linux/amd64 linux/arm64
 CROSS_BINARIES  := evictor scheduler
 
@@ -191,7 +197,7 @@ $(METRICS_SERVER): $(METRICS_SERVER_MOD)/go.mod $(METRICS_SERVER_MOD)/go.sum
 .PHONY: demo-binaries
 demo-binaries:
 	@mkdir -p $(BIN)
-	go build -o $(BIN)/ ./cmd/evictor ./cmd/scheduler
+	go build -ldflags="-X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION)" -o $(BIN)/ ./cmd/evictor ./cmd/scheduler
 	go build -o $(BIN)/demo-watch ./hack/demo/watch
 
 .PHONY: sandbox-tools

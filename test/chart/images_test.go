@@ -33,7 +33,8 @@ func parseGoBuild(line string) (goBuild, bool) {
 // crossBuilds are the commands `make cross` runs, printed by `make -n` (nothing is built).
 func crossBuilds(t *testing.T) []goBuild {
 	t.Helper()
-	cmd := exec.Command("make", "--no-print-directory", "-n", "cross")
+	// The Dockerfiles' build arguments in place of the Makefile's values.
+	cmd := exec.Command("make", "--no-print-directory", "-n", "cross", "VERSION=$${VERSION}", "REVISION=$${REVISION}")
 	cmd.Dir = controlplane.RepoRoot()
 	cmd.Env = append(os.Environ(), "MAKEFLAGS=", "MAKELEVEL=")
 	out, err := cmd.CombinedOutput()

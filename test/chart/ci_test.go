@@ -49,13 +49,13 @@ func TestCIJobTemplates(t *testing.T) {
 			placeholders: []string{"__JOB_NAME__", "__CONTEXT_URL__", "__CONTEXT_SUBDIR__", "__DOCKERFILE__", "__IMAGE_DEST__", "__VERSION__", "__REVISION__"},
 			kv: []string{"CONTEXT_URL=" + testContextURL, "CONTEXT_SUBDIR=.", "DOCKERFILE=Dockerfile.evictor", "IMAGE_DEST=" + testImageDest,
 				"VERSION=0.1.0", "REVISION=0123456789abcdef0123456789abcdef01234567"},
-			podSecurity:  "baseline",
+			podSecurity: "baseline",
 			wantArgs: map[string][]string{
 				"build-amd64": {"--context=" + testContextURL, "--context-sub-path=.", "--dockerfile=Dockerfile.evictor", "--custom-platform=linux/amd64", "--destination=" + testImageDest + "-amd64",
 					"--build-arg=VERSION=0.1.0", "--build-arg=REVISION=0123456789abcdef0123456789abcdef01234567"},
 				"build-arm64": {"--context=" + testContextURL, "--context-sub-path=.", "--dockerfile=Dockerfile.evictor", "--custom-platform=linux/arm64", "--destination=" + testImageDest + "-arm64",
 					"--build-arg=VERSION=0.1.0", "--build-arg=REVISION=0123456789abcdef0123456789abcdef01234567"},
-				"index":       {"--tag=" + testImageDest, "--manifest=" + testImageDest + "-amd64", "--manifest=" + testImageDest + "-arm64"},
+				"index": {"--tag=" + testImageDest, "--manifest=" + testImageDest + "-amd64", "--manifest=" + testImageDest + "-arm64"},
 			},
 		},
 		{

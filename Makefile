@@ -63,8 +63,16 @@ chromium: ## Install Debian's chromium for the browser test, when missing
 	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the dashboard test"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's Prometheus, for the tests that scrape the evictor and read usage through a real server.
+PROMETHEUS := /usr/bin/prometheus
+
+.PHONY: prometheus
+prometheus: ## Install Debian's prometheus for the Prometheus tests, when missing
+	@test -x $(PROMETHEUS) || { echo "Installing Debian's prometheus for the Prometheus tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
 .PHONY: test
-test: controlplane chromium helm ## Run all tests, including those against the real API server, and the race detector over the controller
+test: controlplane chromium prometheus helm ## Run all tests, including those against the real API server, and the race detector over the controller
 	REBALANCER_CONTROLPLANE=$(CONTROLPLANE) go test $(GO_TEST_FLAGS) ./...
 	REBALANCER_CONTROLPLANE=$(CONTROLPLANE) go test -race $(GO_TEST_FLAGS) ./evictor/... ./test/evictor/...
 	cd test/bench && go test $(GO_TEST_FLAGS) ./...

@@ -391,7 +391,6 @@ type PrometheusQueries struct {
 	PodMemory string `json:"podMemory,omitempty"`
 }
 
-// RebalancePolicyStatus is what the evictor saw and did in its last cycles.
 // DisruptionWindow is a recurring period in which the policy may evict.
 type DisruptionWindow struct {
 	// schedule is when the window opens, as a cron expression of five fields (minute hour
@@ -428,6 +427,7 @@ type DisruptionWindowStatus struct {
 	NextOpensAt *metav1.Time `json:"nextOpensAt,omitempty"`
 }
 
+// RebalancePolicyStatus is what the evictor saw and did in its last cycles.
 type RebalancePolicyStatus struct {
 	// observedGeneration is the spec generation the status reflects.
 	// +optional

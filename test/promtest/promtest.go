@@ -59,7 +59,9 @@ func Start(t testing.TB, interval time.Duration, scrapeConfigs string) *Server {
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		_ = <-exited
+		if err := <-exited; err != nil && !strings.Contains(err.Error(), "killed") {
+			t.Logf("prometheus exited: %v", err)
+		}
 		_ = log.Close()
 		if t.Failed() {
 			b, _ := os.ReadFile(log.Name())

@@ -222,5 +222,5 @@ iproute2:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }
 
 .PHONY: e2e
-e2e: sandbox-tools iproute2 ## Run the testing playbook (test/e2e) against the sandbox
+e2e: sandbox-tools iproute2 prometheus ## Run the testing playbook (test/e2e) against the sandbox
 	REBALANCER_BIN=$(BIN) go test -tags e2e -count=1 -timeout 30m $(GO_TEST_FLAGS) ./test/e2e/...

@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -119,12 +120,20 @@ type options struct {
 	schedulerLease string
 	// clock, when set, is the evictor's clock (the real one otherwise).
 	clock clock.Clock
+	// config, when set, is how the instance reaches the API server (env.Config otherwise).
+	config *rest.Config
+	// evicter, when set, wraps the eviction call.
+	evicter func(evictor.PodEvicter) evictor.PodEvicter
 }
 
 func startEvictor(t *testing.T, src *source, o options) *instance {
 	t.Helper()
 	m := metrics.NewEvictor()
 	history := dashboard.NewHistory()
+	cfg := env.Config
+	if o.config != nil {
+		cfg = o.config
+	}
 	lease := types.NamespacedName{Namespace: "default", Name: "rebalancer-evictor-test"}
 	leader := &evictor.LeaseLeader{Lease: lease, PodNamespace: o.pod.Namespace, PortName: "http-metrics", Scheme: "http"}
 	metricsOpts := metricsserver.Options{BindAddress: "0"}
@@ -161,20 +170,20 @@ func startEvictor(t *testing.T, src *source, o options) *instance {
 	}
 	if o.leaderElect && o.pod.Name != "" {
 		// As the binary: the Lease's holder names the pod, so a standby finds the leader.
-		lock, err := evictor.LeaderLock(env.Config, lease, o.pod.Name, 3*time.Second)
+		lock, err := evictor.LeaderLock(cfg, lease, o.pod.Name, 3*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
 		opts.LeaderElectionResourceLockInterface = lock
 	}
-	mgr, err := ctrl.NewManager(env.Config, opts)
+	mgr, err := ctrl.NewManager(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	leader.Reader, leader.Elected = mgr.GetAPIReader(), mgr.Elected()
 	r := &evictor.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
-		Live:      evictor.Live{Evicter: evictor.SubResourceEvicter{Client: mgr.GetClient()}, Metrics: m},
+		Live:      evictor.Live{Evicter: evicterOf(o, mgr.GetClient()), Metrics: m},
 		DryRun:    evictor.DryRun{Metrics: m},
 		Recorder:  mgr.GetEventRecorder("rebalancer-evictor" + o.identity),
 		Sources:   sourceFor{src: src, real: &evictor.Sources{Clock: clock.RealClock{}}},
@@ -187,7 +196,7 @@ func startEvictor(t *testing.T, src *source, o options) *instance {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	// Moves are confirmed by the placement engine, reading the API server as the binary does.
-	engine, err := evictor.NewPlacementEngine(ctx, env.Config, "", "")
+	engine, err := evictor.NewPlacementEngine(ctx, cfg, "", "")
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -209,6 +218,14 @@ func startEvictor(t *testing.T, src *source, o options) *instance {
 	go func() { in.done <- mgr.Start(ctx) }()
 	t.Cleanup(in.stop)
 	return in
+}
+
+func evicterOf(o options, c client.Client) evictor.PodEvicter {
+	var e evictor.PodEvicter = evictor.SubResourceEvicter{Client: c}
+	if o.evicter != nil {
+		e = o.evicter(e)
+	}
+	return e
 }
 
 func (in *instance) stop() {

@@ -1,0 +1,206 @@
+package evictor_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/evictor"
+)
+
+// Fault: the evictor dies (kill -9) after it wrote the eviction into the ledger and before the
+// eviction call reached the API server. The instance reaches the API server through a proxy the
+// test cuts at that moment, so nothing it does afterwards (the call, releasing the entry) arrives:
+// to the API server it is gone. A new instance then starts. Invariants, read from the API server:
+// the pod was not evicted, the ledger keeps the entry (the budget counts it: over-counting is the
+// safe side), and with maxEvictionsPerHour 1 the new instance evicts nothing and says why.
+func TestCrashBetweenLedgerAndEviction(t *testing.T) {
+	s := newScenario(t)
+	_, pods := skewed(s, map[string]int{"web": 2, "api": 2})
+	proxy := newCuttableProxy(t, env.Config.Host)
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Host = proxy.url
+	cfg.Timeout = 5 * time.Second
+	reached := make(chan struct{})
+	var once sync.Once
+	doomed := startEvictor(t, s.src, options{config: cfg, evicter: func(inner evictor.PodEvicter) evictor.PodEvicter {
+		return evicterFunc(func(ctx context.Context, pod *corev1.Pod, ev *policyv1.Eviction) error {
+			once.Do(func() { close(reached) })
+			proxy.cut() // the process dies here: nothing it sends from now on arrives
+			return inner.Evict(ctx, pod, ev)
+		})
+	}})
+	// Stopped without the harness' check: it ends with errors, as a killed process would.
+	stopDoomed := doomed.cancel
+	doomed.cancel = nil
+	t.Cleanup(func() {
+		stopDoomed()
+		select {
+		case <-doomed.done:
+		case <-time.After(45 * time.Second):
+		}
+	})
+	s.createPolicy(func(p *v1alpha1.RebalancePolicySpec) {
+		p.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](1), MaxEvictionsPerNodePerCycle: ptr.To[int32](1), MaxEvictionsPerHour: ptr.To[int32](1)}
+	})
+	select {
+	case <-reached:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the evictor never reached the eviction call")
+	}
+	t.Log("injected: the evictor's connection to the API server cut between the write-ahead ledger entry and the eviction call")
+
+	p := s.policyNow()
+	if n := len(p.Status.Ledger); n != 1 {
+		t.Fatalf("ledger has %d entries after the crash, want the 1 written ahead", n)
+	}
+	if n := s.evictedCount(pods...); n != 0 {
+		t.Fatalf("%d pods evicted, want none: the call never arrived", n)
+	}
+
+	start := time.Now()
+	startEvictor(t, s.src, options{})
+	p = s.waitCycle(start)
+	time.Sleep(2 * time.Second) // room for a wrong eviction to happen
+	if n := s.evictedCount(pods...); n != 0 {
+		t.Errorf("%d pods evicted by the new instance, want none: the hourly limit of 1 is spent by the crashed attempt", n)
+	}
+	if n := len(s.policyNow().Status.Ledger); n != 1 {
+		t.Errorf("ledger has %d entries, want 1", n)
+	}
+	if got := heldFor(p, "HourlyLimit"); got == 0 {
+		t.Errorf("the new instance's plan holds nothing back for HourlyLimit: %+v", p.Status.LastPlan)
+	}
+	t.Logf("held: no pod evicted, 1 ledger entry, hourly limit counted it (%d held back for HourlyLimit)", heldFor(p, "HourlyLimit"))
+}
+
+// Fault: metrics-server stops answering fresh readings, then fails outright. The evictor evicts
+// while readings are fresh, none once they are older than staleAfter, none while the source
+// fails; the status says which.
+func TestNoEvictionOnStaleOrMissingReadings(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Now())
+	s := newScenario(t)
+	s.now = clk.Now()
+	_, pods := skewed(s, map[string]int{"web": 3, "api": 3})
+	startEvictor(t, s.src, options{clock: clk})
+	s.createPolicy(func(p *v1alpha1.RebalancePolicySpec) {
+		p.RateLimits.MaxEvictionsPerCycle, p.RateLimits.MaxEvictionsPerNodePerCycle = ptr.To[int32](1), ptr.To[int32](1)
+		p.Metrics = &v1alpha1.MetricsSource{StaleAfter: &metav1.Duration{Duration: 30 * time.Second}}
+	})
+	s.waitCycle(clk.Now())
+	s.eventually("an eviction on fresh readings", func() bool { return s.evictedCount(pods...) == 1 })
+
+	// The readings stop: 31s later they are stale.
+	clk.Step(31 * time.Second)
+	p := s.waitCycle(clk.Now())
+	if c := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionMetricsAvailable); c == nil || c.Status != metav1.ConditionFalse || c.Reason != v1alpha1.ReasonMetricsStale {
+		t.Errorf("MetricsAvailable %+v with readings 31s old (staleAfter 30s), want False/%s", c, v1alpha1.ReasonMetricsStale)
+	}
+	if c := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionReady); c == nil || c.Status != metav1.ConditionFalse {
+		t.Errorf("Ready %+v with stale readings, want False", c)
+	}
+	if p.Status.Sigma != nil {
+		t.Errorf("status.sigma %v with stale readings, want none (no figure of an older cycle)", *p.Status.Sigma)
+	}
+
+	// The source fails outright.
+	s.src.fail(errors.New("metrics-server: the server is currently unable to handle the request"))
+	clk.Step(11 * time.Second)
+	p = s.waitCycle(clk.Now())
+	if c := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionMetricsAvailable); c == nil || c.Status != metav1.ConditionFalse || c.Reason != v1alpha1.ReasonSourceUnavailable {
+		t.Errorf("MetricsAvailable %+v with the source failing, want False/%s", c, v1alpha1.ReasonSourceUnavailable)
+	}
+	if n := s.evictedCount(pods...); n != 1 {
+		t.Errorf("%d pods evicted, want only the 1 evicted on fresh readings", n)
+	}
+	t.Log("injected: readings frozen past staleAfter, then a failing source; held: 1 eviction on fresh readings, none after, status MetricsStale then SourceUnavailable")
+}
+
+type evicterFunc func(ctx context.Context, pod *corev1.Pod, ev *policyv1.Eviction) error
+
+func (f evicterFunc) Evict(ctx context.Context, pod *corev1.Pod, ev *policyv1.Eviction) error {
+	return f(ctx, pod, ev)
+}
+
+// cuttableProxy forwards TCP to the API server until cut: then it closes every connection and
+// refuses new ones, as the network does for a process that died.
+type cuttableProxy struct {
+	url   string
+	l     net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+	done  bool
+}
+
+func newCuttableProxy(t *testing.T, host string) *cuttableProxy {
+	t.Helper()
+	u, err := url.Parse(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cuttableProxy{url: "https://" + l.Addr().String(), l: l}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", u.Host)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			if !p.track(c, up) {
+				return
+			}
+			go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
+			go func() { _, _ = io.Copy(c, up); _ = c.Close() }()
+		}
+	}()
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *cuttableProxy) track(cs ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		for _, c := range cs {
+			_ = c.Close()
+		}
+		return false
+	}
+	p.conns = append(p.conns, cs...)
+	return true
+}
+
+func (p *cuttableProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return
+	}
+	p.done = true
+	_ = p.l.Close()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+}

@@ -15,8 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor"
@@ -50,7 +50,8 @@ func TestCrashBetweenLedgerAndEviction(t *testing.T) {
 	t.Cleanup(func() {
 		stopDoomed()
 		select {
-		case <-doomed.done:
+		case err := <-doomed.done:
+			t.Logf("the cut-off instance stopped: %v", err)
 		case <-time.After(45 * time.Second):
 		}
 	})

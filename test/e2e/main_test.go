@@ -31,6 +31,8 @@ const (
 	evictorAddr   = "127.0.0.1:37080"
 	probeAddr     = "127.0.0.1:37081"
 	schedulerAddr = "127.0.0.1:37259"
+	// schedulerLease is the rebalancer-scheduler's leader Lease (manifests/scheduler).
+	schedulerLease = "kube-system/rebalancer-scheduler"
 )
 
 // The simulated nodes: three x86 servers (8 CPU, 32Gi) and two Raspberry Pi 4s (arm64, 4 CPU, 8Gi).
@@ -44,6 +46,10 @@ var env struct {
 	root, bin, kubeconfig string
 	c                     client.Client
 	procs                 []*exec.Cmd
+	// startScheduler starts the rebalancer-scheduler process (again, after a test stopped it);
+	// scheduler is the running one.
+	startScheduler func() error
+	scheduler      *exec.Cmd
 }
 
 func TestMain(m *testing.M) {
@@ -133,15 +139,27 @@ func setUp() error {
 	if err := os.WriteFile(filepath.Join(logs, "scheduler-config.yaml"), schedCfg, 0o600); err != nil {
 		return err
 	}
-	if err := start(filepath.Join(logs, "scheduler.log"), filepath.Join(env.bin, "scheduler"),
-		"--config", filepath.Join(logs, "scheduler-config.yaml"), "--authentication-kubeconfig", env.kubeconfig, "--authorization-kubeconfig", env.kubeconfig,
-		"--bind-address", host, "--secure-port", port, "--authorization-always-allow-paths", "/metrics,/healthz,/readyz,/livez"); err != nil {
+	env.startScheduler = func() error {
+		log := "scheduler.log"
+		if env.scheduler != nil {
+			log = "scheduler-restarted.log"
+		}
+		err := start(filepath.Join(logs, log), filepath.Join(env.bin, "scheduler"),
+			"--config", filepath.Join(logs, "scheduler-config.yaml"), "--authentication-kubeconfig", env.kubeconfig, "--authorization-kubeconfig", env.kubeconfig,
+			"--bind-address", host, "--secure-port", port, "--authorization-always-allow-paths", "/metrics,/healthz,/readyz,/livez")
+		if err == nil {
+			env.scheduler = env.procs[len(env.procs)-1]
+		}
 		return err
 	}
-	// The evictor confirms moves with the scheduler's own configuration, as the chart wires it.
+	if err := env.startScheduler(); err != nil {
+		return err
+	}
+	// The evictor confirms moves with the scheduler's own configuration and checks the
+	// scheduler's leader Lease before it evicts a pod the scheduler places, as the chart wires it.
 	if err := start(filepath.Join(logs, "evictor.log"), filepath.Join(env.bin, "evictor"),
 		"--kubeconfig", env.kubeconfig, "--metrics-bind-address", evictorAddr, "--health-probe-bind-address", probeAddr,
-		"--scheduler-config", filepath.Join(logs, "scheduler-config.yaml")); err != nil {
+		"--scheduler-config", filepath.Join(logs, "scheduler-config.yaml"), "--scheduler-lease", schedulerLease); err != nil {
 		return err
 	}
 	return waitHTTP("http://"+probeAddr+"/readyz", time.Minute)

@@ -47,7 +47,7 @@ func TestSchedulerKilled(t *testing.T) {
 		if l.Spec.RenewTime == nil || l.Spec.LeaseDurationSeconds == nil {
 			return false, nil
 		}
-		return time.Since(l.Spec.RenewTime.Add(time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second)) > 0, nil
+		return time.Since(l.Spec.RenewTime.Add(time.Duration(*l.Spec.LeaseDurationSeconds)*time.Second)) > 0, nil
 	})
 	t.Log("injected: rebalancer-scheduler killed with SIGKILL; its Lease expired")
 

@@ -15,10 +15,17 @@ import (
 	"github.com/tinorodney/rebalancer/test/promtest"
 )
 
-// After the playbook's evictions, a real Prometheus (Debian's package) scraping both programs
-// answers every panel query of the Grafana board with data. This file's name sorts last: its test
+// After the playbook's evictions, with a policy in place, a real Prometheus (Debian's package)
+// scraping both programs answers every panel query of the Grafana board with data. This file's name sorts last: its test
 // runs after the others have made evictions and placements.
 func TestGrafanaPanelsHaveData(t *testing.T) {
+	// The per-policy and per-node gauges exist while a policy does (the evictor removes those of
+	// deleted policies; every test above deleted its own).
+	policy(t, true, nil)
+	waitUntil(t, 2*time.Minute, "the evictor reports sigma for the policy", func(context.Context) (bool, error) {
+		_, ok := evictorMetrics(t)["rebalancer_sigma"]
+		return ok, nil
+	})
 	prom := promtest.Start(t, time.Second, fmt.Sprintf(`- job_name: rebalancer-evictor
   honor_labels: true
   static_configs:

@@ -2,11 +2,13 @@ package whatif
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -45,9 +47,19 @@ var sources = []source{
 	{file: "pod-metrics.json", path: "/apis/metrics.k8s.io/v1beta1/pods", what: "pods.metrics.k8s.io"},
 }
 
-// ReadLive lists everything a dump holds from the cluster cfg points at, with get and list only.
-// An error names the list and, when refused, the permission it needs.
+// DefaultChunkSize is how many objects one list request asks for (kubectl's --chunk-size default).
+const DefaultChunkSize = 500
+
+// ReadLive lists everything a dump holds from the cluster cfg points at, with get and list only,
+// DefaultChunkSize objects a request. An error names the list and, when refused, the permission
+// it needs.
 func ReadLive(ctx context.Context, cfg *rest.Config) (Files, error) {
+	return ReadLiveChunked(ctx, cfg, DefaultChunkSize)
+}
+
+// ReadLiveChunked is ReadLive with chunk objects a list request (0: one request a list): the
+// API server serves a large list in pages (limit and continue) rather than building it whole.
+func ReadLiveChunked(ctx context.Context, cfg *rest.Config, chunk int64) (Files, error) {
 	c := rest.CopyConfig(cfg)
 	c.GroupVersion = nil
 	c.NegotiatedSerializer = nil
@@ -57,7 +69,7 @@ func ReadLive(ctx context.Context, cfg *rest.Config) (Files, error) {
 	}
 	files := Files{}
 	for _, s := range sources {
-		data, err := rc.Get().AbsPath(s.path).DoRaw(ctx)
+		data, err := listAll(ctx, rc, s.path, chunk)
 		switch {
 		case err == nil:
 			files[s.file] = data
@@ -72,6 +84,66 @@ func ReadLive(ctx context.Context, cfg *rest.Config) (Files, error) {
 		}
 	}
 	return files, nil
+}
+
+// listAll reads the list at path in pages of chunk objects and returns it as one list, as the
+// API server would have served it whole (the first page's resourceVersion; every page comes from
+// the same snapshot, continue tokens guarantee it).
+func listAll(ctx context.Context, rc *rest.RESTClient, path string, chunk int64) ([]byte, error) {
+	if chunk <= 0 {
+		return rc.Get().AbsPath(path).DoRaw(ctx)
+	}
+	var (
+		whole map[string]json.RawMessage
+		items []json.RawMessage
+		next  string
+	)
+	for {
+		req := rc.Get().AbsPath(path).Param("limit", strconv.FormatInt(chunk, 10))
+		if next != "" {
+			req = req.Param("continue", next)
+		}
+		data, err := req.DoRaw(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var page struct {
+			Metadata struct {
+				Continue string `json:"continue"`
+			} `json:"metadata"`
+			Items []json.RawMessage `json:"items"`
+		}
+		if err := json.Unmarshal(data, &page); err != nil {
+			return nil, fmt.Errorf("decoding a page of %s: %w", path, err)
+		}
+		if whole == nil {
+			if err := json.Unmarshal(data, &whole); err != nil {
+				return nil, fmt.Errorf("decoding a page of %s: %w", path, err)
+			}
+		}
+		items = append(items, page.Items...)
+		if page.Metadata.Continue == "" {
+			break
+		}
+		next = page.Metadata.Continue
+	}
+	if items == nil {
+		items = []json.RawMessage{}
+	}
+	var meta map[string]any
+	if err := json.Unmarshal(whole["metadata"], &meta); err == nil {
+		delete(meta, "continue")
+		delete(meta, "remainingItemCount")
+		if b, err := json.Marshal(meta); err == nil {
+			whole["metadata"] = b
+		}
+	}
+	b, err := json.Marshal(items)
+	if err != nil {
+		return nil, err
+	}
+	whole["items"] = b
+	return json.Marshal(whole)
 }
 
 func withDefaults(c *rest.Config) *rest.Config {

@@ -79,6 +79,14 @@ func TestLivePlanEqualsDumpPlan(t *testing.T) {
 	if live != fromDump {
 		t.Errorf("plan --kubeconfig and plan --dump differ:\nlive: %s\ndump: %s", live, fromDump)
 	}
+	// Lists read in pages of two objects (limit and continue) make the same plan.
+	before := p.continued()
+	if paged := runOK(t, "plan", "--kubeconfig", kubeconfig, "-o", "json", "--chunk-size", "2"); paged != live {
+		t.Errorf("plan --chunk-size 2 differs from one request a list:\npaged: %s\nwhole: %s", paged, live)
+	}
+	if n := p.continued() - before; n < 2 {
+		t.Errorf("%d list requests carried a continue token with --chunk-size 2, want the nodes and pods read in pages", n)
+	}
 	var plan struct {
 		HotNodes []string `json:"hotNodes"`
 		Moves    []struct {
@@ -208,7 +216,7 @@ func newProxy(t *testing.T, user *rest.Config, nodes, pods map[string]int64) *pr
 	p := &proxy{}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
-		p.log = append(p.log, r.Method+" "+r.URL.Path)
+		p.log = append(p.log, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
 		p.mu.Unlock()
 		switch r.URL.Path {
 		case "/apis/metrics.k8s.io/v1beta1/nodes":
@@ -233,6 +241,19 @@ func (p *proxy) writes() []string {
 		}
 	}
 	return out
+}
+
+// continued counts the requests that asked for the next page of a list.
+func (p *proxy) continued() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, l := range p.log {
+		if strings.Contains(l, "continue=") {
+			n++
+		}
+	}
+	return n
 }
 
 func (p *proxy) count() int {

@@ -96,12 +96,28 @@ func noArgs(cmd *cobra.Command, args []string) error {
 // source is where a command reads the cluster: a dump directory, or the live cluster.
 type source struct {
 	dump, kubeconfig, context string
+	chunkSize                 int64
 }
 
 func (s *source) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.dump, "dump", "", "read a dump directory instead of the live cluster")
+	s.liveFlags(fs)
+}
+
+// liveFlags are the flags of a live read.
+func (s *source) liveFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
 	fs.StringVar(&s.context, "context", "", "kubeconfig context (default: the current context)")
+	fs.Int64Var(&s.chunkSize, "chunk-size", whatif.DefaultChunkSize, "objects a list request asks for, as kubectl's --chunk-size (0: each list in one response)")
+}
+
+// readLive lists the live cluster.
+func (s *source) readLive(ctx context.Context) (whatif.Files, error) {
+	cfg, err := s.restConfig()
+	if err != nil {
+		return nil, err
+	}
+	return whatif.ReadLiveChunked(ctx, cfg, s.chunkSize)
 }
 
 func (s *source) check() error {
@@ -136,11 +152,7 @@ func (s *source) load(ctx context.Context, now time.Time) (*whatif.Dump, time.Ti
 		}
 		return d, now, nil
 	}
-	cfg, err := s.restConfig()
-	if err != nil {
-		return nil, now, err
-	}
-	files, err := whatif.ReadLive(ctx, cfg)
+	files, err := s.readLive(ctx)
 	if err != nil {
 		return nil, now, err
 	}
@@ -342,11 +354,7 @@ func newDump() *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := s.restConfig()
-			if err != nil {
-				return err
-			}
-			files, err := whatif.ReadLive(cmd.Context(), cfg)
+			files, err := s.readLive(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -361,9 +369,7 @@ func newDump() *cobra.Command {
 			return nil
 		},
 	}
-	fs := cmd.Flags()
-	fs.StringVar(&s.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
-	fs.StringVar(&s.context, "context", "", "kubeconfig context (default: the current context)")
+	s.liveFlags(cmd.Flags())
 	return cmd
 }
 

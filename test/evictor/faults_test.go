@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -204,4 +205,93 @@ func (p *cuttableProxy) cut() {
 	for _, c := range p.conns {
 		_ = c.Close()
 	}
+}
+
+// Fault: the leader loses the API server (and so its Lease) right after an eviction call went
+// through, before it could do anything more; the standby takes over mid-flight. Invariants, read
+// from the API server after the new leader has run several cycles: every evicted pod has its
+// ledger entry and no entry lacks its eviction, no workload was evicted twice within its backoff,
+// and the hourly limit holds.
+func TestLeaderChangeWithEvictionInFlight(t *testing.T) {
+	s := newScenario(t)
+	_, pods := skewed(s, map[string]int{"web": 3, "api": 3, "db": 3})
+	proxy := newCuttableProxy(t, env.Config.Host)
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Host = proxy.url
+	cfg.Timeout = 5 * time.Second
+	var once sync.Once
+	inFlight := make(chan struct{})
+	old := startEvictor(t, s.src, options{leaderElect: true, identity: "-old", config: cfg, evicter: func(inner evictor.PodEvicter) evictor.PodEvicter {
+		return evicterFunc(func(ctx context.Context, pod *corev1.Pod, ev *policyv1.Eviction) error {
+			err := inner.Evict(ctx, pod, ev)
+			once.Do(func() {
+				proxy.cut() // the call went through; the leader is cut off before anything else
+				close(inFlight)
+			})
+			return err
+		})
+	}})
+	stopOld := old.cancel
+	old.cancel = nil // it ends with "leader election lost", as a cut-off process would
+	t.Cleanup(func() {
+		stopOld()
+		select {
+		case err := <-old.done:
+			t.Logf("the old leader stopped: %v", err)
+		case <-time.After(45 * time.Second):
+		}
+	})
+	s.eventually("the first instance to lead", func() bool {
+		select {
+		case <-old.elected:
+			return true
+		default:
+			return false
+		}
+	})
+	standby := startEvictor(t, s.src, options{leaderElect: true, identity: "-standby"})
+	s.createPolicy(func(p *v1alpha1.RebalancePolicySpec) {
+		p.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](1), MaxEvictionsPerNodePerCycle: ptr.To[int32](1), MaxEvictionsPerHour: ptr.To[int32](3)}
+	})
+	select {
+	case <-inFlight:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the leader never evicted")
+	}
+	t.Log("injected: the leader cut off from the API server right after its first eviction call")
+	s.eventually("the standby to lead", func() bool {
+		select {
+		case <-standby.elected:
+			return true
+		default:
+			return false
+		}
+	})
+	// Three cycles of the new leader (10s apart).
+	after := time.Now()
+	for i := 0; i < 3; i++ {
+		after = s.waitCycle(after).Status.LastCycleTime.Add(time.Second)
+	}
+
+	p := s.policyNow()
+	workloads := map[string]int{}
+	evicted := 0
+	for _, name := range pods {
+		if s.evicted(name) {
+			evicted++
+			workloads[strings.SplitN(name, "-", 2)[0]]++
+		}
+	}
+	if evicted != len(p.Status.Ledger) {
+		t.Errorf("%d pods evicted, %d ledger entries: want one entry per eviction (%+v)", evicted, len(p.Status.Ledger), p.Status.Ledger)
+	}
+	if evicted == 0 || evicted > 3 {
+		t.Errorf("%d pods evicted, want 1 to 3 (hourly limit 3)", evicted)
+	}
+	for wl, n := range workloads {
+		if n > 1 {
+			t.Errorf("workload %s evicted %d times within its backoff", wl, n)
+		}
+	}
+	t.Logf("held: %d evictions across the leader change, %d ledger entries, by workload %v", evicted, len(p.Status.Ledger), workloads)
 }

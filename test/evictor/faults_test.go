@@ -141,11 +141,12 @@ func (f evicterFunc) Evict(ctx context.Context, pod *corev1.Pod, ev *policyv1.Ev
 // cuttableProxy forwards TCP to the API server until cut: then it closes every connection and
 // refuses new ones, as the network does for a process that died.
 type cuttableProxy struct {
-	url   string
-	l     net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-	done  bool
+	url      string
+	upstream string
+	l        net.Listener
+	mu       sync.Mutex
+	conns    []net.Conn
+	done     bool
 }
 
 func newCuttableProxy(t *testing.T, host string) *cuttableProxy {
@@ -158,27 +159,42 @@ func newCuttableProxy(t *testing.T, host string) *cuttableProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &cuttableProxy{url: "https://" + l.Addr().String(), l: l}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", u.Host)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			if !p.track(c, up) {
-				return
-			}
-			go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
-			go func() { _, _ = io.Copy(c, up); _ = c.Close() }()
-		}
-	}()
+	p := &cuttableProxy{url: "https://" + l.Addr().String(), upstream: u.Host, l: l}
+	go p.serve(l)
 	t.Cleanup(p.cut)
 	return p
+}
+
+func (p *cuttableProxy) serve(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		up, err := net.Dial("tcp", p.upstream)
+		if err != nil {
+			_ = c.Close()
+			continue
+		}
+		if !p.track(c, up) {
+			return
+		}
+		go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
+		go func() { _, _ = io.Copy(c, up); _ = c.Close() }()
+	}
+}
+
+// resume listens again at the same address, as an API server back from a restart.
+func (p *cuttableProxy) resume(t *testing.T) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l, err := net.Listen("tcp", p.l.Addr().String())
+	if err != nil {
+		t.Fatalf("listening again at %s: %v", p.l.Addr(), err)
+	}
+	p.l, p.done, p.conns = l, false, nil
+	go p.serve(l)
 }
 
 func (p *cuttableProxy) track(cs ...net.Conn) bool {
@@ -294,4 +310,67 @@ func TestLeaderChangeWithEvictionInFlight(t *testing.T) {
 		}
 	}
 	t.Logf("held: %d evictions across the leader change, %d ledger entries, by workload %v", evicted, len(p.Status.Ledger), workloads)
+}
+
+// Fault: the API server goes away for 20s in the middle of the evictor's work (every connection
+// dropped and new ones refused, as while it restarts), then comes back at the same address. The
+// evictor reconnects and goes on; held, from the API server: evictions resume, one ledger entry
+// per eviction, no workload twice within its backoff, the hourly limit kept.
+func TestAPIServerOutageMidCycle(t *testing.T) {
+	s := newScenario(t)
+	_, pods := skewed(s, map[string]int{"web": 3, "api": 3, "db": 3})
+	proxy := newCuttableProxy(t, env.Config.Host)
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Host = proxy.url
+	cfg.Timeout = 5 * time.Second
+	var once sync.Once
+	down := make(chan struct{})
+	startEvictor(t, s.src, options{config: cfg, evicter: func(inner evictor.PodEvicter) evictor.PodEvicter {
+		return evicterFunc(func(ctx context.Context, pod *corev1.Pod, ev *policyv1.Eviction) error {
+			err := inner.Evict(ctx, pod, ev)
+			once.Do(func() {
+				proxy.cut() // mid-cycle: the eviction went through, the status writes that follow do not
+				close(down)
+			})
+			return err
+		})
+	}})
+	s.createPolicy(func(p *v1alpha1.RebalancePolicySpec) {
+		p.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](1), MaxEvictionsPerNodePerCycle: ptr.To[int32](1), MaxEvictionsPerHour: ptr.To[int32](3)}
+	})
+	select {
+	case <-down:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the evictor never evicted")
+	}
+	time.Sleep(20 * time.Second)
+	proxy.resume(t)
+	t.Log("injected: the API server unreachable for 20s right after an eviction call, then back at the same address")
+
+	s.eventually("evictions to resume after the outage", func() bool { return s.evictedCount(pods...) >= 2 })
+	after := time.Now()
+	for i := 0; i < 2; i++ {
+		after = s.waitCycle(after).Status.LastCycleTime.Add(time.Second)
+	}
+	p := s.policyNow()
+	workloads := map[string]int{}
+	evicted := 0
+	for _, name := range pods {
+		if s.evicted(name) {
+			evicted++
+			workloads[strings.SplitN(name, "-", 2)[0]]++
+		}
+	}
+	if evicted != len(p.Status.Ledger) || evicted > 3 {
+		t.Errorf("%d pods evicted, %d ledger entries: want one entry per eviction, at most 3 (%+v)", evicted, len(p.Status.Ledger), p.Status.Ledger)
+	}
+	for wl, n := range workloads {
+		if n > 1 {
+			t.Errorf("workload %s evicted %d times within its backoff", wl, n)
+		}
+	}
+	if c := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("Ready %+v after the outage, want True", c)
+	}
+	t.Logf("held: %d evictions, %d ledger entries, by workload %v; Ready again", evicted, len(p.Status.Ledger), workloads)
 }

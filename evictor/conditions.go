@@ -53,12 +53,8 @@ func cycleConditions(f cycleFacts) []metav1.Condition {
 	}
 	dry := dryRunCondition(f.dryRun, metricsCond, configCond)
 	if res := f.result; res != nil && dry.Reason == v1alpha1.ReasonDryRunDisabled && dry.Message == evictsMessage && res.Window != nil && !res.Window.Open {
-		next := "no window opens again"
-		if !res.Window.NextOpensAt.IsZero() {
-			next = "the next opens at " + res.Window.NextOpensAt.UTC().Format(time.RFC3339)
-		}
 		dry = condition(v1alpha1.ConditionDryRun, metav1.ConditionFalse, v1alpha1.ReasonOutsideDisruptionWindow,
-			fmt.Sprintf("the policy evicts only inside its disruption windows and none is open (%s); until then it reports what it would evict", next))
+			fmt.Sprintf("the policy evicts only inside its disruption windows and none is open (%s); until then it reports what it would evict", res.Window.Next()))
 	}
 	out = append(out, metricsCond, configCond, dry)
 	return out

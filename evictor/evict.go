@@ -18,6 +18,7 @@ import (
 	"github.com/tinorodney/rebalancer/evictor/planner"
 	"github.com/tinorodney/rebalancer/pkg/ledger"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
+	"github.com/tinorodney/rebalancer/pkg/windows"
 )
 
 // execute carries out the plan's moves in order. In dry-run it only reports them.
@@ -59,9 +60,9 @@ func (r *Reconciler) reportDeferred(ctx context.Context, p *v1alpha1.RebalancePo
 	if len(res.Deferred) == 0 {
 		return nil
 	}
-	next := "no window opens again"
-	if w := res.Window; w != nil && !w.NextOpensAt.IsZero() {
-		next = "the next window opens at " + w.NextOpensAt.UTC().Format(time.RFC3339)
+	next := windows.State{}.Next()
+	if res.Window != nil {
+		next = res.Window.Next()
 	}
 	out := make([]MoveOutcome, 0, len(res.Deferred))
 	for _, m := range res.Deferred {

@@ -97,13 +97,9 @@ func deferOutsideWindows(cfg *Config, res *Result, now time.Time) {
 	if w.Open || len(res.Moves) == 0 {
 		return
 	}
-	next := "never"
-	if !w.NextOpensAt.IsZero() {
-		next = "at " + w.NextOpensAt.UTC().Format(time.RFC3339)
-	}
 	for _, m := range res.Moves {
 		res.HeldBack = append(res.HeldBack, HeldBack{Pod: m.Pod, Workload: m.Workload, Node: m.From, Reasons: []Reason{*reason(ReasonOutsideWindow,
-			"no disruption window is open (the next opens %s); would move it from %s to %s (sigma %.4f -> %.4f)", next, m.From, m.To, m.SigmaBefore, m.SigmaAfter)}})
+			"no disruption window is open (%s); would move it from %s to %s (sigma %.4f -> %.4f)", w.Next(), m.From, m.To, m.SigmaBefore, m.SigmaAfter)}})
 	}
 	res.Deferred, res.Moves = res.Moves, nil
 }

@@ -47,6 +47,15 @@ type State struct {
 	NextOpensAt time.Time
 }
 
+// Next says, for people, when the next window opens: "the next window opens at <RFC 3339 UTC>",
+// or "no window opens again".
+func (s State) Next() string {
+	if s.NextOpensAt.IsZero() {
+		return "no window opens again"
+	}
+	return "the next window opens at " + s.NextOpensAt.UTC().Format(time.RFC3339)
+}
+
 // Parse reads a policy's disruption windows. Errors name the field and say what is wrong.
 func Parse(ws []v1alpha1.DisruptionWindow) (Schedule, error) {
 	out := Schedule{windows: make([]Window, 0, len(ws))}

@@ -33,29 +33,9 @@ func TestCrashBetweenLedgerAndEviction(t *testing.T) {
 	s := newScenario(t)
 	_, pods := skewed(s, map[string]int{"web": 2, "api": 2})
 	proxy := newCuttableProxy(t, env.Config.Host)
-	cfg := rest.CopyConfig(env.Config)
-	cfg.Host = proxy.url
-	cfg.Timeout = 5 * time.Second
-	reached := make(chan struct{})
-	var once sync.Once
-	doomed := startEvictor(t, s.src, options{config: cfg, evicter: func(inner evictor.PodEvicter) evictor.PodEvicter {
-		return evicterFunc(func(ctx context.Context, pod *corev1.Pod, ev *policyv1.Eviction) error {
-			once.Do(func() { close(reached) })
-			proxy.cut() // the process dies here: nothing it sends from now on arrives
-			return inner.Evict(ctx, pod, ev)
-		})
-	}})
-	// Stopped without the harness' check: it ends with errors, as a killed process would.
-	stopDoomed := doomed.cancel
-	doomed.cancel = nil
-	t.Cleanup(func() {
-		stopDoomed()
-		select {
-		case err := <-doomed.done:
-			t.Logf("the cut-off instance stopped: %v", err)
-		case <-time.After(45 * time.Second):
-		}
-	})
+	// The process dies before the call: nothing it sends from now on arrives.
+	hook, reached := proxy.cutAtFirstEviction(false)
+	stopCutOff(t, startEvictor(t, s.src, options{config: proxy.config(), evicter: hook}))
 	s.createPolicy(func(p *v1alpha1.RebalancePolicySpec) {
 		p.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](1), MaxEvictionsPerNodePerCycle: ptr.To[int32](1), MaxEvictionsPerHour: ptr.To[int32](1)}
 	})
@@ -132,6 +112,35 @@ func TestNoEvictionOnStaleOrMissingReadings(t *testing.T) {
 	t.Log("injected: readings frozen past staleAfter, then a failing source; held: 1 eviction on fresh readings, none after, status MetricsStale then SourceUnavailable")
 }
 
+// evictionsByWorkload counts the evicted pods (named app-x), in all and by workload.
+func evictionsByWorkload(s *scenario, pods []string) (int, map[string]int) {
+	workloads := map[string]int{}
+	evicted := 0
+	for _, name := range pods {
+		if s.evicted(name) {
+			evicted++
+			workloads[strings.SplitN(name, "-", 2)[0]]++
+		}
+	}
+	return evicted, workloads
+}
+
+// stopCutOff stops an instance cut off from the API server at the end of the test, without the
+// harness' check: it ends with errors (leader election lost, requests refused), as a process cut
+// off would.
+func stopCutOff(t *testing.T, in *instance) {
+	stop := in.cancel
+	in.cancel = nil
+	t.Cleanup(func() {
+		stop()
+		select {
+		case err := <-in.done:
+			t.Logf("the cut-off instance stopped: %v", err)
+		case <-time.After(45 * time.Second):
+		}
+	})
+}
+
 type evicterFunc func(ctx context.Context, pod *corev1.Pod, ev *policyv1.Eviction) error
 
 func (f evicterFunc) Evict(ctx context.Context, pod *corev1.Pod, ev *policyv1.Eviction) error {
@@ -197,6 +206,34 @@ func (p *cuttableProxy) resume(t *testing.T) {
 	go p.serve(l)
 }
 
+// config reaches the API server through the proxy.
+func (p *cuttableProxy) config() *rest.Config {
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Host = p.url
+	cfg.Timeout = 5 * time.Second
+	return cfg
+}
+
+// cutAtFirstEviction wraps the eviction call so that the proxy is cut at the first one: before the
+// call (afterCall false: it never arrives) or right after it went through. The channel closes then.
+func (p *cuttableProxy) cutAtFirstEviction(afterCall bool) (func(evictor.PodEvicter) evictor.PodEvicter, <-chan struct{}) {
+	var once sync.Once
+	cut := make(chan struct{})
+	cutOnce := func() { once.Do(func() { p.cut(); close(cut) }) }
+	return func(inner evictor.PodEvicter) evictor.PodEvicter {
+		return evicterFunc(func(ctx context.Context, pod *corev1.Pod, ev *policyv1.Eviction) error {
+			if !afterCall {
+				cutOnce()
+			}
+			err := inner.Evict(ctx, pod, ev)
+			if afterCall {
+				cutOnce()
+			}
+			return err
+		})
+	}, cut
+}
+
 func (p *cuttableProxy) track(cs ...net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -232,31 +269,10 @@ func TestLeaderChangeWithEvictionInFlight(t *testing.T) {
 	s := newScenario(t)
 	_, pods := skewed(s, map[string]int{"web": 3, "api": 3, "db": 3})
 	proxy := newCuttableProxy(t, env.Config.Host)
-	cfg := rest.CopyConfig(env.Config)
-	cfg.Host = proxy.url
-	cfg.Timeout = 5 * time.Second
-	var once sync.Once
-	inFlight := make(chan struct{})
-	old := startEvictor(t, s.src, options{leaderElect: true, identity: "-old", config: cfg, evicter: func(inner evictor.PodEvicter) evictor.PodEvicter {
-		return evicterFunc(func(ctx context.Context, pod *corev1.Pod, ev *policyv1.Eviction) error {
-			err := inner.Evict(ctx, pod, ev)
-			once.Do(func() {
-				proxy.cut() // the call went through; the leader is cut off before anything else
-				close(inFlight)
-			})
-			return err
-		})
-	}})
-	stopOld := old.cancel
-	old.cancel = nil // it ends with "leader election lost", as a cut-off process would
-	t.Cleanup(func() {
-		stopOld()
-		select {
-		case err := <-old.done:
-			t.Logf("the old leader stopped: %v", err)
-		case <-time.After(45 * time.Second):
-		}
-	})
+	// The call goes through; the leader is cut off before anything else.
+	hook, inFlight := proxy.cutAtFirstEviction(true)
+	old := startEvictor(t, s.src, options{leaderElect: true, identity: "-old", config: proxy.config(), evicter: hook})
+	stopCutOff(t, old)
 	s.eventually("the first instance to lead", func() bool {
 		select {
 		case <-old.elected:
@@ -290,14 +306,7 @@ func TestLeaderChangeWithEvictionInFlight(t *testing.T) {
 	}
 
 	p := s.policyNow()
-	workloads := map[string]int{}
-	evicted := 0
-	for _, name := range pods {
-		if s.evicted(name) {
-			evicted++
-			workloads[strings.SplitN(name, "-", 2)[0]]++
-		}
-	}
+	evicted, workloads := evictionsByWorkload(s, pods)
 	if evicted != len(p.Status.Ledger) {
 		t.Errorf("%d pods evicted, %d ledger entries: want one entry per eviction (%+v)", evicted, len(p.Status.Ledger), p.Status.Ledger)
 	}
@@ -320,21 +329,9 @@ func TestAPIServerOutageMidCycle(t *testing.T) {
 	s := newScenario(t)
 	_, pods := skewed(s, map[string]int{"web": 3, "api": 3, "db": 3})
 	proxy := newCuttableProxy(t, env.Config.Host)
-	cfg := rest.CopyConfig(env.Config)
-	cfg.Host = proxy.url
-	cfg.Timeout = 5 * time.Second
-	var once sync.Once
-	down := make(chan struct{})
-	startEvictor(t, s.src, options{config: cfg, evicter: func(inner evictor.PodEvicter) evictor.PodEvicter {
-		return evicterFunc(func(ctx context.Context, pod *corev1.Pod, ev *policyv1.Eviction) error {
-			err := inner.Evict(ctx, pod, ev)
-			once.Do(func() {
-				proxy.cut() // mid-cycle: the eviction went through, the status writes that follow do not
-				close(down)
-			})
-			return err
-		})
-	}})
+	// Mid-cycle: the eviction goes through, the status writes that follow do not.
+	hook, down := proxy.cutAtFirstEviction(true)
+	startEvictor(t, s.src, options{config: proxy.config(), evicter: hook})
 	s.createPolicy(func(p *v1alpha1.RebalancePolicySpec) {
 		p.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](1), MaxEvictionsPerNodePerCycle: ptr.To[int32](1), MaxEvictionsPerHour: ptr.To[int32](3)}
 	})
@@ -353,14 +350,7 @@ func TestAPIServerOutageMidCycle(t *testing.T) {
 		after = s.waitCycle(after).Status.LastCycleTime.Add(time.Second)
 	}
 	p := s.policyNow()
-	workloads := map[string]int{}
-	evicted := 0
-	for _, name := range pods {
-		if s.evicted(name) {
-			evicted++
-			workloads[strings.SplitN(name, "-", 2)[0]]++
-		}
-	}
+	evicted, workloads := evictionsByWorkload(s, pods)
 	if evicted != len(p.Status.Ledger) || evicted > 3 {
 		t.Errorf("%d pods evicted, %d ledger entries: want one entry per eviction, at most 3 (%+v)", evicted, len(p.Status.Ledger), p.Status.Ledger)
 	}

@@ -214,6 +214,14 @@ demo-binaries:
 .PHONY: sandbox-tools
 sandbox-tools: controlplane kwok metrics-server demo-binaries ## Build everything the sandbox and the demo run
 
+# The scale run (test/scale): the sandbox at each size of SCALE_SIZES nodes with 30 pods a node,
+# both programs live; writes docs/scale.md. About 10 minutes at 1,000 nodes on 2 cores.
+SCALE_SIZES ?= 300,1000
+SCALE_DURATION ?= 5m
+.PHONY: scale
+scale: sandbox-tools ## Run the Rebalancer at scale on the sandbox (SCALE_SIZES nodes, 30 pods a node) and write docs/scale.md
+	cd test && REBALANCER_BIN=$(BIN) go run ./scale -sizes $(SCALE_SIZES) -duration $(SCALE_DURATION)
+
 .PHONY: demo
 demo: sandbox-tools ## Run the Rebalancer on a local simulated cluster (kwok); Ctrl-C stops everything
 	hack/demo/demo.sh

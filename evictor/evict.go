@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -84,7 +85,7 @@ func (r *Reconciler) reportDeferred(ctx context.Context, p *v1alpha1.RebalancePo
 // (write-ahead), calls the eviction API, and releases the ledger entries if the call fails.
 func (r *Reconciler) evict(ctx context.Context, p *v1alpha1.RebalancePolicy, st *policyState, cached *planner.Pod, m planner.Move, now time.Time) MoveOutcome {
 	logger := log.FromContext(ctx).WithValues(m.LogValues()...)
-	pod, reasons, err := r.recheck(ctx, p, st, cached, now)
+	pod, fresh, reasons, err := r.recheck(ctx, p, st, cached, now)
 	switch {
 	case apierrors.IsNotFound(err):
 		return MoveOutcome{Move: m, Outcome: Gone, Detail: "pod gone before eviction"}
@@ -99,13 +100,13 @@ func (r *Reconciler) evict(ctx context.Context, p *v1alpha1.RebalancePolicy, st 
 	}
 
 	entry := disruptionOf(p, m, now)
-	if err := r.recordDisruption(ctx, p, m.SLOs, entry, true, now); err != nil {
+	if err := r.recordDisruption(ctx, p, fresh, m.SLOs, entry, true, now); err != nil {
 		logger.Error(err, "Recording the disruption failed; not evicting")
 		return MoveOutcome{Move: m, Outcome: Failed, Detail: err.Error()}
 	}
 	result := r.Live.Execute(ctx, pod, m)
 	if result.Outcome != Evicted {
-		if err := r.recordDisruption(ctx, p, m.SLOs, entry, false, now); err != nil {
+		if err := r.recordDisruption(ctx, p, nil, m.SLOs, entry, false, now); err != nil {
 			logger.Error(err, "Releasing the disruption from the ledgers failed; the budget stays spent until the entry expires")
 		}
 	}
@@ -154,62 +155,83 @@ func joinReasons(rs []planner.Reason) string {
 }
 
 // recheck reads the pod, its namespace's pods, budgets and SLOs and the policy from the API
-// server (not the cache) and runs every eligibility rule again.
-func (r *Reconciler) recheck(ctx context.Context, p *v1alpha1.RebalancePolicy, st *policyState, cached *planner.Pod, now time.Time) (*corev1.Pod, []planner.Reason, error) {
-	var pod corev1.Pod
-	if err := r.APIReader.Get(ctx, cached.Key(), &pod); err != nil {
-		return nil, nil, err
-	}
-	if pod.UID != cached.UID {
-		return nil, nil, apierrors.NewNotFound(corev1.Resource("pods"), pod.Name)
-	}
+// server (not the cache) and runs every eligibility rule again. It returns the policy as read, so
+// that the ledger write that follows needs no read of its own.
+func (r *Reconciler) recheck(ctx context.Context, p *v1alpha1.RebalancePolicy, st *policyState, cached *planner.Pod, now time.Time) (*corev1.Pod, *v1alpha1.RebalancePolicy, []planner.Reason, error) {
 	var (
+		pod    corev1.Pod
 		policy v1alpha1.RebalancePolicy
 		pods   corev1.PodList
 		pdbs   policyv1.PodDisruptionBudgetList
 		slos   v1alpha1.WorkloadSLOList
 		ns     corev1.Namespace
 	)
-	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(p), &policy); err != nil {
-		return nil, nil, fmt.Errorf("reading the policy: %w", err)
+	// The reads are independent: made at once, a recheck costs one round trip to the API server
+	// instead of six (docs/scale.md: on a busy API server an eviction took about a second).
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return r.APIReader.Get(gctx, cached.Key(), &pod) })
+	g.Go(func() error {
+		return wrap("reading the policy", r.APIReader.Get(gctx, client.ObjectKeyFromObject(p), &policy))
+	})
+	g.Go(func() error {
+		return wrap("listing pods", r.APIReader.List(gctx, &pods, client.InNamespace(cached.Namespace)))
+	})
+	g.Go(func() error {
+		return wrap("listing PodDisruptionBudgets", r.APIReader.List(gctx, &pdbs, client.InNamespace(cached.Namespace)))
+	})
+	g.Go(func() error {
+		return wrap("listing WorkloadSLOs", r.APIReader.List(gctx, &slos, client.InNamespace(cached.Namespace)))
+	})
+	g.Go(func() error {
+		return wrap("reading the namespace", r.APIReader.Get(gctx, types.NamespacedName{Name: cached.Namespace}, &ns))
+	})
+	if err := g.Wait(); err != nil {
+		return nil, nil, nil, err
 	}
-	if err := r.APIReader.List(ctx, &pods, client.InNamespace(pod.Namespace)); err != nil {
-		return nil, nil, fmt.Errorf("listing pods: %w", err)
-	}
-	if err := r.APIReader.List(ctx, &pdbs, client.InNamespace(pod.Namespace)); err != nil {
-		return nil, nil, fmt.Errorf("listing PodDisruptionBudgets: %w", err)
-	}
-	if err := r.APIReader.List(ctx, &slos, client.InNamespace(pod.Namespace)); err != nil {
-		return nil, nil, fmt.Errorf("listing WorkloadSLOs: %w", err)
-	}
-	if err := r.APIReader.Get(ctx, types.NamespacedName{Name: pod.Namespace}, &ns); err != nil {
-		return nil, nil, fmt.Errorf("reading the namespace: %w", err)
+	if pod.UID != cached.UID {
+		return nil, nil, nil, apierrors.NewNotFound(corev1.Resource("pods"), pod.Name)
 	}
 	snap := planner.Snapshot{Namespaces: []*corev1.Namespace{&ns}, Pods: planner.NewPods(pointers(pods.Items)), PDBs: pointers(pdbs.Items),
 		SchedulersDown: r.schedulersDown(ctx, now)}
 	sloPtrs := pointers(slos.Items)
 	cfg, err := planner.Resolve(&policy, r.priorityClasses(ctx))
 	if err != nil {
-		return &pod, []planner.Reason{{Code: planner.ReasonConfigInvalid, Message: err.Error()}}, nil
+		return &pod, &policy, []planner.Reason{{Code: planner.ReasonConfigInvalid, Message: err.Error()}}, nil
 	}
 	// The window is read at the time of the call, not the cycle's: one that closed since the
 	// plan (or was added to the policy) holds the pod back.
 	if w := cfg.Windows.At(r.Clock.Now()); !w.Open {
-		return &pod, []planner.Reason{{Code: planner.ReasonOutsideWindow, Message: "the policy's disruption window closed before the eviction"}}, nil
+		return &pod, &policy, []planner.Reason{{Code: planner.ReasonOutsideWindow, Message: "the policy's disruption window closed before the eviction"}}, nil
 	}
-	return &pod, planner.NewEligibility(&snap, cfg, &policy, sloPtrs, st.plan, now).Check(planner.NewPod(&pod)), nil
+	return &pod, &policy, planner.NewEligibility(&snap, cfg, &policy, sloPtrs, st.plan, now).Check(planner.NewPod(&pod)), nil
+}
+
+// wrap says what failed, or is nil.
+func wrap(what string, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
 }
 
 // recordDisruption adds (add=true) or removes the entry in the policy's ledger and in the ledger
 // of each WorkloadSLO the move spends, pruning entries older than the longest window they serve.
-func (r *Reconciler) recordDisruption(ctx context.Context, p *v1alpha1.RebalancePolicy, slos []string, entry v1alpha1.Disruption, add bool, now time.Time) error {
+// current, when not nil, is the policy as just read from the API server: the first attempt
+// updates that version (a conflict reads it again), so a write right after a recheck costs one
+// round trip.
+func (r *Reconciler) recordDisruption(ctx context.Context, p, current *v1alpha1.RebalancePolicy, slos []string, entry v1alpha1.Disruption, add bool, now time.Time) error {
+	read := current.DeepCopy()
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		var fresh v1alpha1.RebalancePolicy
-		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(p), &fresh); err != nil {
-			return err
+		fresh := read
+		read = nil
+		if fresh == nil {
+			fresh = &v1alpha1.RebalancePolicy{}
+			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(p), fresh); err != nil {
+				return err
+			}
 		}
-		fresh.Status.Ledger = editedLedger(fresh.Status.Ledger, entry, add, now, policyRetention(&fresh))
-		return r.Client.Status().Update(ctx, &fresh)
+		fresh.Status.Ledger = editedLedger(fresh.Status.Ledger, entry, add, now, policyRetention(fresh))
+		return r.Client.Status().Update(ctx, fresh)
 	})
 	if err != nil {
 		return fmt.Errorf("updating the ledger of RebalancePolicy %s: %w", p.Name, err)
@@ -251,9 +273,19 @@ func policyRetention(p *v1alpha1.RebalancePolicy) time.Duration {
 	return ledger.Retention(v1alpha1.Duration(p.Spec.PodBackoff, v1alpha1.DefaultPodBackoff))
 }
 
-// reportHeldBack puts an event on each opted-in pod that a budget or several
-// PodDisruptionBudgets hold back, so `kubectl describe pod` says why it stays.
-func (r *Reconciler) reportHeldBack(p *v1alpha1.RebalancePolicy, cl *cacheView, res *planner.Result) {
+// maxHeldBackEvents bounds the pod events one cycle records for candidates held back by a
+// budget or by several PodDisruptionBudgets. At 30,000 pods an exhausted hourly limit holds back
+// thousands of candidates every cycle; an event for each, every cycle, was nearly all of the
+// evictor's API requests (docs/scale.md). A pod is told once, when it starts being held back for
+// that reason, and the cycle's remainder is counted in one event on the policy.
+const maxHeldBackEvents = 10
+
+// reportHeldBack records an event on each pod newly held back by a budget (BudgetExhausted) or by
+// several PDBs (MultiplePDBs), at most maxHeldBackEvents a cycle, and one event on the policy for
+// those left untold. A pod held back for the same reason in consecutive cycles is told once.
+func (r *Reconciler) reportHeldBack(p *v1alpha1.RebalancePolicy, cl *cacheView, st *policyState, res *planner.Result) {
+	told := map[heldBackKey]bool{}
+	emitted, untold := 0, 0
 	for _, h := range res.HeldBack {
 		if h.Has(planner.ReasonNotOptedIn) {
 			continue
@@ -267,12 +299,35 @@ func (r *Reconciler) reportHeldBack(p *v1alpha1.RebalancePolicy, cl *cacheView, 
 		if found == nil {
 			continue
 		}
-		pod := found.Object()
-		if budget {
-			r.Recorder.Eventf(pod, p, corev1.EventTypeNormal, "BudgetExhausted", "Evict", "Held back: %s", reasonText(h))
-		}
-		if multi {
-			r.Recorder.Eventf(pod, p, corev1.EventTypeWarning, "MultiplePDBs", "Evict", "Skipped: %s", reasonText(h))
+		for _, k := range []struct {
+			on                   bool
+			reason, kind, prefix string
+		}{{budget, "BudgetExhausted", corev1.EventTypeNormal, "Held back"}, {multi, "MultiplePDBs", corev1.EventTypeWarning, "Skipped"}} {
+			if !k.on {
+				continue
+			}
+			key := heldBackKey{pod: found.UID, reason: k.reason}
+			switch {
+			case st.heldBackTold[key]:
+				told[key] = true
+			case emitted < maxHeldBackEvents:
+				r.Recorder.Eventf(found.Object(), p, k.kind, k.reason, "Evict", "%s: %s", k.prefix, reasonText(h))
+				told[key] = true
+				emitted++
+			default:
+				untold++
+			}
 		}
 	}
+	st.heldBackTold = told
+	if untold > 0 {
+		r.Recorder.Eventf(p, nil, corev1.EventTypeNormal, "BudgetExhausted", "Evict",
+			"%d more candidates newly held back by a budget or by several PodDisruptionBudgets (status.lastPlan.heldBackReasons counts every reason)", untold)
+	}
+}
+
+// heldBackKey is a pod and the reason it was told it is held back.
+type heldBackKey struct {
+	pod    types.UID
+	reason string
 }

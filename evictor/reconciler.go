@@ -161,18 +161,23 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		logger.V(1).Info("Waiting for the placement engine's listers to sync")
 		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
+	cycleStart := r.Clock.Now()
+	defer func() { r.Metrics.CycleDuration.Observe(r.Clock.Since(cycleStart).Seconds()) }()
 	cl, err := readCacheView(ctx, r.Client, r.Pods)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	st.lastCycle, st.generation = now, p.Generation
 	followups := r.follow(ctx, &p, cl, st, now)
+	cacheSeconds := r.Clock.Since(cycleStart).Seconds()
 
 	snap := cl.snap
 	snap.ExcludedNodes = ownedElsewhere(&p, validPolicies(cl.policies, snap.PriorityClasses), snap.Nodes)
 	facts := cycleFacts{dryRun: ptr.Deref(p.Spec.DryRun, v1alpha1.DefaultDryRun), ownedByOlder: len(snap.ExcludedNodes)}
 
+	readStart := r.Clock.Now()
 	readings, usageCond := r.read(ctx, &p)
+	readSeconds := r.Clock.Since(readStart).Seconds()
 	facts.usage = usageCond
 	cycle := Cycle{Policy: p.Name, Time: now, Followups: followups}
 	if usageCond.Status != metav1.ConditionTrue {
@@ -194,28 +199,37 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 
 	start := r.Clock.Now()
 	res := planner.Plan(snap, &p, cl.slos, st.plan, now)
-	r.Metrics.PlanDuration.Observe(r.Clock.Since(start).Seconds())
+	planSeconds := r.Clock.Since(start).Seconds()
+	r.Metrics.PlanDuration.Observe(planSeconds)
 	st.plan = res.State
 	cycle.Result, cycle.DryRun = res, res.DryRun
 
 	facts.result = &res
 	conds := cycleConditions(facts)
+	evictStart := r.Clock.Now()
 	if len(res.Blockers) == 0 {
 		cycle.Outcomes = r.execute(ctx, &p, cl, st, &res, now)
-		r.reportHeldBack(&p, cl, &res)
+		r.reportHeldBack(&p, cl, st, &res)
 	} else {
 		for _, b := range res.Blockers {
 			r.Recorder.Eventf(&p, nil, corev1.EventTypeWarning, b.Reason, "Plan", "Evicting nothing: %s", b.Message)
 		}
 	}
+	evictSeconds := r.Clock.Since(evictStart).Seconds()
 	r.recordMetrics(&p, &res)
 	cycle.Conditions = conds
+	statusStart := r.Clock.Now()
 	if err := r.writeStatuses(ctx, &p, cl, st, &res, &cycle, now); err != nil {
 		return ctrl.Result{}, err
 	}
+	statusSeconds := r.Clock.Since(statusStart).Seconds()
 	r.observe(cycle)
+	// Where the cycle's time went: caches and follow-ups, the usage read, the plan, the evictions
+	// (with their fresh checks), the status writes.
 	logger.V(1).Info("Cycle done", "sigma", res.SigmaBefore, "hot", res.HotNodes, "cold", res.ColdNodes,
-		"moves", len(res.Moves), "heldBack", len(res.HeldBack), "lowerBound", res.LowerBound, "dryRun", res.DryRun)
+		"moves", len(res.Moves), "heldBack", len(res.HeldBack), "lowerBound", res.LowerBound, "dryRun", res.DryRun,
+		"cacheSeconds", cacheSeconds, "readSeconds", readSeconds, "planSeconds", planSeconds, "evictSeconds", evictSeconds,
+		"statusSeconds", statusSeconds, "cycleSeconds", r.Clock.Since(cycleStart).Seconds())
 	return ctrl.Result{RequeueAfter: interval}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
@@ -26,8 +27,34 @@ type Sources struct {
 	RoundTripper      http.RoundTripper
 	Clock             clock.PassiveClock
 
-	mu    sync.Mutex
-	proms map[string]usage.Source
+	mu     sync.Mutex
+	proms  map[string]usage.Source
+	scopes map[string]usage.Source
+}
+
+// scoped is the metrics-server source limited to the pods the policy selects: the planner reads
+// only their readings (a candidate's own usage, its workload's mean for the replacement). A
+// selector that does not parse gets the unscoped source (the planner refuses the policy anyway).
+func (s *Sources) scoped(p *v1alpha1.RebalancePolicy) usage.Source {
+	ps, ok := s.MetricsServer.(usage.PodScoped)
+	if !ok || p.Spec.PodSelector == nil {
+		return s.MetricsServer
+	}
+	sel, err := metav1.LabelSelectorAsSelector(p.Spec.PodSelector)
+	if err != nil || sel.Empty() {
+		return s.MetricsServer
+	}
+	key := sel.String()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if src, ok := s.scopes[key]; ok {
+		return src
+	}
+	if s.scopes == nil {
+		s.scopes = map[string]usage.Source{}
+	}
+	s.scopes[key] = ps.ForPods(sel)
+	return s.scopes[key]
 }
 
 // SourceFor returns the policy's source.
@@ -37,7 +64,7 @@ func (s *Sources) SourceFor(p *v1alpha1.RebalancePolicy) (usage.Source, error) {
 		if s.MetricsServer == nil {
 			return nil, fmt.Errorf("no metrics.k8s.io client configured")
 		}
-		return s.MetricsServer, nil
+		return s.scoped(p), nil
 	}
 	address := s.PrometheusAddress
 	var q usage.Queries

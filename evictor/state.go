@@ -27,6 +27,9 @@ type policyState struct {
 	// reported are the nodes whose gauges the last cycle set, to delete those of nodes that are
 	// gone (or no longer the policy's) instead of exporting their last values forever.
 	reported map[string]bool
+	// heldBackTold are the pods the last cycle held back for a budget or several PDBs and had
+	// already told so with an event (reportHeldBack).
+	heldBackTold map[heldBackKey]bool
 }
 
 // waitFor is how long a cycle at now must wait for the policy's interval to pass since this

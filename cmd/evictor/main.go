@@ -25,38 +25,48 @@ import (
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/evictor"
 	"github.com/tinorodney/rebalancer/evictor/dashboard"
+	"github.com/tinorodney/rebalancer/pkg/memlimit"
 	"github.com/tinorodney/rebalancer/pkg/metrics"
 	"github.com/tinorodney/rebalancer/pkg/usage"
 )
 
+// options are the evictor's command-line flags.
+type options struct {
+	metricsAddr, probeAddr, pprofAddr, promAddr, leaderNS string
+	leaderElect, secureMetrics, dryRunOnly                bool
+	schedulerConfig, defaultSchedulerConfig               string
+	schedulerLease                                        string
+}
+
 func main() {
-	var (
-		metricsAddr, probeAddr, promAddr, leaderNS string
-		leaderElect, secureMetrics, dryRunOnly     bool
-		schedulerConfig, defaultSchedulerConfig    string
-		schedulerLease                             string
-	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint (and the /dashboard page) binds to; 0 disables it.")
-	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
-	flag.StringVar(&promAddr, "prometheus-address", "", "Prometheus server for policies with spec.metrics.source prometheus that name no address, e.g. http://prometheus-operated.monitoring:9090.")
-	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica evicts.")
-	flag.StringVar(&leaderNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the pod's namespace).")
-	flag.BoolVar(&secureMetrics, "metrics-secure", false, "Serve metrics over HTTPS behind Kubernetes authentication and authorization (TokenReview and SubjectAccessReview).")
-	flag.BoolVar(&dryRunOnly, "dry-run", false, "Never evict, whatever the policies say: every policy behaves as if spec.dryRun were true.")
-	flag.StringVar(&schedulerConfig, "scheduler-config", "", "The Rebalancer scheduler's KubeSchedulerConfiguration file, the one its --config reads (the chart mounts the same ConfigMap); default: its built-in profile. Every planned move is confirmed by running that scheduler's plugins.")
-	flag.StringVar(&defaultSchedulerConfig, "default-scheduler-config", "", "The cluster's default kube-scheduler KubeSchedulerConfiguration, when it is not kube-scheduler's defaults.")
-	flag.StringVar(&schedulerLease, "scheduler-lease", "", "NAMESPACE/NAME of the Rebalancer scheduler's leader Lease: pods it places are not evicted while no replica leads (SchedulerUnavailable). Empty: not checked.")
+	var o options
+	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint (and the /dashboard page) binds to; 0 disables it.")
+	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
+	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "", "Address Go's /debug/pprof profiles are served on, e.g. 127.0.0.1:8082 (reach it with kubectl port-forward); empty or 0 disables it.")
+	flag.StringVar(&o.promAddr, "prometheus-address", "", "Prometheus server for policies with spec.metrics.source prometheus that name no address, e.g. http://prometheus-operated.monitoring:9090.")
+	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica evicts.")
+	flag.StringVar(&o.leaderNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the pod's namespace).")
+	flag.BoolVar(&o.secureMetrics, "metrics-secure", false, "Serve metrics over HTTPS behind Kubernetes authentication and authorization (TokenReview and SubjectAccessReview).")
+	flag.BoolVar(&o.dryRunOnly, "dry-run", false, "Never evict, whatever the policies say: every policy behaves as if spec.dryRun were true.")
+	flag.StringVar(&o.schedulerConfig, "scheduler-config", "", "The Rebalancer scheduler's KubeSchedulerConfiguration file, the one its --config reads (the chart mounts the same ConfigMap); default: its built-in profile. Every planned move is confirmed by running that scheduler's plugins.")
+	flag.StringVar(&o.defaultSchedulerConfig, "default-scheduler-config", "", "The cluster's default kube-scheduler KubeSchedulerConfiguration, when it is not kube-scheduler's defaults.")
+	flag.StringVar(&o.schedulerLease, "scheduler-lease", "", "NAMESPACE/NAME of the Rebalancer scheduler's leader Lease: pods it places are not evicted while no replica leads (SchedulerUnavailable). Empty: not checked.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
-	if err := run(metricsAddr, probeAddr, promAddr, leaderNS, leaderElect, secureMetrics, dryRunOnly, schedulerConfig, defaultSchedulerConfig, schedulerLease); err != nil {
+	if soft, err := memlimit.Set("/sys/fs/cgroup"); err != nil {
+		ctrl.Log.Error(err, "Reading the container's memory limit; the Go runtime has none")
+	} else if soft > 0 {
+		ctrl.Log.Info("Go runtime memory limit set below the container's", "bytes", soft, "ratio", memlimit.Ratio)
+	}
+	if err := run(o); err != nil {
 		ctrl.Log.Error(err, "Evictor stopped")
 		os.Exit(1)
 	}
 }
 
-func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureMetrics, dryRunOnly bool, schedulerConfig, defaultSchedulerConfig, schedulerLease string) error {
+func run(o options) error {
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return err
@@ -77,13 +87,13 @@ func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureM
 	// With leader election, a standby's dashboard answers the API from the leader, found through
 	// the Lease whose holder names the leader's pod (the chart passes POD_NAME and POD_NAMESPACE).
 	podName, podNS := os.Getenv("POD_NAME"), os.Getenv("POD_NAMESPACE")
-	if leaderNS == "" {
-		leaderNS = podNS
+	if o.leaderNS == "" {
+		o.leaderNS = podNS
 	}
-	lease := types.NamespacedName{Namespace: leaderNS, Name: evictor.LeaderElectionID}
+	lease := types.NamespacedName{Namespace: o.leaderNS, Name: evictor.LeaderElectionID}
 	leader := &evictor.LeaseLeader{Lease: lease, PodNamespace: podNS, PortName: "http-metrics", Scheme: "http"}
 	fwd := dashboard.Forwarding{}
-	if secureMetrics {
+	if o.secureMetrics {
 		// The leader's serving certificate is self-signed (controller-runtime makes one per
 		// process), so it cannot be verified; the request carries the caller's own token, which
 		// the leader authenticates and authorizes as it would the caller's.
@@ -92,29 +102,30 @@ func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureM
 			TLSClientConfig: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, //nolint:gosec // see above
 		}}
 	}
-	if leaderElect {
+	if o.leaderElect {
 		pages = dashboard.FollowLeader(pages, leader, fwd)
 	}
-	metricsOpts := metricsserver.Options{BindAddress: metricsAddr, ExtraHandlers: map[string]http.Handler{}}
+	metricsOpts := metricsserver.Options{BindAddress: o.metricsAddr, ExtraHandlers: map[string]http.Handler{}}
 	for _, path := range dashboard.Paths {
 		metricsOpts.ExtraHandlers[path] = pages
 	}
-	if secureMetrics {
+	if o.secureMetrics {
 		metricsOpts.SecureServing = true
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 	opts := ctrl.Options{
 		Scheme:                        scheme,
 		Metrics:                       metricsOpts,
-		HealthProbeBindAddress:        probeAddr,
-		LeaderElection:                leaderElect,
+		HealthProbeBindAddress:        o.probeAddr,
+		PprofBindAddress:              o.pprofAddr,
+		LeaderElection:                o.leaderElect,
 		LeaderElectionID:              lease.Name,
 		LeaderElectionNamespace:       lease.Namespace,
 		LeaderElectionReleaseOnCancel: true,
 		Cache:                         evictor.CacheOptions(),
 		Client:                        evictor.ClientOptions(),
 	}
-	if leaderElect && podName != "" {
+	if o.leaderElect && podName != "" {
 		if opts.LeaderElectionResourceLockInterface, err = evictor.LeaderLock(cfg, lease, podName, 10*time.Second); err != nil {
 			return err
 		}
@@ -130,20 +141,20 @@ func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureM
 	}
 	var live evictor.Executor = evictor.Live{Evicter: evictor.SubResourceEvicter{Client: mgr.GetClient()}, Metrics: m}
 	dry := evictor.DryRun{Metrics: m}
-	if dryRunOnly {
+	if o.dryRunOnly {
 		live = dry
 	}
 	r := &evictor.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Live: live, DryRun: dry,
 		Recorder:  mgr.GetEventRecorder("rebalancer-evictor"),
-		Sources:   &evictor.Sources{MetricsServer: &usage.MetricsServer{Client: mc}, PrometheusAddress: promAddr, Clock: clock.RealClock{}},
+		Sources:   &evictor.Sources{MetricsServer: &usage.MetricsServer{Client: mc}, PrometheusAddress: o.promAddr, Clock: clock.RealClock{}},
 		Metrics:   m,
 		Clock:     clock.RealClock{},
 		Observers: []evictor.Observer{history},
 	}
 	ctx := ctrl.SetupSignalHandler()
-	engine, err := evictor.NewPlacementEngine(ctx, cfg, schedulerConfig, defaultSchedulerConfig)
+	engine, err := evictor.NewPlacementEngine(ctx, cfg, o.schedulerConfig, o.defaultSchedulerConfig)
 	if err != nil {
 		return err
 	}
@@ -151,7 +162,7 @@ func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureM
 		return err
 	}
 	r.Placement, r.PlacementSynced = engine.Engine, engine.Synced
-	if r.SchedulerLeases, err = evictor.SchedulerLeases(engine.Engine, schedulerLease); err != nil {
+	if r.SchedulerLeases, err = evictor.SchedulerLeases(engine.Engine, o.schedulerLease); err != nil {
 		return err
 	}
 	if err := r.SetupWithManager(ctx, mgr); err != nil {
@@ -174,6 +185,6 @@ func run(metricsAddr, probeAddr, promAddr, leaderNS string, leaderElect, secureM
 	}); err != nil {
 		return err
 	}
-	ctrl.Log.Info("Starting the evictor", "metrics", metricsAddr, "probes", probeAddr, "leaderElection", leaderElect, "dryRunOnly", dryRunOnly)
+	ctrl.Log.Info("Starting the evictor", "metrics", o.metricsAddr, "probes", o.probeAddr, "leaderElection", o.leaderElect, "dryRunOnly", o.dryRunOnly)
 	return mgr.Start(ctx)
 }

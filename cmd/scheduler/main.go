@@ -5,15 +5,21 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"k8s.io/component-base/cli"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 
+	"github.com/tinorodney/rebalancer/pkg/memlimit"
 	"github.com/tinorodney/rebalancer/plugins/nodeclassfit"
 )
 
 func main() {
+	// A soft memory limit below the container's (pkg/memlimit): the scheduler caches every pod.
+	if _, err := memlimit.Set("/sys/fs/cgroup"); err != nil {
+		fmt.Fprintln(os.Stderr, "Reading the container's memory limit; the Go runtime has none:", err)
+	}
 	command := app.NewSchedulerCommand(app.WithPlugin(nodeclassfit.Name, nodeclassfit.New))
 	os.Exit(cli.Run(command))
 }

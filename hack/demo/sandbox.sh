@@ -7,6 +7,10 @@
 #   sandbox.sh up NAME APISERVER_PORT KWOK_PORT   create (or recreate) the cluster, print its kubeconfig path
 #   sandbox.sh node NAME KIND NODE_NAME           create a simulated node; KIND is x86 or rpi4
 #   sandbox.sh down NAME                          delete the cluster and every process it started
+#
+# For the scale run (test/scale): SANDBOX_AUDIT_POLICY=FILE makes the kube-apiserver write an audit
+# log (kwokctl's logs/audit.log) with that policy; SANDBOX_NO_QPS_LIMITS=1 lifts the client rate
+# limits of kwok, kube-controller-manager and kube-scheduler (kwokctl's disableQPSLimits).
 set -o errexit -o nounset -o pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -65,6 +69,12 @@ options:
   metricsServerBinary: $dir/metrics-server
   cacheDir: $dir/cache
 CONF
+	if [ -n "${SANDBOX_AUDIT_POLICY:-}" ]; then
+		echo "  kubeAuditPolicy: $SANDBOX_AUDIT_POLICY" >>"$dir/kwokctl.yaml"
+	fi
+	if [ -n "${SANDBOX_NO_QPS_LIMITS:-}" ]; then
+		echo "  disableQPSLimits: true" >>"$dir/kwokctl.yaml"
+	fi
 	# The cluster counts as up only once the metrics API answers; otherwise it is recreated.
 	local attempt
 	for attempt in 1 2 3; do

@@ -57,6 +57,7 @@ const (
 	BudgetRemainingName      = "rebalancer_budget_remaining"
 	NodeClassificationName   = "rebalancer_node_classification"
 	PlanDurationName         = "rebalancer_plan_duration_seconds"
+	CycleDurationName        = "rebalancer_cycle_duration_seconds"
 	EvictionResponsesName    = "rebalancer_eviction_api_responses_total"
 	SkippedCandidatesName    = "rebalancer_skipped_candidates_total"
 	LowerBoundName           = "rebalancer_plan_lower_bound"
@@ -90,6 +91,7 @@ type Evictor struct {
 	BudgetRemaining      *prometheus.GaugeVec
 	NodeClassification   *prometheus.GaugeVec
 	PlanDuration         prometheus.Histogram
+	CycleDuration        prometheus.Histogram
 	EvictionResponses    *prometheus.CounterVec
 	SkippedCandidates    *prometheus.CounterVec
 	LowerBound           *prometheus.GaugeVec
@@ -124,6 +126,9 @@ func NewEvictor() *Evictor {
 		PlanDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: PlanDurationName,
 			Help:    "Time to compute one plan, in seconds.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
+		CycleDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: CycleDurationName,
+			Help:    "Time of one whole cycle of a policy, in seconds: reading the caches and the usage source, following earlier evictions, planning, evicting and writing statuses.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}),
 		EvictionResponses: prometheus.NewCounterVec(prometheus.CounterOpts{Name: EvictionResponsesName,
 			Help: "Responses of the eviction API to the evictor. Label: code, the HTTP status (201, 429, 404, 409, 500, ...)."},
 			[]string{LabelCode}),
@@ -154,7 +159,7 @@ func NewEvictor() *Evictor {
 // Collectors lists every evictor metric, for registration.
 func (m *Evictor) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.NodeUtilization, m.Sigma, m.Evictions, m.DryRunEvictions, m.BudgetRemaining,
-		m.NodeClassification, m.PlanDuration, m.EvictionResponses, m.SkippedCandidates, m.LowerBound, m.PlannedMoves,
+		m.NodeClassification, m.PlanDuration, m.CycleDuration, m.EvictionResponses, m.SkippedCandidates, m.LowerBound, m.PlannedMoves,
 		m.UsageSourceErrors, m.ReplacementOutcomes, m.PlacementPredictions, m.ExcludedNodes, m.BuildInfo}
 }
 
@@ -196,6 +201,6 @@ func (m *Scheduler) Collectors() []prometheus.Collector {
 // Names lists every metric name this package defines (for checks that dashboards use real names).
 func Names() []string {
 	return []string{NodeUtilizationName, SigmaName, EvictionsName, DryRunEvictionsName, BudgetRemainingName,
-		NodeClassificationName, PlanDurationName, EvictionResponsesName, SkippedCandidatesName, LowerBoundName,
+		NodeClassificationName, PlanDurationName, CycleDurationName, EvictionResponsesName, SkippedCandidatesName, LowerBoundName,
 		PlacementsName, ScoreDurationName, UsageSourceErrorsName, ReplacementOutcomesName, PlannedMovesName, PlacementPredictionsName, ExcludedNodesName, BuildInfoName}
 }

@@ -29,6 +29,7 @@ func TestNamesAreRegisteredAndDocumented(t *testing.T) {
 	e.BudgetRemaining.WithLabelValues("prod").Set(-1)
 	e.NodeClassification.WithLabelValues("n1", "hot").Set(1)
 	e.PlanDuration.Observe(0.01)
+	e.CycleDuration.Observe(0.02)
 	e.EvictionResponses.WithLabelValues("201").Inc()
 	e.SkippedCandidates.WithLabelValues("PDBAllowsNoDisruption").Inc()
 	e.LowerBound.WithLabelValues("default").Set(1)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -29,6 +30,13 @@ type Readings struct {
 // are simply absent from the readings.
 type Source interface {
 	Read(ctx context.Context) (Readings, error)
+}
+
+// PodScoped is a Source that can read only the pods a label selector matches (its node readings
+// stay complete).
+type PodScoped interface {
+	Source
+	ForPods(selector labels.Selector) Source
 }
 
 // Static is a Source that returns fixed readings or a fixed error: for tests, and for the what-if

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clienttesting "k8s.io/client-go/testing"
@@ -52,6 +53,47 @@ func TestMetricsServer(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("readings (-want,+got):\n%s", diff)
+	}
+}
+
+// TestMetricsServerForPods: a source scoped to a policy's pods asks metrics-server for the pods
+// its selector matches and for every node.
+func TestMetricsServerForPods(t *testing.T) {
+	client := metricsfake.NewSimpleClientset()
+	selectors := map[string]string{}
+	for _, resource := range []string{"nodes", "pods"} {
+		client.PrependReactor("list", resource, func(a clienttesting.Action) (bool, runtime.Object, error) {
+			selectors[resource] = a.(clienttesting.ListAction).GetListRestrictions().Labels.String()
+			if resource == "nodes" {
+				return true, &metricsv1beta1.NodeMetricsList{}, nil
+			}
+			return true, &metricsv1beta1.PodMetricsList{}, nil
+		})
+	}
+	sel, err := metav1.LabelSelectorAsSelector(&metav1.LabelSelector{MatchLabels: map[string]string{"rebalancer": "ok"},
+		MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"db"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		src       Source
+		wantPods  string
+		wantNodes string
+	}{
+		{"unscoped", &MetricsServer{Client: client}, "", ""},
+		{"scoped", (&MetricsServer{Client: client}).ForPods(sel), "rebalancer=ok,tier notin (db)", ""},
+		{"empty selector", (&MetricsServer{Client: client}).ForPods(labels.Everything()), "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clear(selectors)
+			if _, err := tc.src.Read(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if selectors["pods"] != tc.wantPods || selectors["nodes"] != tc.wantNodes {
+				t.Errorf("label selectors: pods %q, nodes %q; want %q, %q", selectors["pods"], selectors["nodes"], tc.wantPods, tc.wantNodes)
+			}
+		})
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
+	"github.com/tinorodney/rebalancer/test/procs"
 )
 
 // The sandbox's fixed loopback ports, apart from the demo's so that both can run at once.
@@ -167,15 +167,9 @@ func setUp() error {
 
 // start runs a program in its own process group, so that tearDown stops all of it.
 func start(logPath, name string, args ...string) error {
-	f, err := os.Create(logPath)
+	cmd, err := procs.Start(logPath, name, args...)
 	if err != nil {
 		return err
-	}
-	cmd := exec.Command(name, args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", name, err)
 	}
 	env.procs = append(env.procs, cmd)
 	return nil
@@ -183,15 +177,7 @@ func start(logPath, name string, args ...string) error {
 
 func tearDown() {
 	for _, p := range env.procs {
-		_ = syscall.Kill(-p.Process.Pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = p.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-p.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
+		procs.Stop(p)
 	}
 	if _, err := sandbox("down", clusterName); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: deleting the sandbox:", err)

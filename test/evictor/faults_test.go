@@ -36,14 +36,8 @@ func TestCrashBetweenLedgerAndEviction(t *testing.T) {
 	// The process dies before the call: nothing it sends from now on arrives.
 	hook, reached := proxy.cutAtFirstEviction(false)
 	stopCutOff(t, startEvictor(t, s.src, options{config: proxy.config(), evicter: hook}))
-	s.createPolicy(func(p *v1alpha1.RebalancePolicySpec) {
-		p.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](1), MaxEvictionsPerNodePerCycle: ptr.To[int32](1), MaxEvictionsPerHour: ptr.To[int32](1)}
-	})
-	select {
-	case <-reached:
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the evictor never reached the eviction call")
-	}
+	oneAtATime(s, 1)
+	await(t, reached, "the evictor never reached the eviction call")
 	t.Log("injected: the evictor's connection to the API server cut between the write-ahead ledger entry and the eviction call")
 
 	p := s.policyNow()
@@ -282,14 +276,8 @@ func TestLeaderChangeWithEvictionInFlight(t *testing.T) {
 		}
 	})
 	standby := startEvictor(t, s.src, options{leaderElect: true, identity: "-standby"})
-	s.createPolicy(func(p *v1alpha1.RebalancePolicySpec) {
-		p.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](1), MaxEvictionsPerNodePerCycle: ptr.To[int32](1), MaxEvictionsPerHour: ptr.To[int32](3)}
-	})
-	select {
-	case <-inFlight:
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the leader never evicted")
-	}
+	oneAtATime(s, 3)
+	await(t, inFlight, "the leader never evicted")
 	t.Log("injected: the leader cut off from the API server right after its first eviction call")
 	s.eventually("the standby to lead", func() bool {
 		select {
@@ -332,14 +320,8 @@ func TestAPIServerOutageMidCycle(t *testing.T) {
 	// Mid-cycle: the eviction goes through, the status writes that follow do not.
 	hook, down := proxy.cutAtFirstEviction(true)
 	startEvictor(t, s.src, options{config: proxy.config(), evicter: hook})
-	s.createPolicy(func(p *v1alpha1.RebalancePolicySpec) {
-		p.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](1), MaxEvictionsPerNodePerCycle: ptr.To[int32](1), MaxEvictionsPerHour: ptr.To[int32](3)}
-	})
-	select {
-	case <-down:
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the evictor never evicted")
-	}
+	oneAtATime(s, 3)
+	await(t, down, "the evictor never evicted")
 	time.Sleep(20 * time.Second)
 	proxy.resume(t)
 	t.Log("injected: the API server unreachable for 20s right after an eviction call, then back at the same address")
@@ -363,4 +345,23 @@ func TestAPIServerOutageMidCycle(t *testing.T) {
 		t.Errorf("Ready %+v after the outage, want True", c)
 	}
 	t.Logf("held: %d evictions, %d ledger entries, by workload %v; Ready again", evicted, len(p.Status.Ledger), workloads)
+}
+
+// oneAtATime creates the scenario's policy with one eviction a cycle (and a node) and the hourly
+// limit given, so that a fault lands between two evictions.
+func oneAtATime(s *scenario, hourly int32) {
+	s.createPolicy(func(p *v1alpha1.RebalancePolicySpec) {
+		p.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](1), MaxEvictionsPerNodePerCycle: ptr.To[int32](1), MaxEvictionsPerHour: ptr.To(hourly)}
+	})
+}
+
+// await waits up to two minutes for the fault's moment (a hook's channel), failing with what did
+// not happen.
+func await(t *testing.T, ch <-chan struct{}, never string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(2 * time.Minute):
+		t.Fatal(never)
+	}
 }

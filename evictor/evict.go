@@ -22,7 +22,9 @@ import (
 	"github.com/tinorodney/rebalancer/pkg/windows"
 )
 
-// execute carries out the plan's moves in order. In dry-run it only reports them.
+// execute carries out the plan's moves. In dry-run it only reports them. Live, the moves of a
+// cycle go together (evictAll): one fresh check, one write-ahead ledger write, the eviction calls
+// at once, one release of what failed.
 func (r *Reconciler) execute(ctx context.Context, p *v1alpha1.RebalancePolicy, cl *cacheView, st *policyState, res *planner.Result, now time.Time) []MoveOutcome {
 	logger := log.FromContext(ctx)
 	// What the plan saw, for judging each eviction later by its own prediction.
@@ -31,24 +33,26 @@ func (r *Reconciler) execute(ctx context.Context, p *v1alpha1.RebalancePolicy, c
 	for _, n := range res.Nodes {
 		classes[n.Name], scoreBefore[n.Name] = n.State.Class, n.Score
 	}
-	var out []MoveOutcome
+	out := make([]MoveOutcome, 0, len(res.Moves))
+	var live []pending
 	for _, m := range res.Moves {
 		pod := cl.pod(m.Pod)
-		if pod == nil {
+		switch {
+		case pod == nil:
 			out = append(out, MoveOutcome{Move: m, Outcome: Gone, Detail: "pod no longer in the cache"})
-			continue
-		}
-		if res.DryRun {
+		case res.DryRun:
 			r.DryRun.Execute(ctx, pod.Object(), m)
 			r.Recorder.Eventf(pod.Object(), p, corev1.EventTypeNormal, "WouldEvict", "Evict",
 				"Dry-run: would evict from %s; replacement predicted on %s; sigma %.4f -> %.4f", m.From, m.To, m.SigmaBefore, m.SigmaAfter)
 			logger.Info("Would evict (dry-run)", m.LogValues()...)
 			out = append(out, MoveOutcome{Move: m, Outcome: WouldEvict, Detail: "dry-run"})
-			continue
+		default:
+			live = append(live, pending{move: m, cached: pod})
 		}
-		mo := r.evict(ctx, p, st, pod, m, now)
+	}
+	for _, mo := range r.evictAll(ctx, p, st, live, now) {
 		if mo.Outcome == Evicted {
-			st.followed = append(st.followed, followed{Move: m, At: now, SourceBefore: scoreBefore[m.From], Classes: classes})
+			st.followed = append(st.followed, followed{Move: mo.Move, At: now, SourceBefore: scoreBefore[mo.Move.From], Classes: classes})
 		}
 		out = append(out, mo)
 	}
@@ -81,35 +85,103 @@ func (r *Reconciler) reportDeferred(ctx context.Context, p *v1alpha1.RebalancePo
 	return out
 }
 
-// evict checks the pod again on fresh state, records the disruption in the ledgers
-// (write-ahead), calls the eviction API, and releases the ledger entries if the call fails.
-func (r *Reconciler) evict(ctx context.Context, p *v1alpha1.RebalancePolicy, st *policyState, cached *planner.Pod, m planner.Move, now time.Time) MoveOutcome {
-	logger := log.FromContext(ctx).WithValues(m.LogValues()...)
-	pod, fresh, reasons, err := r.recheck(ctx, p, st, cached, now)
-	switch {
-	case apierrors.IsNotFound(err):
-		return MoveOutcome{Move: m, Outcome: Gone, Detail: "pod gone before eviction"}
-	case err != nil:
-		logger.Error(err, "Checking the pod before eviction failed; not evicting")
-		return MoveOutcome{Move: m, Outcome: Failed, Detail: err.Error()}
-	case len(reasons) > 0:
-		msg := joinReasons(reasons)
-		r.Recorder.Eventf(pod, p, corev1.EventTypeNormal, "EvictionSkipped", "Evict", "Not evicted after a fresh check: %s", msg)
-		logger.Info("Not evicted after a fresh check", "reasons", msg)
-		return MoveOutcome{Move: m, Outcome: Skipped, Detail: msg}
-	}
+// pending is a planned move on its way to the eviction API: the pod as cached, then as read fresh,
+// its ledger entry and, once decided, its outcome.
+type pending struct {
+	move   planner.Move
+	cached *planner.Pod
+	pod    *corev1.Pod
+	entry  v1alpha1.Disruption
+	done   bool
+	out    MoveOutcome
+	result Result
+}
 
-	entry := disruptionOf(p, m, now)
-	if err := r.recordDisruption(ctx, p, fresh, m.SLOs, entry, true, now); err != nil {
-		logger.Error(err, "Recording the disruption failed; not evicting")
-		return MoveOutcome{Move: m, Outcome: Failed, Detail: err.Error()}
+func (pm *pending) finish(o Outcome, detail string) {
+	pm.done, pm.out = true, MoveOutcome{Move: pm.move, Outcome: o, Detail: detail}
+}
+
+// evictAll evicts the cycle's moves: it checks every pod again on fresh state (recheck, one
+// round of reads for the cycle), records the disruptions of the pods that pass in the ledgers
+// (write-ahead, one update of each ledger), calls the eviction API for them at once, and releases
+// the entries of the calls that did not evict (one update again). A move is checked on fresh state
+// with the budgets the moves before it spend, as the plan chose them. On a busy API server each
+// round trip is what a cycle waits for (docs/scale.md): per move they were five, now they are
+// about four for the cycle.
+func (r *Reconciler) evictAll(ctx context.Context, p *v1alpha1.RebalancePolicy, st *policyState, moves []pending, now time.Time) []MoveOutcome {
+	if len(moves) == 0 {
+		return nil
 	}
-	result := r.Live.Execute(ctx, pod, m)
-	if result.Outcome != Evicted {
-		if err := r.recordDisruption(ctx, p, nil, m.SLOs, entry, false, now); err != nil {
-			logger.Error(err, "Releasing the disruption from the ledgers failed; the budget stays spent until the entry expires")
+	logger := log.FromContext(ctx)
+	fresh, err := r.recheck(ctx, p, st, moves, now)
+	if err != nil {
+		logger.Error(err, "Checking the pods before eviction failed; not evicting")
+	}
+	var admitted []*pending
+	for i := range moves {
+		pm := &moves[i]
+		switch {
+		case err != nil:
+			pm.finish(Failed, err.Error())
+		case !pm.done:
+			pm.entry = disruptionOf(p, pm.move, now)
+			admitted = append(admitted, pm)
 		}
 	}
+	if len(admitted) > 0 {
+		if err := r.recordDisruptions(ctx, p, fresh, admitted, true, now); err != nil {
+			logger.Error(err, "Recording the disruptions failed; not evicting")
+			for _, pm := range admitted {
+				pm.finish(Failed, err.Error())
+			}
+			admitted = nil
+		}
+	}
+	r.callEvictions(ctx, admitted)
+	var release []*pending
+	for _, pm := range admitted {
+		if pm.result.Outcome != Evicted {
+			release = append(release, pm)
+		}
+	}
+	if len(release) > 0 {
+		if err := r.recordDisruptions(ctx, p, nil, release, false, now); err != nil {
+			logger.Error(err, "Releasing the disruptions from the ledgers failed; the budget stays spent until the entries expire")
+		}
+	}
+	out := make([]MoveOutcome, len(moves))
+	for i := range moves {
+		pm := &moves[i]
+		if !pm.done {
+			r.evicted(ctx, p, st, pm, now)
+		}
+		out[i] = pm.out
+	}
+	return out
+}
+
+// callEvictions calls the eviction API for each admitted move at once (the API server orders
+// evictions that share a PodDisruptionBudget itself).
+func (r *Reconciler) callEvictions(ctx context.Context, admitted []*pending) {
+	var g errgroup.Group
+	g.SetLimit(maxConcurrentEvictions)
+	for _, pm := range admitted {
+		g.Go(func() error {
+			pm.result = r.Live.Execute(ctx, pm.pod, pm.move)
+			return nil
+		})
+	}
+	_ = g.Wait()
+}
+
+// maxConcurrentEvictions bounds the eviction calls in flight.
+const maxConcurrentEvictions = 5
+
+// evicted reports the eviction API's answer for one move (events, metrics, a log line) and backs
+// the workload off when the answer asks for it.
+func (r *Reconciler) evicted(ctx context.Context, p *v1alpha1.RebalancePolicy, st *policyState, pm *pending, now time.Time) {
+	m, pod, result := pm.move, pm.pod, pm.result
+	logger := log.FromContext(ctx).WithValues(m.LogValues()...)
 	wk := m.Workload
 	switch result.Outcome {
 	case Evicted:
@@ -133,7 +205,7 @@ func (r *Reconciler) evict(ctx context.Context, p *v1alpha1.RebalancePolicy, st 
 		r.Recorder.Eventf(pod, p, corev1.EventTypeWarning, "EvictionFailed", "Evict", "Eviction failed (%d): %v", result.Code, result.Err)
 		logger.Error(result.Err, "Eviction failed", "code", result.Code)
 	}
-	return MoveOutcome{Move: m, Outcome: result.Outcome, Detail: result.String()}
+	pm.out = MoveOutcome{Move: m, Outcome: result.Outcome, Detail: result.String()}
 }
 
 func withBackoff(m map[planner.WorkloadKey]planner.Backoff, wk planner.WorkloadKey, until time.Time, why string) map[planner.WorkloadKey]planner.Backoff {
@@ -154,56 +226,100 @@ func joinReasons(rs []planner.Reason) string {
 	return strings.Join(msgs, "; ")
 }
 
-// recheck reads the pod, its namespace's pods, budgets and SLOs and the policy from the API
-// server (not the cache) and runs every eligibility rule again. It returns the policy as read, so
-// that the ledger write that follows needs no read of its own.
-func (r *Reconciler) recheck(ctx context.Context, p *v1alpha1.RebalancePolicy, st *policyState, cached *planner.Pod, now time.Time) (*corev1.Pod, *v1alpha1.RebalancePolicy, []planner.Reason, error) {
-	var (
-		pod    corev1.Pod
-		policy v1alpha1.RebalancePolicy
-		pods   corev1.PodList
-		pdbs   policyv1.PodDisruptionBudgetList
-		slos   v1alpha1.WorkloadSLOList
-		ns     corev1.Namespace
-	)
-	// The reads are independent: made at once, a recheck costs one round trip to the API server
-	// instead of six (docs/scale.md: on a busy API server an eviction took about a second).
+// recheck reads, for the cycle's moves, the policy and, in each namespace they touch, the pods,
+// budgets, SLOs and the namespace from the API server (not the cache), all at once, and runs every
+// eligibility rule again on each move in the plan's order, each admitted move spending the budgets
+// before the next is checked. A move that does not pass is finished (Gone, Skipped); the others
+// get their fresh pod. It returns the policy as read, so that the ledger write that follows needs
+// no read of its own.
+func (r *Reconciler) recheck(ctx context.Context, p *v1alpha1.RebalancePolicy, st *policyState, moves []pending, now time.Time) (*v1alpha1.RebalancePolicy, error) {
+	type nsState struct {
+		pods corev1.PodList
+		pdbs policyv1.PodDisruptionBudgetList
+		slos v1alpha1.WorkloadSLOList
+		ns   corev1.Namespace
+	}
+	var policy v1alpha1.RebalancePolicy
+	byNS := map[string]*nsState{}
+	var order []string
+	for _, pm := range moves {
+		if byNS[pm.cached.Namespace] == nil {
+			byNS[pm.cached.Namespace] = &nsState{}
+			order = append(order, pm.cached.Namespace)
+		}
+	}
+	// The reads are independent: made at once, the check costs one round trip to the API server
+	// (docs/scale.md: on a busy API server an eviction took about a second while they were not).
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return r.APIReader.Get(gctx, cached.Key(), &pod) })
 	g.Go(func() error {
 		return wrap("reading the policy", r.APIReader.Get(gctx, client.ObjectKeyFromObject(p), &policy))
 	})
-	g.Go(func() error {
-		return wrap("listing pods", r.APIReader.List(gctx, &pods, client.InNamespace(cached.Namespace)))
-	})
-	g.Go(func() error {
-		return wrap("listing PodDisruptionBudgets", r.APIReader.List(gctx, &pdbs, client.InNamespace(cached.Namespace)))
-	})
-	g.Go(func() error {
-		return wrap("listing WorkloadSLOs", r.APIReader.List(gctx, &slos, client.InNamespace(cached.Namespace)))
-	})
-	g.Go(func() error {
-		return wrap("reading the namespace", r.APIReader.Get(gctx, types.NamespacedName{Name: cached.Namespace}, &ns))
-	})
+	for _, name := range order {
+		s := byNS[name]
+		g.Go(func() error {
+			return wrap("listing pods", r.APIReader.List(gctx, &s.pods, client.InNamespace(name)))
+		})
+		g.Go(func() error {
+			return wrap("listing PodDisruptionBudgets", r.APIReader.List(gctx, &s.pdbs, client.InNamespace(name)))
+		})
+		g.Go(func() error {
+			return wrap("listing WorkloadSLOs", r.APIReader.List(gctx, &s.slos, client.InNamespace(name)))
+		})
+		g.Go(func() error {
+			return wrap("reading the namespace", r.APIReader.Get(gctx, types.NamespacedName{Name: name}, &s.ns))
+		})
+	}
 	if err := g.Wait(); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	if pod.UID != cached.UID {
-		return nil, nil, nil, apierrors.NewNotFound(corev1.Resource("pods"), pod.Name)
+	snap := planner.Snapshot{SchedulersDown: r.schedulersDown(ctx, now)}
+	var slos []*v1alpha1.WorkloadSLO
+	fresh := map[types.NamespacedName]*corev1.Pod{}
+	for _, name := range order {
+		s := byNS[name]
+		snap.Namespaces = append(snap.Namespaces, &s.ns)
+		items := pointers(s.pods.Items)
+		snap.Pods = append(snap.Pods, planner.NewPods(items)...)
+		snap.PDBs = append(snap.PDBs, pointers(s.pdbs.Items)...)
+		slos = append(slos, pointers(s.slos.Items)...)
+		for _, pod := range items {
+			fresh[client.ObjectKeyFromObject(pod)] = pod
+		}
 	}
-	snap := planner.Snapshot{Namespaces: []*corev1.Namespace{&ns}, Pods: planner.NewPods(pointers(pods.Items)), PDBs: pointers(pdbs.Items),
-		SchedulersDown: r.schedulersDown(ctx, now)}
-	sloPtrs := pointers(slos.Items)
+	var blocked []planner.Reason
 	cfg, err := planner.Resolve(&policy, r.priorityClasses(ctx))
-	if err != nil {
-		return &pod, &policy, []planner.Reason{{Code: planner.ReasonConfigInvalid, Message: err.Error()}}, nil
+	switch {
+	case err != nil:
+		blocked = []planner.Reason{{Code: planner.ReasonConfigInvalid, Message: err.Error()}}
+	case !cfg.Windows.At(r.Clock.Now()).Open:
+		// The window is read at the time of the calls, not the cycle's: one that closed since
+		// the plan (or was added to the policy) holds the pods back.
+		blocked = []planner.Reason{{Code: planner.ReasonOutsideWindow, Message: "the policy's disruption window closed before the eviction"}}
 	}
-	// The window is read at the time of the call, not the cycle's: one that closed since the
-	// plan (or was added to the policy) holds the pod back.
-	if w := cfg.Windows.At(r.Clock.Now()); !w.Open {
-		return &pod, &policy, []planner.Reason{{Code: planner.ReasonOutsideWindow, Message: "the policy's disruption window closed before the eviction"}}, nil
+	var elig *planner.Eligibility
+	if blocked == nil {
+		elig = planner.NewEligibility(&snap, cfg, &policy, slos, st.plan, now)
 	}
-	return &pod, &policy, planner.NewEligibility(&snap, cfg, &policy, sloPtrs, st.plan, now).Check(planner.NewPod(&pod)), nil
+	for i := range moves {
+		pm := &moves[i]
+		pod := fresh[pm.cached.Key()]
+		if pod == nil || pod.UID != pm.cached.UID {
+			pm.finish(Gone, "pod gone before eviction")
+			continue
+		}
+		pm.pod = pod
+		reasons := blocked
+		if elig != nil {
+			reasons = elig.Admit(planner.NewPod(pod))
+		}
+		if len(reasons) > 0 {
+			msg := joinReasons(reasons)
+			r.Recorder.Eventf(pod, p, corev1.EventTypeNormal, "EvictionSkipped", "Evict", "Not evicted after a fresh check: %s", msg)
+			log.FromContext(ctx).Info("Not evicted after a fresh check", append(pm.move.LogValues(), "reasons", msg)...)
+			pm.finish(Skipped, msg)
+		}
+	}
+	return &policy, nil
 }
 
 // wrap says what failed, or is nil.
@@ -214,12 +330,30 @@ func wrap(what string, err error) error {
 	return nil
 }
 
-// recordDisruption adds (add=true) or removes the entry in the policy's ledger and in the ledger
-// of each WorkloadSLO the move spends, pruning entries older than the longest window they serve.
-// current, when not nil, is the policy as just read from the API server: the first attempt
-// updates that version (a conflict reads it again), so a write right after a recheck costs one
-// round trip.
-func (r *Reconciler) recordDisruption(ctx context.Context, p, current *v1alpha1.RebalancePolicy, slos []string, entry v1alpha1.Disruption, add bool, now time.Time) error {
+// recordDisruptions adds (add=true) or removes the moves' entries in the policy's ledger and in
+// the ledger of each WorkloadSLO a move spends, pruning entries older than the longest window they
+// serve: one update of each ledger. current, when not nil, is the policy as just read from the
+// API server: the first attempt updates that version (a conflict reads it again), so a write right
+// after a recheck costs one round trip.
+func (r *Reconciler) recordDisruptions(ctx context.Context, p, current *v1alpha1.RebalancePolicy, moves []*pending, add bool, now time.Time) error {
+	edit := func(l []v1alpha1.Disruption, entries []v1alpha1.Disruption, retention time.Duration) []v1alpha1.Disruption {
+		for _, e := range entries {
+			l = editedLedger(l, e, add, now, retention)
+		}
+		return l
+	}
+	all := make([]v1alpha1.Disruption, 0, len(moves))
+	bySLO := map[string][]v1alpha1.Disruption{}
+	var slos []string
+	for _, pm := range moves {
+		all = append(all, pm.entry)
+		for _, key := range pm.move.SLOs {
+			if _, seen := bySLO[key]; !seen {
+				slos = append(slos, key)
+			}
+			bySLO[key] = append(bySLO[key], pm.entry)
+		}
+	}
 	read := current.DeepCopy()
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		fresh := read
@@ -230,7 +364,7 @@ func (r *Reconciler) recordDisruption(ctx context.Context, p, current *v1alpha1.
 				return err
 			}
 		}
-		fresh.Status.Ledger = editedLedger(fresh.Status.Ledger, entry, add, now, policyRetention(fresh))
+		fresh.Status.Ledger = edit(fresh.Status.Ledger, all, policyRetention(fresh))
 		return r.Client.Status().Update(ctx, fresh)
 	})
 	if err != nil {
@@ -243,7 +377,7 @@ func (r *Reconciler) recordDisruption(ctx context.Context, p, current *v1alpha1.
 			if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &fresh); err != nil {
 				return err
 			}
-			fresh.Status.Ledger = editedLedger(fresh.Status.Ledger, entry, add, now, ledger.Window)
+			fresh.Status.Ledger = edit(fresh.Status.Ledger, bySLO[key], ledger.Window)
 			return r.Client.Status().Update(ctx, &fresh)
 		})
 		if err != nil && !apierrors.IsNotFound(err) {

@@ -217,6 +217,17 @@ func (e *Eligibility) Check(pod *Pod) []Reason {
 	return e.check(e.candidate(pod))
 }
 
+// Admit is Check, and when the pod may be evicted it spends the budgets its eviction uses, as a
+// planned move does: the next pod is checked with them spent.
+func (e *Eligibility) Admit(pod *Pod) []Reason {
+	c := e.candidate(pod)
+	rs := e.check(c)
+	if len(rs) == 0 {
+		e.record(c)
+	}
+	return rs
+}
+
 func (e *Eligibility) candidate(pod *Pod) *candidate {
 	c := &candidate{}
 	e.fill(c, pod)

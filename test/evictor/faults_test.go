@@ -106,6 +106,58 @@ func TestNoEvictionOnStaleOrMissingReadings(t *testing.T) {
 	t.Log("injected: readings frozen past staleAfter, then a failing source; held: 1 eviction on fresh readings, none after, status MetricsStale then SourceUnavailable")
 }
 
+// Fault: a lagging metrics-server. First its readings lag behind (timestamped 31s before the
+// cycle, staleAfter 30s), then it answers slower than the evictor waits for a read (5s against a
+// 1s timeout). Invariants: no eviction while it lags; a slow answer does not hold the cycle up (it
+// ends, and the status says the source is unavailable); once it keeps up, evictions resume.
+func TestLaggingMetricsServer(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Now())
+	s := newScenario(t)
+	s.now = clk.Now()
+	_, pods := skewed(s, map[string]int{"web": 3, "api": 3})
+	s.src.stamp(clk.Now().Add(-31 * time.Second))
+	startEvictor(t, s.src, options{clock: clk, sourceTimeout: time.Second})
+	s.createPolicy(func(p *v1alpha1.RebalancePolicySpec) {
+		p.RateLimits.MaxEvictionsPerCycle, p.RateLimits.MaxEvictionsPerNodePerCycle = ptr.To[int32](1), ptr.To[int32](1)
+		p.Metrics = &v1alpha1.MetricsSource{StaleAfter: &metav1.Duration{Duration: 30 * time.Second}}
+	})
+	p := s.waitCycle(clk.Now())
+	if c := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionMetricsAvailable); c == nil || c.Status != metav1.ConditionFalse || c.Reason != v1alpha1.ReasonMetricsStale {
+		t.Errorf("MetricsAvailable %+v with readings 31s behind (staleAfter 30s), want False/%s", c, v1alpha1.ReasonMetricsStale)
+	}
+	if n := s.evictedCount(pods...); n != 0 {
+		t.Fatalf("%d pods evicted on readings 31s behind, want none", n)
+	}
+
+	// Fresh readings, but each answer takes 5s: the evictor gives up after 1s.
+	s.src.answerAfter(5 * time.Second)
+	clk.Step(11 * time.Second)
+	s.src.stamp(clk.Now())
+	p = s.waitCycle(clk.Now())
+	if c := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionMetricsAvailable); c == nil || c.Status != metav1.ConditionFalse || c.Reason != v1alpha1.ReasonSourceUnavailable {
+		t.Errorf("MetricsAvailable %+v with the source answering after 5s (timeout 1s), want False/%s", c, v1alpha1.ReasonSourceUnavailable)
+	}
+	if c := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionReady); c == nil || c.Status != metav1.ConditionFalse {
+		t.Errorf("Ready %+v with the source timing out, want False", c)
+	}
+	if n := s.evictedCount(pods...); n != 0 {
+		t.Fatalf("%d pods evicted while the source timed out, want none", n)
+	}
+
+	// It keeps up again.
+	s.src.answerAfter(0)
+	clk.Step(11 * time.Second)
+	s.src.stamp(clk.Now())
+	s.waitCycle(clk.Now())
+	s.eventually("an eviction once the readings are fresh and prompt", func() bool { return s.evictedCount(pods...) == 1 })
+	p = s.policyNow()
+	if c := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionMetricsAvailable); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("MetricsAvailable %+v with fresh, prompt readings, want True", c)
+	}
+	t.Log("injected: readings 31s behind (staleAfter 30s), then answers after 5s (read timeout 1s); held: no eviction while it lagged, " +
+		"each cycle ended with MetricsStale then SourceUnavailable, 1 eviction once it kept up")
+}
+
 // evictionsByWorkload counts the evicted pods (named app-x), in all and by workload.
 func evictionsByWorkload(s *scenario, pods []string) (int, map[string]int) {
 	workloads := map[string]int{}

@@ -40,13 +40,26 @@ type source struct {
 	mu  sync.Mutex
 	r   usage.Readings
 	err error
+	// delay is how long a read takes to answer (a lagging metrics-server); a read given up by its
+	// caller ends then.
+	delay time.Duration
 }
 
 func newSource() *source {
 	return &source{r: usage.Readings{Nodes: map[string]usage.Sample{}, Pods: map[types.NamespacedName]usage.Sample{}}}
 }
 
-func (s *source) Read(context.Context) (usage.Readings, error) {
+func (s *source) Read(ctx context.Context) (usage.Readings, error) {
+	s.mu.Lock()
+	delay := s.delay
+	s.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return usage.Readings{}, fmt.Errorf("reading usage: %w", ctx.Err())
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := usage.Readings{Nodes: map[string]usage.Sample{}, Pods: map[types.NamespacedName]usage.Sample{}}
@@ -76,6 +89,27 @@ func (s *source) pod(ns, name string, milliCPU, memGi float64, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.r.Pods[types.NamespacedName{Namespace: ns, Name: name}] = usage.Sample{MilliCPU: milliCPU, Memory: memGi * (1 << 30), Time: at}
+}
+
+// stamp dates every reading at (a metrics-server whose readings lag shows old timestamps).
+func (s *source) stamp(at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, v := range s.r.Nodes {
+		v.Time = at
+		s.r.Nodes[k] = v
+	}
+	for k, v := range s.r.Pods {
+		v.Time = at
+		s.r.Pods[k] = v
+	}
+}
+
+// answerAfter makes every read take d to answer (0: at once).
+func (s *source) answerAfter(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
 }
 
 func (s *source) fail(err error) {
@@ -124,6 +158,8 @@ type options struct {
 	config *rest.Config
 	// evicter, when set, wraps the eviction call.
 	evicter func(evictor.PodEvicter) evictor.PodEvicter
+	// sourceTimeout, when set, bounds one usage read (Reconciler.SourceTimeout).
+	sourceTimeout time.Duration
 }
 
 func startEvictor(t *testing.T, src *source, o options) *instance {
@@ -190,6 +226,8 @@ func startEvictor(t *testing.T, src *source, o options) *instance {
 		Metrics:   m,
 		Clock:     clock.RealClock{},
 		Observers: []evictor.Observer{history},
+
+		SourceTimeout: o.sourceTimeout,
 	}
 	if o.clock != nil {
 		r.Clock = o.clock

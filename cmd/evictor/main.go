@@ -60,6 +60,9 @@ func main() {
 	} else if soft > 0 {
 		ctrl.Log.Info("Go runtime memory limit set below the container's", "bytes", soft, "ratio", memlimit.Ratio)
 	}
+	if memlimit.SetGCPercent(memlimit.EvictorGCPercent) {
+		ctrl.Log.Info("Go garbage-collection target set (GOGC unset)", "percent", memlimit.EvictorGCPercent)
+	}
 	if err := run(o); err != nil {
 		ctrl.Log.Error(err, "Evictor stopped")
 		os.Exit(1)

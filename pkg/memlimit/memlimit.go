@@ -65,3 +65,20 @@ func cgroupLimit(root string) (int64, error) {
 	}
 	return 0, nil
 }
+
+// EvictorGCPercent is the evictor's garbage-collection target when GOGC is not set: the heap may
+// grow 50% past what is live before a collection, not 100%. The evictor is idle between cycles
+// and a cycle's garbage (a usage read, a plan, a fresh check) is as large as what it keeps, so
+// the default let its peak heap reach twice the live heap (docs/scale.md: 231 MiB in use for
+// 118 MiB live at 30,000 pods); the collections this adds cost little of a cycle.
+const EvictorGCPercent = 50
+
+// SetGCPercent sets the runtime's garbage-collection target to percent and returns true, unless
+// GOGC is set (the user's choice wins).
+func SetGCPercent(percent int) bool {
+	if os.Getenv("GOGC") != "" {
+		return false
+	}
+	debug.SetGCPercent(percent)
+	return true
+}

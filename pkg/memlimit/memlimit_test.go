@@ -54,3 +54,31 @@ func TestSet(t *testing.T) {
 		})
 	}
 }
+
+func TestSetGCPercent(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+	for _, tc := range []struct {
+		name    string
+		gogc    string
+		wantSet bool
+		want    int
+	}{
+		{name: "GOGC unset: the given target", wantSet: true, want: EvictorGCPercent},
+		{name: "GOGC set: left alone", gogc: "200", want: 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			debug.SetGCPercent(100)
+			t.Setenv("GOGC", tc.gogc)
+			if tc.gogc == "" {
+				os.Unsetenv("GOGC")
+			}
+			if got := SetGCPercent(EvictorGCPercent); got != tc.wantSet {
+				t.Errorf("SetGCPercent returned %v, want %v", got, tc.wantSet)
+			}
+			if got := debug.SetGCPercent(100); got != tc.want {
+				t.Errorf("GC percent %d, want %d", got, tc.want)
+			}
+		})
+	}
+}

@@ -50,6 +50,10 @@ var env struct {
 	// scheduler is the running one.
 	startScheduler func() error
 	scheduler      *exec.Cmd
+	// startEvictor starts the evictor process (again, after a test killed it); evictor is the
+	// running one.
+	startEvictor func() error
+	evictor      *exec.Cmd
 }
 
 func TestMain(m *testing.M) {
@@ -157,9 +161,20 @@ func setUp() error {
 	}
 	// The evictor confirms moves with the scheduler's own configuration and checks the
 	// scheduler's leader Lease before it evicts a pod the scheduler places, as the chart wires it.
-	if err := start(filepath.Join(logs, "evictor.log"), filepath.Join(env.bin, "evictor"),
-		"--kubeconfig", env.kubeconfig, "--metrics-bind-address", evictorAddr, "--health-probe-bind-address", probeAddr,
-		"--scheduler-config", filepath.Join(logs, "scheduler-config.yaml"), "--scheduler-lease", schedulerLease); err != nil {
+	env.startEvictor = func() error {
+		log := "evictor.log"
+		if env.evictor != nil {
+			log = "evictor-restarted.log"
+		}
+		err := start(filepath.Join(logs, log), filepath.Join(env.bin, "evictor"),
+			"--kubeconfig", env.kubeconfig, "--metrics-bind-address", evictorAddr, "--health-probe-bind-address", probeAddr,
+			"--scheduler-config", filepath.Join(logs, "scheduler-config.yaml"), "--scheduler-lease", schedulerLease)
+		if err == nil {
+			env.evictor = env.procs[len(env.procs)-1]
+		}
+		return err
+	}
+	if err := env.startEvictor(); err != nil {
 		return err
 	}
 	return waitHTTP("http://"+probeAddr+"/readyz", time.Minute)

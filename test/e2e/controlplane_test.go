@@ -229,19 +229,31 @@ func (c *component) kill(t *testing.T) {
 // that deleting the sandbox stops it).
 func (c *component) restart(t *testing.T) {
 	t.Helper()
-	log, err := os.Create(filepath.Join(env.bin, "sandbox", clusterName, c.name+"-restarted.log"))
-	if err != nil {
-		t.Fatal(err)
+	// A start that exits at once (a port not yet released by the killed process) is tried again,
+	// as a kubelet restarts a container that exits.
+	for attempt := 1; ; attempt++ {
+		log, err := os.Create(filepath.Join(env.bin, "sandbox", clusterName, fmt.Sprintf("%s-restarted-%d.log", c.name, attempt)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(c.args[0], c.args[1:]...) //nolint:gosec // the sandbox's own process, as it ran
+		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = c.dir, c.environ, log, log
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("Starting %s again: %v", c.name, err)
+		}
+		env.procs = append(env.procs, cmd)
+		c.pid = cmd.Process.Pid
+		time.Sleep(3 * time.Second)
+		if alive(c.pid) {
+			break
+		}
+		if attempt == 5 {
+			t.Fatalf("%s exited right after each of %d starts (see %s)", c.name, attempt, log.Name())
+		}
+		t.Logf("%s exited right after start %d (see %s); starting it again", c.name, attempt, log.Name())
 	}
-	cmd := exec.Command(c.args[0], c.args[1:]...) //nolint:gosec // the sandbox's own process, as it ran
-	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = c.dir, c.environ, log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("Starting %s again: %v", c.name, err)
-	}
-	env.procs = append(env.procs, cmd)
-	c.pid = cmd.Process.Pid
-	if err := os.WriteFile(c.pidFile, []byte(strconv.Itoa(cmd.Process.Pid)), 0o600); err != nil {
+	if err := os.WriteFile(c.pidFile, []byte(strconv.Itoa(c.pid)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, 2*time.Minute, "the API server and the metrics API answer", func(ctx context.Context) (bool, error) {
@@ -253,16 +265,26 @@ func (c *component) restart(t *testing.T) {
 	})
 }
 
-// zombie says whether the process has exited but not been reaped (its parent is gone).
+// zombie says whether the process has exited but not been reaped (its parent is gone), with every
+// thread of it gone: a killed multi-threaded process's main thread shows as a zombie while its
+// other threads are still exiting, and until the last of them has, its files (its listening
+// sockets) stay open.
 func zombie(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return true
 	}
-	// pid (comm) S ...: the state follows the last ')'.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] == 'Z'
+	state, threads := "", ""
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		switch k {
+		case "State":
+			state = strings.TrimSpace(v)
+		case "Threads":
+			threads = strings.TrimSpace(v)
+		}
+	}
+	return strings.HasPrefix(state, "Z") && (threads == "" || threads == "1")
 }
 
 // Fault: metrics-server returns a partial node list. One node's resource-metrics path is made

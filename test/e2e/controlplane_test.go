@@ -52,12 +52,7 @@ func TestControlPlaneFaults(t *testing.T) {
 			}
 			namespace(t, ns)
 			placeOn(t, ws...)
-			before := map[string]string{} // uid -> workload
-			for _, w := range ws {
-				for uid := range uids(t, w) {
-					before[uid] = w.name
-				}
-			}
+			before := owners(t, ws...)
 			policy(t, false, func(s *v1alpha1.RebalancePolicySpec) {
 				s.RateLimits.MaxEvictionsPerCycle = ptr.To[int32](1)
 				s.RateLimits.MaxEvictionsPerNodePerCycle = ptr.To[int32](1)
@@ -110,26 +105,8 @@ func TestControlPlaneFaults(t *testing.T) {
 			})
 
 			p := policyNow(t)
-			now := map[string]bool{}
-			for _, w := range ws {
-				for uid := range uids(t, w) {
-					now[uid] = true
-				}
-			}
-			byWorkload := map[string]int{}
-			evicted := 0
-			for uid, wl := range before {
-				if !now[uid] {
-					evicted++
-					byWorkload[wl]++
-				}
-			}
-			entries := 0
-			for _, d := range p.Status.Ledger {
-				if d.Namespace == ns {
-					entries++
-				}
-			}
+			evicted, byWorkload := evictedSince(t, before, ws...)
+			entries := ledgerEntries(p, ns)
 			if evicted != entries || evicted > 3 {
 				t.Errorf("%d pods evicted, %d ledger entries: want one entry per eviction, at most 3 (the hourly limit): %+v", evicted, entries, p.Status.Ledger)
 			}

@@ -31,38 +31,9 @@ func TestEvictorKilledMidCycle(t *testing.T) {
 	}
 	namespace(t, ns)
 	placeOn(t, ws...)
-	before := map[string]string{} // uid -> workload
-	for _, w := range ws {
-		for uid := range uids(t, w) {
-			before[uid] = w.name
-		}
-	}
-	entries := func(p *v1alpha1.RebalancePolicy) int {
-		n := 0
-		for _, d := range p.Status.Ledger {
-			if d.Namespace == ns {
-				n++
-			}
-		}
-		return n
-	}
-	evicted := func() (int, map[string]int) {
-		now := map[string]bool{}
-		for _, w := range ws {
-			for uid := range uids(t, w) {
-				now[uid] = true
-			}
-		}
-		byWorkload := map[string]int{}
-		n := 0
-		for uid, wl := range before {
-			if !now[uid] {
-				n++
-				byWorkload[wl]++
-			}
-		}
-		return n, byWorkload
-	}
+	before := owners(t, ws...)
+	entries := func(p *v1alpha1.RebalancePolicy) int { return ledgerEntries(p, ns) }
+	evicted := func() (int, map[string]int) { return evictedSince(t, before, ws...) }
 
 	// Two evictions a cycle, so that the kill lands among several moves in flight.
 	policy(t, false, func(s *v1alpha1.RebalancePolicySpec) {

@@ -192,6 +192,44 @@ func uids(t *testing.T, w workload) map[string]string {
 	return out
 }
 
+// owners maps the UID of every pod of the workloads to its workload's name.
+func owners(t *testing.T, ws ...workload) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, w := range ws {
+		for uid := range uids(t, w) {
+			out[uid] = w.name
+		}
+	}
+	return out
+}
+
+// evictedSince counts the pods of before (owners) that are gone now, in all and by workload.
+func evictedSince(t *testing.T, before map[string]string, ws ...workload) (int, map[string]int) {
+	t.Helper()
+	now := owners(t, ws...)
+	byWorkload := map[string]int{}
+	n := 0
+	for uid, wl := range before {
+		if _, ok := now[uid]; !ok {
+			n++
+			byWorkload[wl]++
+		}
+	}
+	return n, byWorkload
+}
+
+// ledgerEntries counts the policy's ledger entries in namespace ns.
+func ledgerEntries(p *v1alpha1.RebalancePolicy, ns string) int {
+	n := 0
+	for _, d := range p.Status.Ledger {
+		if d.Namespace == ns {
+			n++
+		}
+	}
+	return n
+}
+
 // policy creates the RebalancePolicy "default" (the name the scheduler's plugin follows) from the
 // demo's policy (hack/demo/manifests/policy.yaml) with test clocks: a cycle every 10s, one reading
 // to turn hot or cold, no minimum pod age. It is deleted when the test ends.

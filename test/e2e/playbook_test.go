@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -171,11 +172,19 @@ func TestNodeClassPreference(t *testing.T) {
 		s.PodBackoff = &metav1.Duration{}
 	})
 
+	// Sigma before the moves is the sigma of the first cycle that read x86-1 hot: the cycles before
+	// it may have run before metrics-server had the new pods' usage (sigma near 0; the CI run of
+	// e62e22d read 0.0066 there). The status is written every cycle and read every second.
 	var firstSigma float64
-	waitUntil(t, 2*time.Minute, "the evictor reports sigma", func(context.Context) (bool, error) {
-		firstSigma = value(evictorMetrics(t), "rebalancer_sigma", map[string]string{"policy": "default"})
-		return firstSigma > 0, nil
+	waitUntil(t, 2*time.Minute, "the evictor reads "+hotNode+" hot", func(context.Context) (bool, error) {
+		p := policyNow(t)
+		if p.Status.Sigma == nil || !slices.Contains(p.Status.HotNodeNames, hotNode) {
+			return false, nil
+		}
+		firstSigma = *p.Status.Sigma
+		return true, nil
 	})
+	t.Logf("sigma of the first cycle that read %s hot: %v", hotNode, firstSigma)
 	waitUntil(t, 5*time.Minute, "x86-1 is no longer hot and the replacements run", func(context.Context) (bool, error) {
 		mfs := evictorMetrics(t)
 		if value(mfs, "rebalancer_node_classification", map[string]string{"node": hotNode, "classification": "hot"}) != 0 {

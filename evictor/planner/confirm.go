@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
@@ -30,8 +33,9 @@ type confirmer struct {
 	// memo and predictions: see predict.
 	memo        map[predictKey]placement.Prediction
 	predictions int
-	// drawn are the nodes earlier moves of the plan may have sent replacements to (interacts).
-	drawn map[string]bool
+	// draws are the earlier moves of the plan whose replacement the scheduler may put on any of
+	// several nodes (afterDraws).
+	draws []draw
 	// tbl is RebalancerNodeClassFit's input in the session.
 	tbl *placement.Table
 }
@@ -158,10 +162,10 @@ func (cf *confirmer) confirm(c *proposal, spread *scoring.Spread, version int) *
 	case pred.Feasible == 0:
 		return reason(ReasonNoDestination, "the %s finds no feasible node for the replacement: %s", pred.Scheduler, pred.Unschedulable)
 	}
-	if n := cf.interacts(pred); n != "" {
-		return reason(ReasonAfterUncertainMove, "an earlier move of this cycle may send its replacement to any of several nodes, %s among them, where this replacement could go too: where it lands depends on that draw; planned again next cycle", n)
+	possible, stacked, n := cf.afterDraws(c, pred)
+	if n != "" {
+		return reason(ReasonAfterUncertainMove, "an earlier move of this cycle may send its replacement to any of several nodes, %s among them, and where this replacement lands depends on that draw: planned again next cycle", n)
 	}
-	possible := pred.Possible
 	c.possible = possible
 	// A scheduler that follows steers puts the replacement on the node the evictor publishes
 	// (placement.Steers): among acceptable tied nodes the plan takes the one that lowers sigma
@@ -175,6 +179,10 @@ func (cf *confirmer) confirm(c *proposal, spread *scoring.Spread, version int) *
 	for _, name := range possible {
 		n := cf.cl.byName[name]
 		if r := cf.acceptable(c, n, name, spread); r != nil {
+			rejected[name] = r
+			continue
+		}
+		if r := cf.stackedTurnsHot(c, n, stacked[name]); r != nil {
 			rejected[name] = r
 			continue
 		}
@@ -197,22 +205,135 @@ func (cf *confirmer) confirm(c *proposal, spread *scoring.Spread, version int) *
 	return c.setDest(best, spread, cf.cfg)
 }
 
-// interacts returns a node that an earlier move of this plan may have sent its replacement to
-// (the scheduler could pick among several) and that this pod could use too, or "". The engine
-// applied each earlier move to one node of its set; had the scheduler drawn another, this pod's
-// scores would differ, and not only on those nodes (a node that got no pod can tie with the
-// best). Rather than predict over every draw, such a move waits for the next cycle, when the
-// earlier replacements have landed.
-func (cf *confirmer) interacts(pred placement.Prediction) string {
-	if len(cf.drawn) == 0 {
-		return ""
+// draw is an earlier move of the plan whose replacement the scheduler may put on any node of
+// possible (kube-scheduler draws among equal top scores, or scores a sample); the plan and the
+// engine's session put it on to.
+type draw struct {
+	possible []string
+	to       string
+	usage    scoring.Resources
+	pod      *Pod
+}
+
+// afterDraws returns the nodes c's replacement may land on once the earlier draws of the plan
+// are taken into account, and the usage earlier replacements may add to each of them beyond what
+// the plan counts there; or a node through which c depends on a draw in a way it cannot bound
+// (then c waits for the next cycle, when the earlier replacements have landed).
+//
+// The engine applied each earlier draw to one node of its set. Had the scheduler picked another,
+// that node would be worse for c and the one the plan used better; nothing else changes when c's
+// scores on a node depend only on that node (no inter-pod affinity and no spread constraint of
+// its own, no earlier drawn pod its default spreading can count, no normalization against the
+// usage of other nodes: the default profile). Then, as long as c's top nodes outnumber the draws
+// that may have taken one of them, a top node stays and the scheduler picks among c's top nodes
+// and the nodes the plan put drawn replacements on; a top node that an earlier replacement may
+// also take must stay acceptable with both (stacked). In any other case c depends on the draw
+// wherever a drawn node is feasible for it.
+func (cf *confirmer) afterDraws(c *proposal, pred placement.Prediction) (possible []string, stacked map[string]scoring.Resources, hold string) {
+	if len(cf.draws) == 0 {
+		return pred.Possible, nil, ""
 	}
-	for _, ns := range pred.Scores {
-		if cf.drawn[ns.Node] {
-			return ns.Node
+	if !cf.local(c, pred) {
+		for _, ns := range pred.Scores {
+			for _, d := range cf.draws {
+				if ns.Node == d.to || slices.Contains(d.possible, ns.Node) {
+					return nil, nil, ns.Node
+				}
+			}
+		}
+		return pred.Possible, nil, ""
+	}
+	set := map[string]bool{}
+	for _, n := range pred.Possible {
+		set[n] = true
+	}
+	worse := 0
+	for _, d := range cf.draws {
+		for _, n := range d.possible {
+			if set[n] && n != d.to {
+				worse++
+				break
+			}
 		}
 	}
-	return ""
+	if worse >= len(pred.Possible) {
+		return nil, nil, pred.Possible[0]
+	}
+	for _, d := range cf.draws {
+		set[d.to] = true
+	}
+	possible = make([]string, 0, len(set))
+	for n := range set {
+		possible = append(possible, n)
+	}
+	slices.Sort(possible)
+	for _, d := range cf.draws {
+		for _, n := range d.possible {
+			if n != d.to && set[n] {
+				if stacked == nil {
+					stacked = map[string]scoring.Resources{}
+				}
+				stacked[n] = stacked[n].Add(d.usage)
+			}
+		}
+	}
+	return possible, stacked, ""
+}
+
+// local reports whether c's scores on each node depend only on that node as far as the earlier
+// draws go (afterDraws).
+func (cf *confirmer) local(c *proposal, pred placement.Prediction) bool {
+	if pred.Sampled || cf.engine.Steers(pred.Scheduler) || interPod(c.pod.Spec) || (c.pod.Spec != nil && len(c.pod.Spec.TopologySpreadConstraints) > 0) {
+		return false
+	}
+	for _, d := range cf.draws {
+		if interPod(d.pod.Spec) || maySelectBoth(c.pod, d.pod) {
+			return false
+		}
+	}
+	return true
+}
+
+// interPod reports whether the spec has inter-pod affinity or anti-affinity terms.
+func interPod(spec *corev1.PodSpec) bool {
+	if spec == nil {
+		return false
+	}
+	a := spec.Affinity
+	return a != nil && (a.PodAffinity != nil || a.PodAntiAffinity != nil)
+}
+
+// maySelectBoth reports whether a Service, ReplicaSet or StatefulSet that selects a (what
+// kube-scheduler's default topology spreading counts for a) may also select b: they are in one
+// namespace and share a label other than the opt-in label. Selectors that match on set
+// expressions alone are not considered.
+func maySelectBoth(a, b *Pod) bool {
+	if a.Namespace != b.Namespace {
+		return false
+	}
+	for k, v := range a.Labels {
+		if k == v1alpha1.OptInLabelKey && v == v1alpha1.OptInLabelValue {
+			continue
+		}
+		if w, ok := b.Labels[k]; ok && w == v {
+			return true
+		}
+	}
+	return false
+}
+
+// stackedTurnsHot says why n is not an acceptable destination for c once extra, the usage an
+// earlier drawn replacement may add to it, is counted too; nil when it stays below the margin
+// of its hot threshold.
+func (cf *confirmer) stackedTurnsHot(c *proposal, n *nodeInfo, extra scoring.Resources) *Reason {
+	if extra == (scoring.Resources{}) {
+		return nil
+	}
+	p := cf.cfg.Weights.Pressure(n.place.Usage.Add(extra).Add(c.usage), n.place.Capacity)
+	if p < n.cool {
+		return nil
+	}
+	return reason(ReasonDestinationTurnsHot, "an earlier replacement of this cycle may land on %s too: with both its busiest resource would reach %.3f, within the margin of its hot threshold %.2f (at or above %.2f)", n.name, p, n.hot, n.cool)
 }
 
 // MaxMissChance is the largest probability the planner accepts that a scheduler scoring a sample
@@ -278,12 +399,7 @@ func (cf *confirmer) apply(c *proposal) error {
 		return nil
 	}
 	if len(c.possible) > 1 && !c.steered {
-		if cf.drawn == nil {
-			cf.drawn = map[string]bool{}
-		}
-		for _, n := range c.possible {
-			cf.drawn[n] = true
-		}
+		cf.draws = append(cf.draws, draw{possible: c.possible, to: c.dest.name, usage: c.usage, pod: c.pod})
 	}
 	// What the scheduler's plugin counts until the next reading: the evicted pod still in the
 	// source's reading, the replacement at its requests on the destination (its lag rule).

@@ -131,32 +131,43 @@ func TestPlanConfirmsMovesWithTheScheduler(t *testing.T) {
 	}
 }
 
-// Kube-scheduler draws among tied nodes, so after a move whose replacement may land on any of
-// several nodes, a move that could use one of them waits a cycle (AfterUncertainMove). The
-// Rebalancer's scheduler follows the evictor's steer to the planned node: its moves are steered,
-// and the next move plans on where the earlier replacement will be.
-func TestSteeredMovesDoNotWaitForTheDraw(t *testing.T) {
+// Kube-scheduler draws among tied nodes. After a move whose replacement may land on any of
+// several nodes, the next move counts on every node the draw may leave better or worse for it:
+// when its own top nodes outnumber what the draw can take from them, its replacement lands on
+// one of them or on the node the plan put the first replacement on, and all of those must be
+// acceptable. When a Service may select both pods (default topology spreading counts one for the
+// other), or the draw could take every top node, the move waits a cycle (AfterUncertainMove). The
+// Rebalancer's scheduler follows the evictor's steer to the planned node: its moves are steered.
+func TestMovesAfterADraw(t *testing.T) {
 	engine := testEngine(t)
 	cases := []struct {
-		name        string
-		scheduler   string
+		name      string
+		scheduler string
+		cold      []string
+		// shared is a label both workloads carry besides the opt-in label.
+		shared      bool
 		wantMoves   int
 		wantSteered bool
 	}{
-		{name: "default scheduler: the second move waits", scheduler: "", wantMoves: 1},
-		{name: "rebalancer-scheduler: both moves, steered", scheduler: v1alpha1.SchedulerName, wantMoves: 2, wantSteered: true},
+		{name: "default scheduler: the second move counts on the first's node too", cold: []string{"c1", "c2", "c3"}, wantMoves: 2},
+		{name: "default scheduler, a label a Service may select both by: the second move waits", cold: []string{"c1", "c2", "c3"}, shared: true, wantMoves: 1},
+		{name: "default scheduler, the draw may take the only top node: the second move waits", cold: []string{"c1", "c2"}, wantMoves: 1},
+		{name: "rebalancer-scheduler: both moves, steered", scheduler: v1alpha1.SchedulerName, cold: []string{"c1", "c2", "c3"}, wantMoves: 2, wantSteered: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld()
 			w.node("hot", 3600, 12)
-			for _, n := range []string{"c1", "c2", "c3"} {
+			for _, n := range tc.cold {
 				w.node(n, 100, 0.5)
 			}
 			w.replicas("web", 3, 600, 2, "hot")
 			w.replicas("api", 3, 600, 2, "hot")
 			for _, p := range w.pods {
 				p.Spec.SchedulerName = tc.scheduler
+				if tc.shared {
+					p.Labels["app.kubernetes.io/part-of"] = "shop"
+				}
 			}
 			w.policy.Spec.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](2), MaxEvictionsPerNodePerCycle: ptr.To[int32](2)}
 			s := w.snapshot()
@@ -175,8 +186,15 @@ func TestSteeredMovesDoNotWaitForTheDraw(t *testing.T) {
 				}
 				dests[m.To] = true
 			}
-			if tc.wantSteered && len(dests) != 2 {
+			switch {
+			case tc.wantSteered && len(dests) != 2:
 				t.Errorf("the two steered replacements are planned on %v, want two different nodes", dests)
+			case !tc.wantSteered && tc.wantMoves == 2:
+				// The draw: the second replacement may land where the plan put the first, or on
+				// any other cold node.
+				if first, second := res.Moves[0], res.Moves[1]; !slices.Equal(second.Possible, tc.cold) || !slices.Contains(first.Possible, first.To) {
+					t.Errorf("second move may land on %v, want every cold node %v (the first is planned on %s)", second.Possible, tc.cold, first.To)
+				}
 			}
 		})
 	}

@@ -41,8 +41,9 @@ const (
 	// ReasonResourceClaims: the pod uses dynamic resource allocation (spec.resourceClaims); the
 	// placement engine does not model devices, so its replacement's node cannot be confirmed.
 	ReasonResourceClaims ReasonCode = "ResourceClaims"
-	// ReasonAfterUncertainMove: an earlier move of the cycle may land on one of several nodes
-	// that this pod's replacement could use too; the move waits for the next cycle.
+	// ReasonAfterUncertainMove: an earlier move of the cycle may land on one of several nodes,
+	// and where this pod's replacement lands depends on that draw in a way the planner does not
+	// bound (confirmer.afterDraws); the move waits for the next cycle.
 	ReasonAfterUncertainMove ReasonCode = "AfterUncertainMove"
 	// ReasonConfirmationLimit: the placement engine ran as often as one cycle allows; the move is
 	// not confirmed this cycle.

@@ -107,6 +107,11 @@ func markdown(c config, rs []*result) string {
 			a.nodes, z.nodes, size, quantile(z.cycles, 0.5)/quantile(a.cycles, 0.5), quantile(z.plans, 0.5)/quantile(a.plans, 0.5),
 			z.evictorRSS/a.evictorRSS, z.heap/a.heap, perCycle(z)/perCycle(a), z.probe.rate()/a.probe.rate(), size)
 	}
+	if len(rs) > 0 {
+		z := rs[len(rs)-1]
+		w("- Where it stops: %d nodes and %d pods is the largest size of this run; larger sizes were not run here. Every process of the sandbox (kube-apiserver, etcd, kwok, metrics-server) shares the machine's %d CPUs with both programs, so at larger sizes this run measures the sandbox as much as the Rebalancer. `make scale SCALE_SIZES=...` runs them where a machine allows.\n",
+			z.nodes, z.pods, runtime.NumCPU())
+	}
 	w("\n## The evictor's requests by verb and resource\n\n")
 	for _, r := range rs {
 		w("%d nodes (whole run, %d requests):\n\n", r.nodes, r.api.total)

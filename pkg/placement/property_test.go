@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
@@ -97,7 +98,7 @@ func TestEngineMatchesUpstreamFramework(t *testing.T) {
 		t.Fatalf("compared %d clusters, want %d", compared, n)
 	}
 	d, r := placement.DefaultSchedulerName, v1alpha1.SchedulerName
-	t.Logf("%d random clusters (%v): engine == upstream framework on all that passed; %d had tied top nodes. For the record, "+
+	t.Logf("%d random clusters (%v; every other one with the candidate terminating, as the planner predicts an eviction): engine == upstream framework on all that passed; %d had tied top nodes. For the record, "+
 		"the hand-written models it replaced picked a node outside the upstream top set: DefaultSchedulerScore in %d of %d (%.1f%%), "+
 		"PlacementScore alone for rebalancer-scheduler in %d of %d (%.1f%%)",
 		compared, perScheduler, ties, modelMisses[d], modelCompared[d], pct(modelMisses[d], modelCompared[d]),
@@ -489,6 +490,25 @@ func (c *randomCluster) run(ctx context.Context, t *testing.T, engine *placement
 		after = append(after, r)
 	}
 	cand := byUID[c.candidate.UID]
+	if c.evicting() {
+		// As the planner predicts: the evicted pod is terminating on its node while its
+		// replacement is placed (its requests held, skipped by the plugins that skip
+		// terminating pods).
+		at := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+		restore, err := sess.Evicting(ctx, cand.SchedulingPod(), at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := restore(); err != nil {
+				t.Error(err)
+			}
+		}()
+		term := c.candidate.DeepCopy()
+		term.DeletionTimestamp = &metav1.Time{Time: at}
+		after = slices.DeleteFunc(after, func(x *corev1.Pod) bool { return x == c.candidate })
+		after = append(after, term)
+	}
 	got, err := sess.Predict(ctx, cand.Replacement())
 	if err != nil {
 		t.Fatal(err)
@@ -499,6 +519,11 @@ func (c *randomCluster) run(ctx context.Context, t *testing.T, engine *placement
 	want := ref.place(ctx, t, after, c.nodes, repl, c.table())
 	return got, want, c.handModel(after, repl)
 }
+
+// evicting reports whether the cluster's candidate is predicted as the planner predicts an
+// eviction's replacement (Session.Evicting: the candidate terminating on its node): every other
+// cluster, so both ways are compared with the upstream framework.
+func (c *randomCluster) evicting() bool { return c.seed%2 == 1 }
 
 // handModel is the node the models this engine replaced would pick: scoring.DefaultSchedulerScore
 // over requests for the default scheduler, scoring.PlacementScore alone for ours, among the nodes

@@ -17,8 +17,9 @@ const (
 //	percentage            = the profile's, else the configuration's, else 50 - allNodes/125, at least 5
 //	n                     = allNodes x percentage / 100, at least 100
 //
-// It is kube-scheduler's numFeasibleNodesToFind, which is not exported; the property test
-// checks it against the scheduler's own count (ScheduleResult.FeasibleNodes).
+// It is kube-scheduler's numFeasibleNodesToFind, which is not exported;
+// TestNumFeasibleNodesToFindMatchesKubeScheduler checks it against a real Scheduler's count
+// (ScheduleResult.FeasibleNodes) from 50 to 5,000 nodes.
 func NumFeasibleNodesToFind(percentage *int32, allNodes int) int {
 	n := int32(allNodes)
 	if n < minFeasibleNodesToFind {

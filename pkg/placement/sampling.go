@@ -86,7 +86,9 @@ func possible(s []NodeScore, k int) []string {
 // shared equally among them. miss sums that over the nodes !ok rejects. The window is in truth
 // contiguous in kube-scheduler's node order, and plugins normalize over the window, so this is a
 // model of the draw, not the scheduler's code: Possible, which holds every node the scheduler can
-// pick at all, is the bound that does not depend on it.
+// pick at all, is the bound that does not depend on it. TestMissChanceAgainstKubeScheduler sets
+// the model against a real kube-scheduler's picks: equal on average over random clusters, off by
+// up to about 0.17 in a single one.
 func (p Prediction) MissChance(ok func(node string) bool) float64 {
 	if len(p.Scores) == 0 {
 		return 0

@@ -51,6 +51,11 @@ type nodeInfo struct {
 	ready                bool // the node's Ready condition is True
 }
 
+// hotAt reports whether a busiest-resource pressure p is within the hysteresis margin of n's hot
+// threshold (at or above cool): a hot node is worked on until its pressure is under it, and a
+// move never pushes a destination to it.
+func (n *nodeInfo) hotAt(p float64) bool { return p >= n.cool }
+
 // cluster is the snapshot indexed for planning.
 type cluster struct {
 	nodes    []*nodeInfo // every node, sorted by name

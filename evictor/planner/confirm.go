@@ -34,8 +34,10 @@ type confirmer struct {
 	memo        map[predictKey]placement.Prediction
 	predictions int
 	// draws are the earlier moves of the plan whose replacement the scheduler may put on any of
-	// several nodes (afterDraws).
+	// several nodes (afterDraws); drawn is the union of their nodes, for the lookup per scored
+	// node when a move cannot bound the draw.
 	draws []draw
+	drawn map[string]bool
 	// tbl is RebalancerNodeClassFit's input in the session.
 	tbl *placement.Table
 }
@@ -235,10 +237,8 @@ func (cf *confirmer) afterDraws(c *proposal, pred placement.Prediction) (possibl
 	}
 	if !cf.local(c, pred) {
 		for _, ns := range pred.Scores {
-			for _, d := range cf.draws {
-				if ns.Node == d.to || slices.Contains(d.possible, ns.Node) {
-					return nil, nil, ns.Node
-				}
+			if cf.drawn[ns.Node] {
+				return nil, nil, ns.Node
 			}
 		}
 		return pred.Possible, nil, ""
@@ -330,7 +330,7 @@ func (cf *confirmer) stackedTurnsHot(c *proposal, n *nodeInfo, extra scoring.Res
 		return nil
 	}
 	p := cf.cfg.Weights.Pressure(n.place.Usage.Add(extra).Add(c.usage), n.place.Capacity)
-	if p < n.cool {
+	if !n.hotAt(p) {
 		return nil
 	}
 	return reason(ReasonDestinationTurnsHot, "an earlier replacement of this cycle may land on %s too: with both its busiest resource would reach %.3f, within the margin of its hot threshold %.2f (at or above %.2f)", n.name, p, n.hot, n.cool)
@@ -385,7 +385,7 @@ func (c *proposal) setDest(dest *nodeInfo, spread *scoring.Spread, cfg *Config) 
 	c.dstNew = cfg.Weights.NodeScore(dest.place.Usage.Add(c.usage), dest.place.Capacity)
 	c.srcNewP = cfg.Weights.Pressure(c.node.place.Usage.Sub(c.usage), c.node.place.Capacity)
 	c.dstNewP = cfg.Weights.Pressure(dest.place.Usage.Add(c.usage), dest.place.Capacity)
-	if c.dstNewP >= dest.cool {
+	if dest.hotAt(c.dstNewP) {
 		return reason(ReasonDestinationTurnsHot, "the replacement would push %s's busiest resource to %.3f, within the margin of its hot threshold %.2f (at or above %.2f)", dest.name, c.dstNewP, dest.hot, dest.cool)
 	}
 	c.after = spread.SigmaAfter(c.node.predicted, c.srcNew, dest.predicted, c.dstNew)
@@ -400,6 +400,12 @@ func (cf *confirmer) apply(c *proposal) error {
 	}
 	if len(c.possible) > 1 && !c.steered {
 		cf.draws = append(cf.draws, draw{possible: c.possible, to: c.dest.name, usage: c.usage, pod: c.pod})
+		if cf.drawn == nil {
+			cf.drawn = map[string]bool{}
+		}
+		for _, n := range c.possible {
+			cf.drawn[n] = true
+		}
 	}
 	// What the scheduler's plugin counts until the next reading: the evicted pod still in the
 	// source's reading, the replacement at its requests on the destination (its lag rule).

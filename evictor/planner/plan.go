@@ -232,7 +232,7 @@ func (sel *moveSelection) selectMoves() {
 		case c.node.evicted >= cfg.MaxPerNodeCycle:
 			res.hold(c, *reason(ReasonNodeCycleLimit, "rate limit: %d evictions from node %s already planned this cycle", cfg.MaxPerNodeCycle, c.node.name))
 			continue
-		case c.node.predictedP < c.node.cool:
+		case !c.node.hotAt(c.node.predictedP):
 			res.hold(c, *reason(ReasonNodeCleared, "node %s's busiest resource is predicted at %.3f after the planned moves, under %.2f where it stops being hot (hot threshold %.2f - margin)",
 				c.node.name, c.node.predictedP, c.node.cool, c.node.hot))
 			continue
@@ -305,7 +305,7 @@ func (sel *moveSelection) take(c *proposal) {
 func report(cl *cluster, res *Result) {
 	res.ClearsHotNodes = true
 	for _, n := range cl.scope {
-		if n.state.Class == scoring.Hot && n.predictedP >= n.cool {
+		if n.state.Class == scoring.Hot && n.hotAt(n.predictedP) {
 			res.ClearsHotNodes = false
 		}
 		u := scoring.Utilize(scoring.ToReference(scoring.Resources{CPU: n.sample.MilliCPU, Memory: n.sample.Memory}, n.factor), n.place.Capacity)
@@ -419,7 +419,7 @@ func lowerBound(scope []*nodeInfo, movable []*proposal, w scoring.Weights) int {
 	}
 	lb := 0
 	for _, n := range scope {
-		if n.state.Class != scoring.Hot || n.pressure < n.cool {
+		if n.state.Class != scoring.Hot || !n.hotAt(n.pressure) {
 			continue
 		}
 		u := scoring.Utilize(n.place.Usage, n.place.Capacity)

@@ -8,9 +8,6 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/events"
@@ -33,15 +30,10 @@ func TestNumFeasibleNodesToFindMatchesKubeScheduler(t *testing.T) {
 	for _, size := range []int{50, 100, 150, 1000, 5000} {
 		nodes := make([]*corev1.Node, size)
 		for i := range nodes {
-			nodes[i] = &corev1.Node{
-				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("node-%05d", i), Labels: map[string]string{corev1.LabelHostname: fmt.Sprintf("node-%05d", i)}},
-				Status: corev1.NodeStatus{Allocatable: corev1.ResourceList{
-					corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("16Gi"), corev1.ResourcePods: resource.MustParse("110"),
-				}},
-			}
+			nodes[i] = testutil.Node(fmt.Sprintf("node-%05d", i)).Obj()
 		}
 		for _, pct := range []*int32{nil, ptr.To[int32](30), ptr.To[int32](100)} {
-			name := fmt.Sprintf("%d nodes, percentageOfNodesToScore %v", size, "unset")
+			name := fmt.Sprintf("%d nodes, percentageOfNodesToScore unset", size)
 			if pct != nil {
 				name = fmt.Sprintf("%d nodes, percentageOfNodesToScore %d", size, *pct)
 			}
@@ -101,13 +93,8 @@ func (u *upstream) schedule(ctx context.Context, t *testing.T, pod *corev1.Pod) 
 	return res
 }
 
-func probePod(name string) *corev1.Pod {
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, UID: types.UID(name)},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "probe",
-			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}}}},
-	}
-}
+// probePod is a pending pod of 100m CPU.
+func probePod(name string) *corev1.Pod { return testutil.Pod(name).CPU("100m").Obj() }
 
 // TestMissChanceAgainstKubeScheduler compares Prediction.MissChance, the chance that a sampling
 // scheduler picks an unacceptable node modelled as the best of a random sample, with what a real

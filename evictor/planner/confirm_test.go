@@ -2,10 +2,13 @@ package planner_test
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
@@ -198,4 +201,116 @@ func TestMovesAfterADraw(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The after-draw rule is an argument about kube-scheduler's default profile (a pod's score on a
+// node depends on that node alone, unless affinity, spreading or normalization tie it to others).
+// This checks it against the framework itself (the placement engine, equal to upstream by
+// pkg/placement's property test): in random clusters where the default scheduler draws among
+// tied cold nodes, for every later move of a plan and every way the scheduler could have drawn
+// the earlier replacements, the later replacement's top nodes lie within the move's Possible set.
+func TestMovesAfterADrawHoldForEveryDraw(t *testing.T) {
+	engine := testEngine(t)
+	ctx := context.Background()
+	checked := 0
+	for seed := range 40 {
+		rng := rand.New(rand.NewPCG(uint64(seed), 11))
+		w := newWorld()
+		w.node("hot", 3700, 12)
+		cold := 3 + rng.IntN(4)
+		for i := range cold {
+			name := fmt.Sprintf("c%d", i)
+			w.node(name, float64(100+100*rng.IntN(8)), 0.5)
+			// Some cold nodes carry a small pod: they tie in groups for kube-scheduler, whose
+			// scores count requests, while the planner sees their different usage.
+			if m := 100 * rng.IntN(3); m > 0 {
+				w.pod(testutil.Pod(fmt.Sprintf("base-%d", i)).Namespace("base").Node(name).CPU(fmt.Sprintf("%dm", m)).Memory("128Mi"), float64(m), 0.125)
+			}
+		}
+		for _, app := range []string{"web", "api", "db"} {
+			w.replicas(app, 2, float64(300+100*rng.IntN(4)), 1, "hot")
+		}
+		w.policy.Spec.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](3), MaxEvictionsPerNodePerCycle: ptr.To[int32](3)}
+		s := w.snapshot()
+		s.Placement = engine
+		res := planner.Plan(s, w.policy, w.slos, w.state, now)
+		byUID := map[types.UID]*planner.Pod{}
+		for _, p := range s.Pods {
+			byUID[p.UID] = p
+		}
+		for k, m := range res.Moves {
+			var drawn []planner.Move
+			for _, e := range res.Moves[:k] {
+				if len(e.Possible) > 1 {
+					drawn = append(drawn, e)
+				}
+			}
+			if len(drawn) == 0 {
+				continue
+			}
+			// Every assignment of the earlier moves to nodes of their Possible sets.
+			for _, to := range assignments(res.Moves[:k]) {
+				sess, err := engine.Open(s.Nodes, scheduledPods(s.Pods), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for j, e := range res.Moves[:k] {
+					p := byUID[e.Pod.UID]
+					if err := sess.Move(ctx, p.SchedulingPod(), p.Replacement(), to[j]); err != nil {
+						t.Fatal(err)
+					}
+				}
+				p := byUID[m.Pod.UID]
+				restore, err := sess.Evicting(ctx, p.SchedulingPod(), now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pred, err := sess.Predict(ctx, p.Replacement())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := restore(); err != nil {
+					t.Fatal(err)
+				}
+				sess.Close()
+				for _, n := range pred.Top {
+					if !slices.Contains(m.Possible, n) {
+						t.Errorf("seed %d, move %d (%s): with the earlier replacements on %v the scheduler may pick %s, outside the move's Possible %v", seed, k, m.Pod.Name, to, n, m.Possible)
+					}
+				}
+				checked++
+			}
+		}
+	}
+	t.Logf("%d later moves checked against every draw of the moves before them", checked)
+	if checked < 20 {
+		t.Fatalf("only %d (move, draw) pairs checked: the clusters no longer make moves after a draw", checked)
+	}
+}
+
+// assignments lists every choice of one node from each move's Possible set.
+func assignments(moves []planner.Move) [][]string {
+	out := [][]string{nil}
+	for _, m := range moves {
+		var next [][]string
+		for _, prefix := range out {
+			for _, n := range m.Possible {
+				next = append(next, append(slices.Clone(prefix), n))
+			}
+		}
+		out = next
+	}
+	return out
+}
+
+// scheduledPods are the bound pods (every pod of these worlds is running), as the planner's
+// confirmation puts them in the scheduler's snapshot.
+func scheduledPods(pods []*planner.Pod) []placement.Pod {
+	var out []placement.Pod
+	for _, p := range pods {
+		if p.NodeName != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

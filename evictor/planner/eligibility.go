@@ -131,7 +131,7 @@ func newEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, s
 		pdbs:          newSelectorIndex[*pdbInfo](),
 		slos:          newSelectorIndex[*sloInfo](),
 		workloads:     make(map[types.UID]*workloadInfo, len(s.Pods)/4),
-		shapes:        map[*Shape]*shapeInfo{},
+		shapes:        make(map[*Shape]*shapeInfo, len(perShape)),
 		backoff:       st.Backoff,
 		nsUsed:        map[string]int{},
 		lastEvictedAt: map[WorkloadKey]time.Time{},

@@ -224,11 +224,20 @@ func (sel *moveSelection) selectMoves() {
 	cfg, res, h := sel.cfg, sel.res, &sel.heap
 	cycleLimit := *reason(ReasonCycleLimit, "rate limit: %d evictions per cycle already planned", cfg.MaxPerCycle)
 	for h.Len() > 0 {
+		if len(res.Moves) >= cfg.MaxPerCycle {
+			// Every candidate left is held back by the cycle limit. Sorting them once gives the
+			// order popping them one by one would (the heap's order is total), at a fraction of
+			// the cost: in a large cluster tens of thousands are left.
+			rest := *h
+			slices.SortFunc(rest, compareProposals)
+			for _, c := range rest {
+				res.hold(c, cycleLimit)
+			}
+			*h = rest[:0]
+			break
+		}
 		c := heap.Pop(h).(*proposal)
 		switch {
-		case len(res.Moves) >= cfg.MaxPerCycle:
-			res.hold(c, cycleLimit)
-			continue
 		case c.node.evicted >= cfg.MaxPerNodeCycle:
 			res.hold(c, *reason(ReasonNodeCycleLimit, "rate limit: %d evictions from node %s already planned this cycle", cfg.MaxPerNodeCycle, c.node.name))
 			continue
@@ -474,11 +483,18 @@ func sloKeys(slos []*sloInfo) []string {
 type proposalHeap []*proposal
 
 func (h proposalHeap) Len() int { return len(h) }
-func (h proposalHeap) Less(i, j int) bool {
-	if h[i].drop != h[j].drop {
-		return h[i].drop > h[j].drop
+func (h proposalHeap) Less(i, j int) bool { return compareProposals(h[i], h[j]) < 0 }
+
+// compareProposals orders two candidates as the heap pops them: the larger predicted sigma drop
+// first, then by pod name.
+func compareProposals(a, b *proposal) int {
+	if a.drop != b.drop {
+		if a.drop > b.drop {
+			return -1
+		}
+		return 1
 	}
-	return podCompare(h[i].pod, h[j].pod) < 0
+	return podCompare(a.pod, b.pod)
 }
 func (h proposalHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *proposalHeap) Push(x any)   { *h = append(*h, x.(*proposal)) }

@@ -482,7 +482,7 @@ func sloKeys(slos []*sloInfo) []string {
 // proposalHeap orders candidates by predicted sigma drop, largest first, then by pod name.
 type proposalHeap []*proposal
 
-func (h proposalHeap) Len() int { return len(h) }
+func (h proposalHeap) Len() int           { return len(h) }
 func (h proposalHeap) Less(i, j int) bool { return compareProposals(h[i], h[j]) < 0 }
 
 // compareProposals orders two candidates as the heap pops them: the larger predicted sigma drop

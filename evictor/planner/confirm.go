@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
 	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
@@ -286,8 +287,28 @@ func (cf *confirmer) local(c *proposal, pred placement.Prediction) bool {
 	if pred.Sampled || cf.engine.Steers(pred.Scheduler) || interPod(c.pod.Spec) || (c.pod.Spec != nil && len(c.pod.Spec.TopologySpreadConstraints) > 0) {
 		return false
 	}
+	var spread labels.Selector // c's default spreading selector, read when a draw shares its namespace
 	for _, d := range cf.draws {
-		if interPod(d.pod.Spec) || maySelectBoth(c.pod, d.pod) {
+		if interPod(d.pod.Spec) {
+			return false
+		}
+		if d.pod.Namespace != c.pod.Namespace {
+			continue
+		}
+		if spread == nil {
+			sel, ok := cf.engine.SpreadSelector(c.pod.SchedulingPod())
+			if !ok {
+				// No listers to read: any label the two pods share may be a selector's.
+				if maySelectBoth(c.pod, d.pod) {
+					return false
+				}
+				continue
+			}
+			spread = sel
+		}
+		if !spread.Empty() && spread.Matches(labels.Set(d.pod.Labels)) {
+			// kube-scheduler's default spreading counts d's replacement when it scores c's:
+			// where d lands moves the scores of every node of its zone.
 			return false
 		}
 	}
@@ -304,9 +325,9 @@ func interPod(spec *corev1.PodSpec) bool {
 }
 
 // maySelectBoth reports whether a Service, ReplicaSet or StatefulSet that selects a (what
-// kube-scheduler's default topology spreading counts for a) may also select b: they are in one
-// namespace and share a label other than the opt-in label. Selectors that match on set
-// expressions alone are not considered.
+// kube-scheduler's default topology spreading counts for a) may also select b, when the engine
+// cannot read those objects (Engine.SpreadSelector): they are in one namespace and share a label
+// other than the opt-in label. Selectors that match on set expressions alone are not seen.
 func maySelectBoth(a, b *Pod) bool {
 	if a.Namespace != b.Namespace {
 		return false

@@ -7,7 +7,10 @@ import (
 	"slices"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
@@ -17,8 +20,9 @@ import (
 	"github.com/tinorodney/rebalancer/pkg/testutil"
 )
 
-// testEngine is the placement engine with kube-scheduler's default profile and the Rebalancer's.
-func testEngine(t *testing.T) *placement.Engine {
+// testEngine is the placement engine with kube-scheduler's default profile and the Rebalancer's;
+// its plugins read objects (Services, ReplicaSets, ...) from memory.
+func testEngine(t *testing.T, objects ...runtime.Object) *placement.Engine {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -26,7 +30,7 @@ func testEngine(t *testing.T) *placement.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := placement.NewStatic(ctx, configs)
+	e, err := placement.NewStatic(ctx, configs, objects...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,22 +142,28 @@ func TestPlanConfirmsMovesWithTheScheduler(t *testing.T) {
 // several nodes, the next move counts on every node the draw may leave better or worse for it:
 // when its own top nodes outnumber what the draw can take from them, its replacement lands on
 // one of them or on the node the plan put the first replacement on, and all of those must be
-// acceptable. When a Service may select both pods (default topology spreading counts one for the
-// other), or the draw could take every top node, the move waits a cycle (AfterUncertainMove). The
-// Rebalancer's scheduler follows the evictor's steer to the planned node: its moves are steered.
+// acceptable. When a Service selects both pods (default topology spreading counts one for the
+// other), or the draw could take every top node, the move waits a cycle (AfterUncertainMove). A
+// label both carry that no Service or controller selects by changes nothing. The Rebalancer's
+// scheduler follows the evictor's steer to the planned node: its moves are steered.
 func TestMovesAfterADraw(t *testing.T) {
-	engine := testEngine(t)
+	shop := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "prod", Name: "shop"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app.kubernetes.io/part-of": "shop"}}}
 	cases := []struct {
 		name      string
 		scheduler string
 		cold      []string
 		// shared is a label both workloads carry besides the opt-in label.
-		shared      bool
+		shared bool
+		// objects are what the scheduler's plugins read besides nodes and pods.
+		objects     []runtime.Object
 		wantMoves   int
 		wantSteered bool
 	}{
 		{name: "default scheduler: the second move counts on the first's node too", cold: []string{"c1", "c2", "c3"}, wantMoves: 2},
-		{name: "default scheduler, a label a Service may select both by: the second move waits", cold: []string{"c1", "c2", "c3"}, shared: true, wantMoves: 1},
+		{name: "default scheduler, a Service selects both by a shared label: the second move waits", cold: []string{"c1", "c2", "c3"}, shared: true,
+			objects: []runtime.Object{shop}, wantMoves: 1},
+		{name: "default scheduler, a shared label nothing selects by: both moves", cold: []string{"c1", "c2", "c3"}, shared: true, wantMoves: 2},
 		{name: "default scheduler, the draw may take the only top node: the second move waits", cold: []string{"c1", "c2"}, wantMoves: 1},
 		{name: "rebalancer-scheduler: both moves, steered", scheduler: v1alpha1.SchedulerName, cold: []string{"c1", "c2", "c3"}, wantMoves: 2, wantSteered: true},
 	}
@@ -174,7 +184,7 @@ func TestMovesAfterADraw(t *testing.T) {
 			}
 			w.policy.Spec.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](2), MaxEvictionsPerNodePerCycle: ptr.To[int32](2)}
 			s := w.snapshot()
-			s.Placement = engine
+			s.Placement = testEngine(t, tc.objects...)
 			res := planner.Plan(s, w.policy, w.slos, w.state, now)
 			if len(res.Moves) != tc.wantMoves {
 				t.Fatalf("moves %v, want %d (held back: %v)", res.Moves, tc.wantMoves, res.HeldBackByReason())
@@ -209,8 +219,28 @@ func TestMovesAfterADraw(t *testing.T) {
 // pkg/placement's property test): in random clusters where the default scheduler draws among
 // tied cold nodes, for every later move of a plan and every way the scheduler could have drawn
 // the earlier replacements, the later replacement's top nodes lie within the move's Possible set.
+// With ReplicaSets whose set-based selectors take in another workload's pods, kube-scheduler's
+// default spreading ties those workloads' scores across nodes: the planner must see it from the
+// objects (placement.Engine.SpreadSelector), as the pods share no label but the opt-in one.
 func TestMovesAfterADrawHoldForEveryDraw(t *testing.T) {
-	engine := testEngine(t)
+	rs := func(name string, sel *metav1.LabelSelector) runtime.Object {
+		return &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "prod", Name: name}, Spec: appsv1.ReplicaSetSpec{Selector: sel}}
+	}
+	webOrAPI := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "app", Operator: metav1.LabelSelectorOpIn, Values: []string{"web", "api"}}}}
+	for _, tc := range []struct {
+		name    string
+		objects []runtime.Object
+	}{
+		{name: "no controller objects"},
+		{name: "ReplicaSets selecting across workloads", objects: []runtime.Object{
+			rs("web", webOrAPI), rs("api", webOrAPI), rs("db", &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}),
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkMovesAfterDraws(t, testEngine(t, tc.objects...)) })
+	}
+}
+
+func checkMovesAfterDraws(t *testing.T, engine *placement.Engine) {
 	ctx := context.Background()
 	checked := 0
 	for seed := range 40 {

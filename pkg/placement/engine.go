@@ -13,10 +13,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	clientset "k8s.io/client-go/kubernetes"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
@@ -24,6 +27,7 @@ import (
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/dynamicresources"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
+	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/helper"
 	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
 	schedmetrics "k8s.io/kubernetes/pkg/scheduler/metrics"
 )
@@ -53,6 +57,16 @@ type Engine struct {
 	table *Table
 	mu    sync.Mutex
 	runs  atomic.Uint64
+	// spread are the listers kube-scheduler's default topology spreading reads to build a
+	// pod's selector (SpreadSelector); nil without informers.
+	spread *spreadListers
+}
+
+type spreadListers struct {
+	services     corelisters.ServiceLister
+	controllers  corelisters.ReplicationControllerLister
+	replicaSets  appslisters.ReplicaSetLister
+	statefulSets appslisters.StatefulSetLister
 }
 
 type profile struct {
@@ -112,7 +126,27 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if len(e.profiles) == 0 {
 		return nil, errors.New("no scheduler profile configured")
 	}
+	if f := opts.Informers; f != nil {
+		// The same informers PodTopologySpread registered (the caller starts the factory after New).
+		e.spread = &spreadListers{services: f.Core().V1().Services().Lister(), controllers: f.Core().V1().ReplicationControllers().Lister(),
+			replicaSets: f.Apps().V1().ReplicaSets().Lister(), statefulSets: f.Apps().V1().StatefulSets().Lister()}
+	}
 	return e, nil
+}
+
+// SpreadSelector is the selector kube-scheduler's default topology spreading builds for pod
+// (the system default constraints, which apply to a pod without constraints of its own): the
+// selectors of the Services, ReplicationControllers, ReplicaSets and StatefulSets that select
+// it, ANDed, as upstream's helper.DefaultSelector builds it from the engine's informers. The
+// spread score of pod's replacement counts the pods of pod's namespace it matches; an empty
+// selector means the default constraints do not apply. ok is false when the engine has no
+// informers to read.
+func (e *Engine) SpreadSelector(pod *corev1.Pod) (sel labels.Selector, ok bool) {
+	if e.spread == nil {
+		return nil, false
+	}
+	l := e.spread
+	return helper.DefaultSelector(pod, l.services, l.controllers, l.replicaSets, l.statefulSets), true
 }
 
 // Schedulers are the scheduler names the engine places pods for, sorted.

@@ -12,6 +12,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 
 	"github.com/tinorodney/rebalancer/pkg/placement"
@@ -212,5 +214,57 @@ func TestEvictingPodIsTerminating(t *testing.T) {
 	}
 	if !slices.Equal(before.Top, []string{"a", "b"}) || !slices.Equal(during.Top, []string{"a"}) || !slices.Equal(after.Top, before.Top) {
 		t.Errorf("top before %v, while web-1 is evicting %v, after restoring %v; want [a b], [a], [a b]", before.Top, during.Top, after.Top)
+	}
+}
+
+// SpreadSelector reads the objects kube-scheduler's default spreading reads, through the engine's
+// informers: which other pods the spread score of a pod's replacement counts.
+func TestSpreadSelector(t *testing.T) {
+	webOrAPI := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "app", Operator: metav1.LabelSelectorOpIn, Values: []string{"web", "api"}}}}
+	rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "prod", Name: "web"}, Spec: appsv1.ReplicaSetSpec{Selector: webOrAPI}}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "prod", Name: "shop"}, Spec: corev1.ServiceSpec{Selector: map[string]string{"tier": "shop"}}}
+	web := testutil.Pod("web-0").Namespace("prod").Label("app", "web").Label("tier", "shop").OwnedBy("ReplicaSet", "web").Obj()
+	bare := testutil.Pod("bare").Namespace("prod").Label("app", "web").Obj()
+	for _, tc := range []struct {
+		name    string
+		objects []runtime.Object
+		pod     *corev1.Pod
+		// counts and ignores are label sets of other pods the selector must match and must not.
+		counts, ignores []labels.Set
+	}{
+		{name: "no object selects the pod", pod: web, ignores: []labels.Set{{"app": "web"}, {"app": "api"}}},
+		{name: "a set-based ReplicaSet selector takes in another workload", objects: []runtime.Object{rs}, pod: web,
+			counts: []labels.Set{{"app": "api"}, {"app": "web"}}, ignores: []labels.Set{{"app": "db"}}},
+		{name: "a Service and the ReplicaSet are ANDed", objects: []runtime.Object{rs, svc}, pod: web,
+			counts: []labels.Set{{"app": "api", "tier": "shop"}}, ignores: []labels.Set{{"app": "api"}, {"tier": "shop", "app": "db"}}},
+		{name: "a bare pod: only the Services", objects: []runtime.Object{rs, svc}, pod: bare, ignores: []labels.Set{{"app": "web"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			def, err := placement.DefaultConfig()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			t.Cleanup(cancel)
+			e, err := placement.NewStatic(ctx, []*schedconfig.KubeSchedulerConfiguration{def}, tc.objects...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = e.Close() })
+			sel, ok := e.SpreadSelector(tc.pod)
+			if !ok {
+				t.Fatal("the engine has informers but SpreadSelector says it cannot read them")
+			}
+			for _, l := range tc.counts {
+				if sel.Empty() || !sel.Matches(l) {
+					t.Errorf("selector %q does not count a pod labelled %v", sel, l)
+				}
+			}
+			for _, l := range tc.ignores {
+				if !sel.Empty() && sel.Matches(l) {
+					t.Errorf("selector %q counts a pod labelled %v", sel, l)
+				}
+			}
+		})
 	}
 }

@@ -48,6 +48,9 @@ type Eligibility struct {
 	hourPlanned int
 	nsPlanned   map[string]int
 	inPlan      map[WorkloadKey]int
+	// recorded counts the moves recorded: answers of the budget rules memoised per shape hold
+	// until it changes (shapeInfo.recorded).
+	recorded int
 }
 
 type pdbInfo struct {
@@ -88,9 +91,12 @@ type shapeInfo struct {
 	pdbs      []*pdbInfo
 	stateful  bool
 	// known has bit i set once per-shape predicate i has been asked; reasons[i] is its answer
-	// (reasons is nil while every answer is nil).
-	known   uint64
-	reasons []*Reason
+	// (reasons is nil while every answer is nil). The answers of the rules that read the plan's
+	// budgets (scopeUntilRecord) hold while no move has been recorded since they were asked: recorded
+	// is Eligibility.recorded then.
+	known    uint64
+	reasons  []*Reason
+	recorded int
 }
 
 // candidate is a pod under consideration with what the predicates need about it.
@@ -271,11 +277,23 @@ func (e *Eligibility) check(c *candidate) []Reason {
 		e.reasonBuf = make([]Reason, 0, 64*len(predicates))
 	}
 	start := len(e.reasonBuf)
+	if sh := c.shape; sh.recorded != e.recorded {
+		// A move recorded since: the budgets changed, ask those rules again.
+		sh.known &^= untilRecordMask
+		if sh.reasons != nil {
+			for i := range predicates {
+				if untilRecordMask&(1<<i) != 0 {
+					sh.reasons[i] = nil
+				}
+			}
+		}
+		sh.recorded = e.recorded
+	}
 	for i := range predicates {
 		p := &predicates[i]
 		var r *Reason
 		switch sh := c.shape; {
-		case !p.perShape:
+		case p.scope == scopePod:
 			r = p.check(e, c)
 		case sh.known&(1<<i) != 0:
 			if sh.reasons != nil {
@@ -305,34 +323,58 @@ func (e *Eligibility) check(c *candidate) []Reason {
 type predicate struct {
 	name  string
 	check func(e *Eligibility, c *candidate) *Reason
-	// perShape is true for a rule that reads only the pod's namespace and Shape (and the policy):
-	// it gives every pod of a shape the same answer, worked out once per plan.
-	perShape bool
+	scope predicateScope
 }
+
+// predicateScope says what a rule's answer depends on, and so how long it may be memoised.
+type predicateScope int
+
+const (
+	// scopePod rules read the pod itself (its phase, start, readiness): asked for every pod.
+	scopePod predicateScope = iota
+	// scopeShape rules read only the pod's namespace and Shape (and the policy): every pod of a
+	// shape gets the same answer, worked out once per plan.
+	scopeShape
+	// scopeUntilRecord rules read the pod's namespace and Shape and the budgets the plan spends
+	// (record): every pod of a shape gets the same answer until the next move is recorded. In a
+	// large cluster tens of thousands of pods are checked before the first move.
+	scopeUntilRecord
+)
 
 // predicates are every eligibility rule, in the order their reasons are reported.
 var predicates = []predicate{
-	{"optedIn", (*Eligibility).optedIn, true},
-	{"daemonSet", (*Eligibility).daemonSet, true},
-	{"mirror", (*Eligibility).mirror, true},
-	{"running", (*Eligibility).running, false},
-	{"systemCritical", (*Eligibility).systemCritical, true},
-	{"priority", (*Eligibility).priority, true},
-	{"localStorage", (*Eligibility).localStorage, true},
-	{"pinned", (*Eligibility).pinned, true},
-	{"controller", (*Eligibility).controller, true},
-	{"scheduler", (*Eligibility).schedulerUp, true},
-	{"replicas", (*Eligibility).replicas, false},
-	{"minAvailable", (*Eligibility).minAvailable, false},
-	{"stateful", (*Eligibility).stateful, false},
-	{"age", (*Eligibility).age, false},
-	{"backoff", (*Eligibility).inBackoff, false},
-	{"sloBudget", (*Eligibility).sloBudget, false},
-	{"readinessWindow", (*Eligibility).readinessWindow, false},
-	{"namespaceBudget", (*Eligibility).namespaceBudget, false},
-	{"pdb", (*Eligibility).pdb, false},
-	{"hourlyLimit", (*Eligibility).hourlyLimit, false},
+	{"optedIn", (*Eligibility).optedIn, scopeShape},
+	{"daemonSet", (*Eligibility).daemonSet, scopeShape},
+	{"mirror", (*Eligibility).mirror, scopeShape},
+	{"running", (*Eligibility).running, scopePod},
+	{"systemCritical", (*Eligibility).systemCritical, scopeShape},
+	{"priority", (*Eligibility).priority, scopeShape},
+	{"localStorage", (*Eligibility).localStorage, scopeShape},
+	{"pinned", (*Eligibility).pinned, scopeShape},
+	{"controller", (*Eligibility).controller, scopeShape},
+	{"scheduler", (*Eligibility).schedulerUp, scopeShape},
+	{"replicas", (*Eligibility).replicas, scopeUntilRecord},
+	{"minAvailable", (*Eligibility).minAvailable, scopePod},
+	{"stateful", (*Eligibility).stateful, scopeUntilRecord},
+	{"age", (*Eligibility).age, scopePod},
+	{"backoff", (*Eligibility).inBackoff, scopeUntilRecord},
+	{"sloBudget", (*Eligibility).sloBudget, scopeUntilRecord},
+	{"readinessWindow", (*Eligibility).readinessWindow, scopeUntilRecord},
+	{"namespaceBudget", (*Eligibility).namespaceBudget, scopeUntilRecord},
+	{"pdb", (*Eligibility).pdb, scopeUntilRecord},
+	{"hourlyLimit", (*Eligibility).hourlyLimit, scopeUntilRecord},
 }
+
+// untilRecordMask has bit i set for each scopeUntilRecord rule i.
+var untilRecordMask = func() uint64 {
+	var m uint64
+	for i, p := range predicates {
+		if p.scope == scopeUntilRecord {
+			m |= 1 << i
+		}
+	}
+	return m
+}()
 
 func reason(code ReasonCode, format string, args ...any) *Reason {
 	return &Reason{Code: code, Message: fmt.Sprintf(format, args...)}
@@ -600,6 +642,7 @@ func (e *Eligibility) sloStats(si *sloInfo) {
 
 // record spends the budgets a chosen move uses.
 func (e *Eligibility) record(c *candidate) {
+	e.recorded++
 	e.hourPlanned++
 	e.nsPlanned[c.pod.Namespace]++
 	e.inPlan[c.shape.workload]++

@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -382,15 +383,23 @@ func (s *Session) Predict(ctx context.Context, pod *corev1.Pod) (Prediction, err
 	for i, ns := range scores {
 		out.Scores[i] = NodeScore{Node: ns.Name, Score: ns.TotalScore}
 	}
+	out.Sampled = out.ToScore < out.Feasible
+	var byName []NodeScore // the scores in the order of the names, for possible
+	if out.Sampled && sortedByName(out.Scores) {
+		byName = slices.Clone(out.Scores)
+	}
 	sortScores(out.Scores)
 	out.Top = top(out.Scores)
 	sortStrings(out.Top)
-	out.Sampled = out.ToScore < out.Feasible
 	out.Possible = out.Top
 	if out.Sampled {
-		out.Possible = possible(out.Scores, out.ToScore)
+		out.Possible = possible(out.Scores, byName, out.ToScore)
 	}
 	return out, nil
+}
+
+func sortedByName(s []NodeScore) bool {
+	return slices.IsSortedFunc(s, func(a, b NodeScore) int { return strings.Compare(a.Node, b.Node) })
 }
 
 // filter runs the Filter plugins on nodes with the framework's parallelizer and returns the
@@ -425,12 +434,39 @@ func (s *Session) filter(ctx context.Context, p *profile, state fwk.CycleState, 
 
 func sortStrings(s []string) { sort.Strings(s) }
 
+// sortScores orders s by score, highest first, then by node name. The framework returns scores
+// in the order of the nodes it was given, the snapshot's order by name, unless a PreFilter
+// plugin narrowed them: then the nodes are put in buckets by score, each bucket keeping the name
+// order, which is linear (thousands of nodes tie at a few hundred scores; a comparison sort
+// compares their names again and again).
 func sortScores(s []NodeScore) {
-	sort.Slice(s, func(i, j int) bool {
-		if s[i].Score != s[j].Score {
-			return s[i].Score > s[j].Score
+	if sortedByName(s) {
+		next := map[int64]int{} // the count per score, then the next index of its bucket
+		for _, ns := range s {
+			next[ns.Score]++
 		}
-		return s[i].Node < s[j].Node
+		scores := make([]int64, 0, len(next))
+		for sc := range next {
+			scores = append(scores, sc)
+		}
+		slices.SortFunc(scores, func(a, b int64) int { return cmp.Compare(b, a) })
+		at := 0
+		for _, sc := range scores {
+			at, next[sc] = at+next[sc], at
+		}
+		out := make([]NodeScore, len(s))
+		for _, ns := range s {
+			out[next[ns.Score]] = ns
+			next[ns.Score]++
+		}
+		copy(s, out)
+		return
+	}
+	slices.SortFunc(s, func(a, b NodeScore) int {
+		if c := cmp.Compare(b.Score, a.Score); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Node, b.Node)
 	})
 }
 

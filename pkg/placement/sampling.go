@@ -50,23 +50,39 @@ func NumFeasibleNodesToFind(percentage *int32, allNodes int) int {
 // their scores over the nodes of the cycle, so over a sample two nodes whose totals differ by a
 // few points can swap places. A caller that needs a move to be safe requires every node of
 // possible to be acceptable, so it errs on the side of holding a move back. s is sorted by
-// sortScores; the result is sorted by name.
-func possible(s []NodeScore, k int) []string {
-	var out []string
+// sortScores; byName, when not nil, holds the same scores in the order of the nodes' names. The
+// result is sorted by name.
+func possible(s, byName []NodeScore, k int) []string {
+	// Groups of equal scores from the highest: s[i:j] share a score, and len(s)-i nodes score no
+	// higher than they do, themselves included. The groups that qualify are the ones down to the
+	// lowest score that does.
+	lowest, n := int64(0), 0
 	for i := 0; i < len(s); {
 		j := i
 		for j < len(s) && s[j].Score == s[i].Score {
 			j++
 		}
-		// s[i:j] share a score; len(s)-i nodes score no higher than they do, themselves included.
 		if len(s)-i-1 >= k-1 {
-			for _, ns := range s[i:j] {
-				out = append(out, ns.Node)
-			}
+			lowest, n = s[i].Score, j
 		}
 		i = j
 	}
-	sortStrings(out)
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, 0, n)
+	if byName == nil {
+		for _, ns := range s[:n] {
+			out = append(out, ns.Node)
+		}
+		sortStrings(out)
+		return out
+	}
+	for _, ns := range byName {
+		if ns.Score >= lowest {
+			out = append(out, ns.Node)
+		}
+	}
 	return out
 }
 

@@ -158,6 +158,10 @@ func (cf *confirmer) confirm(c *proposal, spread *scoring.Spread, version int) *
 	if c.pod.Spec != nil && len(c.pod.Spec.ResourceClaims) > 0 {
 		return reason(ReasonResourceClaims, "the pod has resource claims (dynamic resource allocation), which the placement engine does not model: where its replacement lands cannot be confirmed")
 	}
+	if n, scored := cf.waitsForSampledDraw(c); n != "" {
+		return reason(ReasonAfterUncertainMove, "an earlier move of this cycle may send its replacement to any of several nodes, %s among them, and the %s scores a sample of %d nodes for this pod too: where this replacement lands depends on that draw; planned again next cycle",
+			n, schedulerOf(c.pod), scored)
+	}
 	pred, r := cf.predict(c, version)
 	switch {
 	case r != nil:
@@ -279,6 +283,48 @@ func (cf *confirmer) afterDraws(c *proposal, pred placement.Prediction) (possibl
 		}
 	}
 	return possible, stacked, ""
+}
+
+// waitsForSampledDraw returns a drawn node of an earlier move that c's replacement may land on
+// when c's scheduler would score a sample of the nodes for it, and the sample's size. Such a
+// prediction is never local (afterDraws): c waits as soon as a drawn node is feasible for it.
+// In a large cluster whose pods use the default scheduler the first move's draw spans thousands
+// of nodes, and every later candidate would cost a framework run only to be held back; this
+// asks the planner's own feasibility check instead (node readiness, cordons, taints, node
+// selector and required affinity, resources: scoring.Constraints), which can only hold a move
+// back that the framework would have let through, never the reverse. "" when the framework must
+// decide: no draw yet, a scheduler that scores every node here, or a pod that fits too few nodes
+// to be sampled.
+func (cf *confirmer) waitsForSampledDraw(c *proposal) (node string, toScore int) {
+	if len(cf.draws) == 0 || c.pod.Constraints == nil {
+		return "", 0
+	}
+	toScore, ok := cf.engine.NodesToScore(c.pod.SchedulerName, len(cf.cl.nodes))
+	if !ok || toScore >= len(cf.cl.nodes) {
+		return "", 0
+	}
+	fits := func(n *nodeInfo) bool {
+		return n.ready && c.pod.Constraints.FeasibleReady(n.node, n.load, c.pod.Requests) == ""
+	}
+	feasible := 0
+	for _, n := range cf.cl.nodes {
+		if fits(n) {
+			if feasible++; feasible > toScore {
+				break
+			}
+		}
+	}
+	if feasible <= toScore {
+		return "", 0
+	}
+	for _, d := range cf.draws {
+		for _, name := range d.possible {
+			if n := cf.cl.byName[name]; n != nil && fits(n) {
+				return name, toScore
+			}
+		}
+	}
+	return "", 0
 }
 
 // local reports whether c's scores on each node depend only on that node as far as the earlier

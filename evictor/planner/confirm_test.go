@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -343,4 +344,71 @@ func scheduledPods(pods []*planner.Pod) []placement.Pod {
 		}
 	}
 	return out
+}
+
+// In a cluster over 100 nodes kube-scheduler scores a sample of the nodes for pods on the default
+// scheduler, and a move's replacement may land on most of them. A later candidate on the same
+// scheduler that fits a drawn node waits for the next cycle: the planner finds that with its own
+// feasibility check, without a framework run per candidate, and says so. A candidate that fits
+// none of the drawn nodes (here: pinned by node selector to a pool the first move's pod cannot
+// use) still gets the framework's answer.
+func TestLaterMovesWaitForASampledDraw(t *testing.T) {
+	engine := testEngine(t)
+	for _, tc := range []struct {
+		name string
+		// pool labels half of the cold nodes and pins the api pods to them; web cannot use them.
+		pool      bool
+		wantMoves int
+		// wantWaits: a candidate is held back for the draw without a framework run.
+		wantWaits bool
+	}{
+		{name: "every candidate fits a drawn node: one move a cycle", wantMoves: 1, wantWaits: true},
+		{name: "a candidate pinned away from the drawn nodes: confirmed by the framework", pool: true, wantMoves: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld()
+			w.node("hot", 3700, 12)
+			for i := range 150 {
+				name := fmt.Sprintf("c%03d", i)
+				if tc.pool && i%2 == 1 {
+					w.node(name, 100, 0.5, func(b *testutil.NodeBuilder) {
+						b.Label("pool", "api").Taint("pool", "api", corev1.TaintEffectNoSchedule)
+					})
+					continue
+				}
+				w.node(name, 100, 0.5)
+			}
+			w.replicas("web", 2, 600, 1, "hot")
+			w.replicas("api", 2, 600, 1, "hot")
+			if tc.pool {
+				for _, p := range w.pods {
+					if p.Labels["app"] == "api" {
+						p.Spec.NodeSelector = map[string]string{"pool": "api"}
+						p.Spec.Tolerations = []corev1.Toleration{{Key: "pool", Value: "api", Effect: corev1.TaintEffectNoSchedule}}
+					}
+				}
+			}
+			w.policy.Spec.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](4), MaxEvictionsPerNodePerCycle: ptr.To[int32](4)}
+			s := w.snapshot()
+			s.Placement = engine
+			res := planner.Plan(s, w.policy, w.slos, w.state, now)
+			if len(res.Moves) != tc.wantMoves {
+				t.Fatalf("moves %v, want %d (held back: %v)", res.Moves, tc.wantMoves, res.HeldBackByReason())
+			}
+			if len(res.Moves[0].Possible) < 10 {
+				t.Fatalf("the first move may land on %v: the cluster is not sampled", res.Moves[0].Possible)
+			}
+			waits := 0
+			for _, h := range res.HeldBack {
+				for _, r := range h.Reasons {
+					if r.Code == planner.ReasonAfterUncertainMove && strings.Contains(r.Message, "scores a sample of") {
+						waits++
+					}
+				}
+			}
+			if (waits > 0) != tc.wantWaits {
+				t.Errorf("%d candidates wait for the sampled draw, want some: %t; held back: %v", waits, tc.wantWaits, res.HeldBack)
+			}
+		})
+	}
 }

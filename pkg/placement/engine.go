@@ -150,6 +150,17 @@ func (e *Engine) SpreadSelector(pod *corev1.Pod) (sel labels.Selector, ok bool) 
 	return helper.DefaultSelector(pod, l.services, l.controllers, l.replicaSets, l.statefulSets), true
 }
 
+// NodesToScore is how many feasible nodes the scheduler scores in a cluster of allNodes nodes
+// (its percentageOfNodesToScore, NumFeasibleNodesToFind); ok is false for a scheduler the engine
+// does not know.
+func (e *Engine) NodesToScore(schedulerName string, allNodes int) (n int, ok bool) {
+	p, ok := e.profiles[profileName(schedulerName)]
+	if !ok {
+		return 0, false
+	}
+	return NumFeasibleNodesToFind(p.percentage, allNodes), true
+}
+
 // Schedulers are the scheduler names the engine places pods for, sorted.
 func (e *Engine) Schedulers() []string {
 	out := make([]string, 0, len(e.profiles))

@@ -446,10 +446,10 @@ func (s *Session) filter(ctx context.Context, p *profile, state fwk.CycleState, 
 func sortStrings(s []string) { sort.Strings(s) }
 
 // sortScores orders s by score, highest first, then by node name. The framework returns scores
-// in the order of the nodes it was given, the snapshot's order by name, unless a PreFilter
-// plugin narrowed them: then the nodes are put in buckets by score, each bucket keeping the name
-// order, which is linear (thousands of nodes tie at a few hundred scores; a comparison sort
-// compares their names again and again).
+// in the order of the nodes it was given: the snapshot's order by name, unless a PreFilter
+// plugin narrowed them (then a comparison sort). Scores in name order are put in buckets by
+// score, each keeping the name order, which is linear: thousands of nodes tie at a few hundred
+// scores, and a comparison sort compares their names again and again.
 func sortScores(s []NodeScore) {
 	if sortedByName(s) {
 		next := map[int64]int{} // the count per score, then the next index of its bucket

@@ -83,6 +83,13 @@ func TestPredicates(t *testing.T) {
 			w.policy.Spec.Safety = &v1alpha1.Safety{PinnedAnnotation: "example.com/keep"}
 		}, want: planner.ReasonPinned},
 
+		{name: "its scheduler is down", pod: base().SchedulerName(v1alpha1.SchedulerName), setup: func(w *world) {
+			w.snap.SchedulersDown = map[string]string{v1alpha1.SchedulerName: "its leader Lease has not been renewed for 2m"}
+		}, want: planner.ReasonSchedulerUnavailable},
+		{name: "another scheduler is down", pod: base(), setup: func(w *world) {
+			w.snap.SchedulersDown = map[string]string{v1alpha1.SchedulerName: "its leader Lease has not been renewed for 2m"}
+		}},
+
 		{name: "bare pod", pod: testutil.Pod("web-0").Namespace("prod").Node("n1").OptIn().Label("app", "web"), want: planner.ReasonBarePod},
 		{name: "single replica", pod: base().OwnedBy("ReplicaSet", "solo"), want: planner.ReasonSingleReplica},
 

@@ -390,27 +390,19 @@ func (s *Session) Predict(ctx context.Context, pod *corev1.Pod) (Prediction, err
 	if !st.IsSuccess() {
 		return out, st.AsError()
 	}
-	out.Scores = make([]NodeScore, len(scores))
+	named := make([]NodeScore, len(scores))
 	for i, ns := range scores {
-		out.Scores[i] = NodeScore{Node: ns.Name, Score: ns.TotalScore}
+		named[i] = NodeScore{Node: ns.Name, Score: ns.TotalScore}
 	}
-	out.Sampled = out.ToScore < out.Feasible
-	var byName []NodeScore // the scores in the order of the names, for possible
-	if out.Sampled && sortedByName(out.Scores) {
-		byName = slices.Clone(out.Scores)
-	}
-	sortScores(out.Scores)
+	out.Scores, named = rankScores(named)
 	out.Top = top(out.Scores)
 	sortStrings(out.Top)
+	out.Sampled = out.ToScore < out.Feasible
 	out.Possible = out.Top
 	if out.Sampled {
-		out.Possible = possible(out.Scores, byName, out.ToScore)
+		out.Possible = possible(out.Scores, named, out.ToScore)
 	}
 	return out, nil
-}
-
-func sortedByName(s []NodeScore) bool {
-	return slices.IsSortedFunc(s, func(a, b NodeScore) int { return strings.Compare(a.Node, b.Node) })
 }
 
 // filter runs the Filter plugins on nodes with the framework's parallelizer and returns the
@@ -445,43 +437,40 @@ func (s *Session) filter(ctx context.Context, p *profile, state fwk.CycleState, 
 
 func sortStrings(s []string) { sort.Strings(s) }
 
-// sortScores orders s by score, highest first, then by node name. The framework returns scores
-// in the order of the nodes it was given: the snapshot's order by name, unless a PreFilter
-// plugin narrowed them (then a comparison sort). Scores in name order are put in buckets by
-// score, each keeping the name order, which is linear: thousands of nodes tie at a few hundred
-// scores, and a comparison sort compares their names again and again.
-func sortScores(s []NodeScore) {
-	if sortedByName(s) {
-		next := map[int64]int{} // the count per score, then the next index of its bucket
-		for _, ns := range s {
-			next[ns.Score]++
-		}
-		scores := make([]int64, 0, len(next))
-		for sc := range next {
-			scores = append(scores, sc)
-		}
-		slices.SortFunc(scores, func(a, b int64) int { return cmp.Compare(b, a) })
-		at := 0
-		for _, sc := range scores {
-			at, next[sc] = at+next[sc], at
-		}
-		out := make([]NodeScore, len(s))
-		for _, ns := range s {
-			out[next[ns.Score]] = ns
-			next[ns.Score]++
-		}
-		copy(s, out)
-		return
+// rankScores returns the scores ordered by score, highest first, then by node name, and the same
+// scores in the order of the names (it sorts s in place for that). The framework returns scores
+// in the order of the nodes it was given, the snapshot's order by name, unless a PreFilter plugin
+// narrowed them. From the name order, buckets by score, each keeping the name order, are linear:
+// thousands of nodes tie at a few hundred scores, and a comparison sort compares their names
+// again and again.
+func rankScores(s []NodeScore) (ranked, byName []NodeScore) {
+	if !slices.IsSortedFunc(s, compareNodeNames) {
+		slices.SortFunc(s, compareNodeNames)
 	}
-	slices.SortFunc(s, func(a, b NodeScore) int {
-		if c := cmp.Compare(b.Score, a.Score); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Node, b.Node)
-	})
+	next := map[int64]int{} // the count per score, then the next index of its bucket
+	for _, ns := range s {
+		next[ns.Score]++
+	}
+	scores := make([]int64, 0, len(next))
+	for sc := range next {
+		scores = append(scores, sc)
+	}
+	slices.SortFunc(scores, func(a, b int64) int { return cmp.Compare(b, a) })
+	at := 0
+	for _, sc := range scores {
+		at, next[sc] = at+next[sc], at
+	}
+	ranked = make([]NodeScore, len(s))
+	for _, ns := range s {
+		ranked[next[ns.Score]] = ns
+		next[ns.Score]++
+	}
+	return ranked, s
 }
 
-// top are the nodes sharing the highest score, sorted by name. s is sorted by sortScores.
+func compareNodeNames(a, b NodeScore) int { return strings.Compare(a.Node, b.Node) }
+
+// top are the nodes sharing the highest score, sorted by name. s is ranked (rankScores).
 func top(s []NodeScore) []string {
 	var out []string
 	for _, ns := range s {

@@ -49,9 +49,9 @@ func NumFeasibleNodesToFind(percentage *int32, allNodes int) int {
 // computed on the scores of every feasible node. The bound ignores one thing: plugins normalize
 // their scores over the nodes of the cycle, so over a sample two nodes whose totals differ by a
 // few points can swap places. A caller that needs a move to be safe requires every node of
-// possible to be acceptable, so it errs on the side of holding a move back. s is sorted by
-// sortScores; byName, when not nil, holds the same scores in the order of the nodes' names. The
-// result is sorted by name.
+// possible to be acceptable, so it errs on the side of holding a move back. s and byName are the
+// scores as rankScores returns them: ranked, and in the order of the nodes' names, which the
+// result keeps.
 func possible(s, byName []NodeScore, k int) []string {
 	// Groups of equal scores from the highest: s[i:j] share a score, and len(s)-i nodes score no
 	// higher than they do, themselves included. The groups that qualify are the ones down to the
@@ -71,13 +71,6 @@ func possible(s, byName []NodeScore, k int) []string {
 		return nil
 	}
 	out := make([]string, 0, n)
-	if byName == nil {
-		for _, ns := range s[:n] {
-			out = append(out, ns.Node)
-		}
-		sortStrings(out)
-		return out
-	}
 	for _, ns := range byName {
 		if ns.Score >= lowest {
 			out = append(out, ns.Node)

@@ -56,6 +56,12 @@ type nodeInfo struct {
 // move never pushes a destination to it.
 func (n *nodeInfo) hotAt(p float64) bool { return p >= n.cool }
 
+// fits reports whether pod p could run on n by the planner's own feasibility check: n is Ready,
+// and p's scoring.Constraints (cordon, taints, node selector, required affinity, resources) hold.
+func (n *nodeInfo) fits(p *Pod) bool {
+	return n.ready && p.Constraints.FeasibleReady(n.node, n.load, p.Requests) == ""
+}
+
 // cluster is the snapshot indexed for planning.
 type cluster struct {
 	nodes    []*nodeInfo // every node, sorted by name

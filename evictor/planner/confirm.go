@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
-	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/scoring"
 )
@@ -290,25 +289,21 @@ func (cf *confirmer) afterDraws(c *proposal, pred placement.Prediction) (possibl
 // prediction is never local (afterDraws): c waits as soon as a drawn node is feasible for it.
 // In a large cluster whose pods use the default scheduler the first move's draw spans thousands
 // of nodes, and every later candidate would cost a framework run only to be held back; this
-// asks the planner's own feasibility check instead (node readiness, cordons, taints, node
-// selector and required affinity, resources: scoring.Constraints), which can only hold a move
+// asks the planner's own feasibility check instead (nodeInfo.fits), which can only hold a move
 // back that the framework would have let through, never the reverse. "" when the framework must
 // decide: no draw yet, a scheduler that scores every node here, or a pod that fits too few nodes
 // to be sampled.
 func (cf *confirmer) waitsForSampledDraw(c *proposal) (node string, toScore int) {
-	if len(cf.draws) == 0 || c.pod.Constraints == nil {
+	if len(cf.draws) == 0 {
 		return "", 0
 	}
 	toScore, ok := cf.engine.NodesToScore(c.pod.SchedulerName, len(cf.cl.nodes))
 	if !ok || toScore >= len(cf.cl.nodes) {
 		return "", 0
 	}
-	fits := func(n *nodeInfo) bool {
-		return n.ready && c.pod.Constraints.FeasibleReady(n.node, n.load, c.pod.Requests) == ""
-	}
 	feasible := 0
 	for _, n := range cf.cl.nodes {
-		if fits(n) {
+		if n.fits(c.pod) {
 			if feasible++; feasible > toScore {
 				break
 			}
@@ -319,7 +314,7 @@ func (cf *confirmer) waitsForSampledDraw(c *proposal) (node string, toScore int)
 	}
 	for _, d := range cf.draws {
 		for _, name := range d.possible {
-			if n := cf.cl.byName[name]; n != nil && fits(n) {
+			if n := cf.cl.byName[name]; n != nil && n.fits(c.pod) {
 				return name, toScore
 			}
 		}
@@ -342,15 +337,7 @@ func (cf *confirmer) local(c *proposal, pred placement.Prediction) bool {
 			continue
 		}
 		if spread == nil {
-			sel, ok := cf.engine.SpreadSelector(c.pod.SchedulingPod())
-			if !ok {
-				// No listers to read: any label the two pods share may be a selector's.
-				if maySelectBoth(c.pod, d.pod) {
-					return false
-				}
-				continue
-			}
-			spread = sel
+			spread = cf.engine.SpreadSelector(c.pod.SchedulingPod())
 		}
 		if !spread.Empty() && spread.Matches(labels.Set(d.pod.Labels)) {
 			// kube-scheduler's default spreading counts d's replacement when it scores c's:
@@ -368,25 +355,6 @@ func interPod(spec *corev1.PodSpec) bool {
 	}
 	a := spec.Affinity
 	return a != nil && (a.PodAffinity != nil || a.PodAntiAffinity != nil)
-}
-
-// maySelectBoth reports whether a Service, ReplicaSet or StatefulSet that selects a (what
-// kube-scheduler's default topology spreading counts for a) may also select b, when the engine
-// cannot read those objects (Engine.SpreadSelector): they are in one namespace and share a label
-// other than the opt-in label. Selectors that match on set expressions alone are not seen.
-func maySelectBoth(a, b *Pod) bool {
-	if a.Namespace != b.Namespace {
-		return false
-	}
-	for k, v := range a.Labels {
-		if k == v1alpha1.OptInLabelKey && v == v1alpha1.OptInLabelValue {
-			continue
-		}
-		if w, ok := b.Labels[k]; ok && w == v {
-			return true
-		}
-	}
-	return false
 }
 
 // stackedTurnsHot says why n is not an acceptable destination for c once extra, the usage an

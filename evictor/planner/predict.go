@@ -112,7 +112,7 @@ func (pr *predictor) predict(c *proposal) *nodeInfo {
 	var best *nodeInfo
 	var bestScore int64 = -1
 	consider := func(n *nodeInfo) {
-		if !n.ready || c.pod.Constraints.FeasibleReady(n.node, n.load, c.pod.Requests) != "" {
+		if !n.fits(c.pod) {
 			return
 		}
 		s := pr.score(c, n)

@@ -140,14 +140,15 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 // selectors of the Services, ReplicationControllers, ReplicaSets and StatefulSets that select
 // it, ANDed, as upstream's helper.DefaultSelector builds it from the engine's informers. The
 // spread score of pod's replacement counts the pods of pod's namespace it matches; an empty
-// selector means the default constraints do not apply. ok is false when the engine has no
-// informers to read.
-func (e *Engine) SpreadSelector(pod *corev1.Pod) (sel labels.Selector, ok bool) {
+// selector means the default constraints do not apply. An engine without informers has no
+// default spreading in any profile (PodTopologySpread refuses to be built with default
+// constraints and no informers): its selector is always empty.
+func (e *Engine) SpreadSelector(pod *corev1.Pod) labels.Selector {
 	if e.spread == nil {
-		return nil, false
+		return labels.Nothing()
 	}
 	l := e.spread
-	return helper.DefaultSelector(pod, l.services, l.controllers, l.replicaSets, l.statefulSets), true
+	return helper.DefaultSelector(pod, l.services, l.controllers, l.replicaSets, l.statefulSets)
 }
 
 // NodesToScore is how many feasible nodes the scheduler scores in a cluster of allNodes nodes

@@ -280,13 +280,6 @@ func (e *Eligibility) check(c *candidate) []Reason {
 	if sh := c.shape; sh.recorded != e.recorded {
 		// A move recorded since: the budgets changed, ask those rules again.
 		sh.known &^= untilRecordMask
-		if sh.reasons != nil {
-			for i := range predicates {
-				if untilRecordMask&(1<<i) != 0 {
-					sh.reasons[i] = nil
-				}
-			}
-		}
 		sh.recorded = e.recorded
 	}
 	for i := range predicates {
@@ -302,11 +295,11 @@ func (e *Eligibility) check(c *candidate) []Reason {
 		default:
 			r = p.check(e, c)
 			sh.known |= 1 << i
-			if r != nil {
-				if sh.reasons == nil {
-					sh.reasons = make([]*Reason, len(predicates))
-				}
-				sh.reasons[i] = r
+			if r != nil && sh.reasons == nil {
+				sh.reasons = make([]*Reason, len(predicates))
+			}
+			if sh.reasons != nil {
+				sh.reasons[i] = r // over an answer from before a recorded move too
 			}
 		}
 		if r != nil {

@@ -54,7 +54,7 @@ func TestBenchOnASmallCluster(t *testing.T) {
 
 	md := markdown([]row{r}, sc, []variantRow{{defaultPolicy, r.ours}})
 	for _, want := range []string{"| " + sc.name + " | rebalancer |", "| " + sc.name + " | rebalancer (default scheduler) |", "| " + sc.name + " | descheduler |", "| " + sc.name + " | none |",
-		"| **clusters meeting it** |", "| the default policy |"} {
+		"| **clusters meeting it** |", "| the default policy |", "| most evictions in a cycle | minutes to balance |\n"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}

@@ -132,11 +132,26 @@ func writeDefaultScheduler(b *strings.Builder, rows []row) {
 		"(ties, or sampling in clusters over 100 nodes) is held back (UncertainDestination). Targets (issue 14): ≥ 95% of replacements on cold " +
 		"nodes, evictions ≤ 1.25 × LB, no eviction after sigma stopped falling (no cycle later than the first from which sigma never again " +
 		"falls more than 0.002 below its value then).\n\n")
-	b.WriteString("| cluster | ≥ 95% on cold | evictions ≤ 1.25 LB | 0 after sigma stopped falling |\n|---|---|---|---|\n")
+	b.WriteString("Most evictions in a cycle shows the pace: above 100 nodes kube-scheduler scores a sample, and once a move of the cycle depends on " +
+		"its draw, a later candidate that may land on a node of that draw waits for the next cycle (AfterUncertainMove).\n\n")
+	b.WriteString("| cluster | ≥ 95% on cold | evictions ≤ 1.25 LB | 0 after sigma stopped falling | most evictions in a cycle | minutes to balance |\n|---|---|---|---|---:|---:|\n")
 	for _, r := range rows {
 		o := r.oursDefault
 		perLB := o.LowerBound == 0 || float64(o.Evictions) <= targetPerLB*float64(o.LowerBound)
-		fmt.Fprintf(b, "| %s | %s | %s (%d vs LB %d) | %s (%d) |\n", r.sc.name, coldTarget(o), yes(perLB), o.Evictions, o.LowerBound, yes(afterPlateau(o) == 0), afterPlateau(o))
+		late := fmt.Sprintf("%s (0)", yes(true))
+		if pl := plateauOf(o); pl.late > 0 {
+			_, end := hotNodes(o)
+			late = fmt.Sprintf("%s (%d after cycle %d, lowering sigma by %.4f together, %d nodes still hot at the end)", yes(false), pl.late, pl.cycle, pl.drop, end)
+		}
+		most := 0
+		for _, c := range o.Cycles {
+			most = max(most, c.Evictions)
+		}
+		balance := "never"
+		if m := minutesToBalance(o); m >= 0 {
+			balance = fmt.Sprint(m)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s (%d vs LB %d) | %s | %d | %s |\n", r.sc.name, coldTarget(o), yes(perLB), o.Evictions, o.LowerBound, late, most, balance)
 	}
 
 }
@@ -187,6 +202,20 @@ const plateauTolerance = 0.002
 // afterPlateau counts the evictions made after sigma stopped falling: in the cycles after the
 // first cycle p from which sigma never again goes more than plateauTolerance below sigma(p).
 func afterPlateau(r whatif.Result) int {
+	return plateauOf(r).late
+}
+
+// plateau is where sigma stopped falling in a run and what the evictions after it did.
+type plateau struct {
+	// late is how many evictions came after cycle (the cycle from which sigma never again fell
+	// more than plateauTolerance), and drop what those evictions lowered sigma by together,
+	// each on its own cycle's readings (whatif.SimMove's SigmaBefore - SigmaAfter).
+	late  int
+	cycle int
+	drop  float64
+}
+
+func plateauOf(r whatif.Result) plateau {
 	n := len(r.Cycles)
 	// suffixMin[i] is the lowest sigma from cycle i on.
 	suffixMin := make([]float64, n+1)
@@ -196,14 +225,19 @@ func afterPlateau(r whatif.Result) int {
 	}
 	for p := range r.Cycles {
 		if suffixMin[p] >= r.Cycles[p].Sigma-plateauTolerance {
-			late := 0
+			out := plateau{cycle: r.Cycles[p].Cycle}
 			for _, c := range r.Cycles[p+1:] {
-				late += c.Evictions
+				out.late += c.Evictions
 			}
-			return late
+			for _, m := range r.Moves {
+				if m.Cycle > out.cycle {
+					out.drop += m.SigmaBefore - m.SigmaAfter
+				}
+			}
+			return out
 		}
 	}
-	return 0
+	return plateau{}
 }
 
 // minutesToBalance is how many minutes passed until no node was hot (the simulator's own

@@ -412,3 +412,106 @@ func TestLaterMovesWaitForASampledDraw(t *testing.T) {
 		})
 	}
 }
+
+// When kube-scheduler samples (over 100 nodes) and too much of what it may pick is not cold, the
+// move is held back (UncertainDestination), and the reason says which scheduler the evictor can
+// confirm moves for: ours scores every node. Nothing in the default profile tells the cold nodes
+// apart from the busy ones here (no pod requests on any of them), so it picks at random.
+func TestASampledMoveThatMayMissNamesTheSchedulerThatScoresEveryNode(t *testing.T) {
+	engine := testEngine(t)
+	for _, tc := range []struct {
+		scheduler string
+		wantMoves int
+	}{
+		{scheduler: "", wantMoves: 0},
+		{scheduler: v1alpha1.SchedulerName, wantMoves: 1},
+	} {
+		t.Run("scheduler "+schedulerOrDefault(tc.scheduler), func(t *testing.T) {
+			w := newWorld()
+			w.node("hot", 3700, 12)
+			for i := range 75 {
+				w.node(fmt.Sprintf("a-cold-%03d", i), 100, 0.5)
+				w.node(fmt.Sprintf("b-busy-%03d", i), 2000, 8)
+			}
+			w.replicas("web", 2, 600, 1, "hot")
+			for _, p := range w.pods {
+				p.Spec.SchedulerName = tc.scheduler
+			}
+			s := w.snapshot()
+			s.Placement = engine
+			res := planner.Plan(s, w.policy, w.slos, w.state, now)
+			if len(res.Moves) != tc.wantMoves {
+				t.Fatalf("moves %v, want %d (held back: %v)", res.Moves, tc.wantMoves, res.HeldBack)
+			}
+			if tc.wantMoves > 0 {
+				return
+			}
+			var msgs []string
+			for _, h := range res.HeldBack {
+				for _, r := range h.Reasons {
+					if r.Code == planner.ReasonUncertainDestination {
+						msgs = append(msgs, r.Message)
+					}
+				}
+			}
+			want := "scores a sample of 100 of the 151 feasible nodes"
+			hint := fmt.Sprintf("a pod on %s is placed by a score of every node", v1alpha1.SchedulerName)
+			if len(msgs) == 0 || !strings.Contains(msgs[0], want) || !strings.Contains(msgs[0], hint) {
+				t.Errorf("UncertainDestination messages %q, want one with %q and %q", msgs, want, hint)
+			}
+		})
+	}
+}
+
+func schedulerOrDefault(s string) string {
+	if s == "" {
+		return "default"
+	}
+	return s
+}
+
+// The fast model only ranks candidates: where it puts a replacement on a node that would not do,
+// the placement engine still decides. Here the pods prefer (preferred node affinity) the cold
+// pool, which kube-scheduler's default profile weighs and the fast model, which scores requests
+// alone, does not: it puts the replacement on a-busy, the first of two nodes without requests.
+func TestTheEngineOverrulesTheFastModelsDestination(t *testing.T) {
+	engine := testEngine(t)
+	for _, tc := range []struct {
+		name   string
+		engine *placement.Engine
+		// wantTo is where the move goes; "" when the pod is held back with wantReason.
+		wantTo     string
+		wantReason planner.ReasonCode
+	}{
+		{name: "the engine places it on the preferred cold node", engine: engine, wantTo: "b-cold"},
+		{name: "without an engine the fast model's verdict stands", wantReason: planner.ReasonDestinationNotCold},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld()
+			w.node("hot", 3700, 12)
+			w.node("a-busy", 2000, 8)
+			w.node("b-cold", 100, 0.5, func(b *testutil.NodeBuilder) { b.Label("pool", "cold") })
+			w.replicas("web", 2, 600, 1, "hot")
+			for _, p := range w.pods {
+				p.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []corev1.PreferredSchedulingTerm{{
+					Weight: 100, Preference: corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "pool", Operator: corev1.NodeSelectorOpIn, Values: []string{"cold"}}}},
+				}}}}
+			}
+			s := w.snapshot()
+			s.Placement = tc.engine
+			res := planner.Plan(s, w.policy, w.slos, w.state, now)
+			if tc.wantTo != "" {
+				if len(res.Moves) == 0 || res.Moves[0].To != tc.wantTo || !res.Moves[0].Confirmed {
+					t.Fatalf("moves %v, want a confirmed move to %s (held back: %v)", res.Moves, tc.wantTo, res.HeldBack)
+				}
+				return
+			}
+			if len(res.Moves) != 0 {
+				t.Fatalf("moves %v, want none", res.Moves)
+			}
+			if got := res.HeldBackByReason()[tc.wantReason]; got == 0 {
+				t.Errorf("held back %v, want %s", res.HeldBackByReason(), tc.wantReason)
+			}
+		})
+	}
+}

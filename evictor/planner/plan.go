@@ -208,8 +208,12 @@ func (sel *moveSelection) collect() []*proposal {
 				continue
 			}
 			if r := evaluate(c, sel.pr, sel.spread, cfg); r != nil {
-				res.hold(c, *r)
-				continue
+				if sel.cf == nil || !modelsDestination(r) {
+					res.hold(c, *r)
+					continue
+				}
+				// The engine has the last word on where it lands, when it comes to the top.
+				c.drop, c.version = math.Inf(-1), -1
 			}
 			sel.heap = append(sel.heap, c)
 		}
@@ -252,7 +256,7 @@ func (sel *moveSelection) selectMoves() {
 				res.hold(c, rs...)
 				continue
 			}
-			if r := evaluate(c, sel.pr, sel.spread, cfg); r != nil {
+			if r := sel.evaluate(c); r != nil {
 				res.hold(c, *r)
 				continue
 			}
@@ -325,6 +329,39 @@ func report(cl *cluster, res *Result) {
 		res.Nodes = append(res.Nodes, NodeReport{Name: n.name, NodeClass: className, CPU: u.CPU, Memory: u.Memory, Score: n.score,
 			PredictedScore: n.predicted, State: n.state, HotThreshold: n.hot, ColdThreshold: n.cold})
 	}
+}
+
+// evaluate predicts the candidate's destination and the sigma after the move with the fast model.
+// Where the model's destination would not do, the model is not the last word: kube-scheduler's
+// ties and sampling, and plugins the model does not run, may send the replacement to an
+// acceptable node, so the placement engine decides (confirm). Only when the engine has run as
+// often as a cycle allows (ConfirmationLimit) does the model's verdict stand, said to be the
+// model's.
+func (sel *moveSelection) evaluate(c *proposal) *Reason {
+	r := evaluate(c, sel.pr, sel.spread, sel.cfg)
+	if r == nil || sel.cf == nil || !modelsDestination(r) {
+		return r
+	}
+	cr := sel.cf.confirm(c, sel.spread, sel.version)
+	switch {
+	case cr == nil:
+		c.confirmed = sel.version
+		return nil
+	case cr.Code == ReasonConfirmationLimit:
+		return reason(r.Code, "by the planner's fast model, not confirmed (%s): %s", cr.Message, r.Message)
+	}
+	return cr
+}
+
+// modelsDestination reports whether r is a verdict on where the replacement lands (no feasible
+// node, back on its own node, on a hot node, on a node that is not cold, turning its destination
+// hot), which the fast model gives only as a guess.
+func modelsDestination(r *Reason) bool {
+	switch r.Code {
+	case ReasonNoDestination, ReasonLandsOnSameNode, ReasonLandsOnHotNode, ReasonDestinationNotCold, ReasonDestinationTurnsHot:
+		return true
+	}
+	return false
 }
 
 // evaluate predicts the candidate's destination and the sigma after the move, or says why the

@@ -18,6 +18,9 @@ const (
 func markdown(rows []row, sens scenario, vrows []variantRow) string {
 	var b strings.Builder
 	writeIntro(&b)
+	if largest := rows[len(rows)-1].sc.nodes; largest < 2000 {
+		fmt.Fprintf(&b, "This run holds the clusters of up to %d nodes only (`make decision-bench-quick`); `make decision-bench` adds the 2,000-node ones.\n\n", largest)
+	}
 	writeResults(&b, rows)
 	writeTargets(&b, rows)
 	writeDefaultScheduler(&b, rows)

@@ -515,3 +515,41 @@ func TestTheEngineOverrulesTheFastModelsDestination(t *testing.T) {
 		})
 	}
 }
+
+// The engine's runs a cycle are bounded (ConfirmationLimit): once they are spent, a candidate the
+// fast model sends to a node that would not do is held back on the model's word, and the reason
+// says so. Each workload here is its own shape (one framework run each); the default profile ties
+// a-busy and b-cold (no requests on either), so every run ends in UncertainDestination, and the
+// model puts each replacement on a-busy, the first of the tie by name.
+func TestTheFastModelsVerdictStandsOnlyPastTheConfirmationLimit(t *testing.T) {
+	w := newWorld()
+	w.node("hot", 3700, 12)
+	w.node("a-busy", 2000, 8)
+	w.node("b-cold", 100, 0.5)
+	const workloads = 30
+	for i := range workloads {
+		w.replicas(fmt.Sprintf("web%02d", i), 2, 50, 0.1, "hot")
+	}
+	w.policy.Spec.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](1)}
+	s := w.snapshot()
+	s.Placement = testEngine(t)
+	res := planner.Plan(s, w.policy, w.slos, w.state, now)
+	if len(res.Moves) != 0 {
+		t.Fatalf("moves %v, want none", res.Moves)
+	}
+	byFramework, byModel := 0, 0
+	for _, h := range res.HeldBack {
+		for _, r := range h.Reasons {
+			switch {
+			case r.Code == planner.ReasonUncertainDestination:
+				byFramework++
+			case r.Code == planner.ReasonDestinationNotCold && strings.HasPrefix(r.Message, "by the planner's fast model, not confirmed (the placement engine already ran"):
+				byModel++
+			}
+		}
+	}
+	// 20 + 4 x maxEvictionsPerCycle framework runs, one per workload, both replicas alike.
+	if wantRuns := 24; byFramework != 2*wantRuns || byModel != 2*(workloads-wantRuns) {
+		t.Errorf("held back by the framework %d, by the unconfirmed model %d; want %d and %d: %v", byFramework, byModel, 2*wantRuns, 2*(workloads-wantRuns), res.HeldBack)
+	}
+}

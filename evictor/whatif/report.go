@@ -265,6 +265,9 @@ func (r Result) WriteTable(w io.Writer, moves bool) error {
 		fmt.Fprintf(&b, ", evictions/LB %.2f", r.EvictionsPerLB())
 	}
 	fmt.Fprintf(&b, "); replacements on cold nodes %d of %d\n", r.OnCold, r.Placed)
+	if len(r.Cycles) > 0 && r.Cycles[0].TrueSigma != r.Cycles[0].Sigma {
+		fmt.Fprintf(&b, "Sigma without the readings' noise %.4f -> %.4f\n", r.Cycles[0].TrueSigma, r.FinalTrueSigma)
+	}
 	b.WriteString(r.verdict())
 	_, err := io.WriteString(w, b.String())
 	return err

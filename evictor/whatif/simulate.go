@@ -108,8 +108,11 @@ type Options struct {
 
 // CycleResult is one simulated cycle.
 type CycleResult struct {
-	Cycle     int     `json:"cycle"`
-	Sigma     float64 `json:"sigma"`
+	Cycle int     `json:"cycle"`
+	Sigma float64 `json:"sigma"`
+	// TrueSigma is sigma of the pods' base usage at the start of the cycle, without the readings'
+	// noise: it changes only when a pod moves, so it says what the evictions so far did.
+	TrueSigma float64 `json:"sigmaWithoutNoise"`
 	Hot       int     `json:"hot"`
 	Cold      int     `json:"cold"`
 	Evictions int     `json:"evictions"`
@@ -138,18 +141,21 @@ type SimMove struct {
 
 // Result is a whole simulation.
 type Result struct {
-	Decider       string        `json:"decider"`
-	Cycles        []CycleResult `json:"cycles"`
-	Evictions     int           `json:"evictions"`
-	LowerBound    int           `json:"lowerBound"` // the planner's, on the dump's own readings (see lowerBound)
-	InitialSigma  float64       `json:"initialSigma"`
-	FinalSigma    float64       `json:"finalSigma"`
-	ConvergedAt   int           `json:"convergedAt"` // first cycle after which nothing was evicted; -1 if never
-	ToTarget      int           `json:"evictionsToTargetSigma"`
-	AfterConverge int           `json:"evictionsInStationaryCycles"`
-	Doubles       int           `json:"doubleEvictionsWithinBackoff"`
-	OnCold        int           `json:"replacementsOnColdNodes"`
-	OnHot         int           `json:"replacementsOnHotNodes"`
+	Decider      string        `json:"decider"`
+	Cycles       []CycleResult `json:"cycles"`
+	Evictions    int           `json:"evictions"`
+	LowerBound   int           `json:"lowerBound"` // the planner's, on the dump's own readings (see lowerBound)
+	InitialSigma float64       `json:"initialSigma"`
+	FinalSigma   float64       `json:"finalSigma"`
+	// FinalTrueSigma is sigma of the pods' base usage after the last cycle's evictions, without
+	// the readings' noise (see CycleResult.TrueSigma).
+	FinalTrueSigma float64 `json:"finalSigmaWithoutNoise"`
+	ConvergedAt    int     `json:"convergedAt"` // first cycle after which nothing was evicted; -1 if never
+	ToTarget       int     `json:"evictionsToTargetSigma"`
+	AfterConverge  int     `json:"evictionsInStationaryCycles"`
+	Doubles        int     `json:"doubleEvictionsWithinBackoff"`
+	OnCold         int     `json:"replacementsOnColdNodes"`
+	OnHot          int     `json:"replacementsOnHotNodes"`
 	// AsPredicted counts replacements that landed on a node of the set the planner predicted
 	// (Move.Possible); Predicted the replacements of moves that had a prediction.
 	AsPredicted int `json:"replacementsAsPredicted"`
@@ -313,6 +319,7 @@ func newSimulation(d *Dump, dec Decider, opts Options, start time.Time) *simulat
 
 // cycle takes this cycle's readings, lets the decider choose, and evicts and places.
 func (sim *simulation) cycle(cycle int) error {
+	trueSigma := sim.trueSigma()
 	usage, hot, cold := sim.readings()
 	sigma := sim.spread.Sigma()
 	if cycle == 1 {
@@ -358,13 +365,30 @@ func (sim *simulation) cycle(cycle int) error {
 		}
 	}
 	sim.res.Evictions += evicted
-	sim.res.Cycles = append(sim.res.Cycles, CycleResult{Cycle: cycle, Sigma: sigma, Hot: hot, Cold: cold, Evictions: evicted, Total: sim.res.Evictions,
+	sim.res.Cycles = append(sim.res.Cycles, CycleResult{Cycle: cycle, Sigma: sigma, TrueSigma: trueSigma, Hot: hot, Cold: cold, Evictions: evicted, Total: sim.res.Evictions,
 		AfterEach: afterEach, Stopped: stopReason(sim.dec)})
 	if sim.opts.StationaryCycles > 0 && cycle > sim.opts.Cycles-sim.opts.StationaryCycles {
 		sim.res.AfterConverge += evicted
 	}
 	sim.now = sim.now.Add(sim.opts.Interval)
 	return nil
+}
+
+// trueSigma is sigma of the node scores that the pods' base usage gives, without noise.
+func (sim *simulation) trueSigma() float64 {
+	ref := make(map[string]scoring.Resources, len(sim.system))
+	for n, s := range sim.system {
+		ref[n] = s
+	}
+	for _, sp := range sim.pods {
+		ref[sp.pod.Spec.NodeName] = ref[sp.pod.Spec.NodeName].Add(sp.base)
+	}
+	scores := make([]float64, 0, len(sim.d.Nodes))
+	for _, n := range sim.d.Nodes {
+		scores = append(scores, sim.opts.Weights.NodeScore(ref[n.Name], sim.capacity[n.Name]))
+	}
+	spread := scoring.NewSpread(scores)
+	return spread.Sigma()
 }
 
 // readings computes this cycle's readings from each pod's base usage (with noise), classifies
@@ -506,6 +530,7 @@ func (sim *simulation) summarise() {
 		}
 	}
 	res.FinalSigma = res.Cycles[len(res.Cycles)-1].Sigma
+	res.FinalTrueSigma = sim.trueSigma()
 	if sim.opts.TargetSigma > 0 {
 		res.ToTarget = res.EvictionsTo(sim.opts.TargetSigma)
 	}

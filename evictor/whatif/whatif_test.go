@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -206,7 +207,10 @@ func TestPlanOutsideDisruptionWindows(t *testing.T) {
 	}
 }
 
-func TestSimulate(t *testing.T) {
+// simulated is the small cluster with every pod on rebalancer-scheduler, and the options of a
+// simulation of it over cycles one-minute cycles, for the policy's planner.
+func simulated(t *testing.T, cycles int) (*whatif.Dump, func() *whatif.PlannerDecider, whatif.Options) {
+	t.Helper()
 	w := small()
 	for _, p := range w.Pods {
 		p.Spec.SchedulerName = v1alpha1.SchedulerName
@@ -216,9 +220,15 @@ func TestSimulate(t *testing.T) {
 		t.Fatal(err)
 	}
 	policy, _ := d.Policy("")
-	dec := &whatif.PlannerDecider{Policy: policy.DeepCopy(), SLOs: d.SLOs}
-	res, err := whatif.Simulate(d, dec, whatif.Options{Cycles: 30, Interval: time.Minute, Weights: scoring.DefaultWeights, Hysteresis: scoring.Hysteresis{Hot: 0.75, Cold: 0.35, Margin: 0.05, Consecutive: 1},
-		Backoff: 30 * time.Minute, StationaryCycles: 10, Placement: engine(t, d)}, plannertest.Now)
+	decider := func() *whatif.PlannerDecider { return &whatif.PlannerDecider{Policy: policy.DeepCopy(), SLOs: d.SLOs} }
+	return d, decider, whatif.Options{Cycles: cycles, Interval: time.Minute, Weights: scoring.DefaultWeights,
+		Hysteresis: scoring.Hysteresis{Hot: 0.75, Cold: 0.35, Margin: 0.05, Consecutive: 1}, Backoff: 30 * time.Minute, Placement: engine(t, d)}
+}
+
+func TestSimulate(t *testing.T) {
+	d, decider, opts := simulated(t, 30)
+	opts.StationaryCycles = 10
+	res, err := whatif.Simulate(d, decider(), opts, plannertest.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,11 +245,54 @@ func TestSimulate(t *testing.T) {
 		t.Errorf("%d cycles reported, want 30", len(res.Cycles))
 	}
 	// Same seed, same result.
-	again, _ := whatif.Simulate(d, &whatif.PlannerDecider{Policy: policy.DeepCopy(), SLOs: d.SLOs}, whatif.Options{Cycles: 30, Interval: time.Minute,
-		Weights: scoring.DefaultWeights, Hysteresis: scoring.Hysteresis{Hot: 0.75, Cold: 0.35, Margin: 0.05, Consecutive: 1}, Backoff: 30 * time.Minute, StationaryCycles: 10,
-		Placement: engine(t, d)}, plannertest.Now)
+	opts.Placement = engine(t, d)
+	again, _ := whatif.Simulate(d, decider(), opts, plannertest.Now)
 	if again.Evictions != res.Evictions || again.FinalSigma != res.FinalSigma {
 		t.Errorf("two runs differ: %d/%v and %d/%v", res.Evictions, res.FinalSigma, again.Evictions, again.FinalSigma)
+	}
+}
+
+// TestSigmaWithoutNoise: the simulator's noise-free sigma moves only when a pod moves, equals the
+// readings' sigma when the readings carry no noise, and differs from it when they do.
+func TestSigmaWithoutNoise(t *testing.T) {
+	for _, noise := range []float64{0, 0.1} {
+		d, decider, opts := simulated(t, 20)
+		opts.Noise, opts.Seed = noise, 7
+		res, err := whatif.Simulate(d, decider(), opts, plannertest.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Evictions == 0 || res.FinalTrueSigma >= res.Cycles[0].TrueSigma {
+			t.Fatalf("noise %v: %d evictions, noise-free sigma %.4f -> %.4f; want it lowered by some evictions", noise, res.Evictions, res.Cycles[0].TrueSigma, res.FinalTrueSigma)
+		}
+		differs := false
+		for i, c := range res.Cycles {
+			next := res.FinalTrueSigma
+			if i+1 < len(res.Cycles) {
+				next = res.Cycles[i+1].TrueSigma
+			}
+			if c.Evictions == 0 && next != c.TrueSigma {
+				t.Errorf("noise %v, cycle %d: no eviction, yet the noise-free sigma went %.6f -> %.6f", noise, c.Cycle, c.TrueSigma, next)
+			}
+			if math.Abs(c.Sigma-c.TrueSigma) > 1e-9 {
+				differs = true
+				if noise == 0 {
+					t.Errorf("cycle %d without noise: readings' sigma %.6f, noise-free %.6f; want equal", c.Cycle, c.Sigma, c.TrueSigma)
+				}
+			}
+		}
+		if noise > 0 && !differs {
+			t.Errorf("noise %v: the readings' sigma equals the noise-free sigma in every cycle", noise)
+		}
+		// `rebalancer simulate` says what the evictions did without noise when the readings had it.
+		var table bytes.Buffer
+		if err := res.WriteTable(&table, false); err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("Sigma without the readings' noise %.4f -> %.4f", res.Cycles[0].TrueSigma, res.FinalTrueSigma)
+		if got := strings.Contains(table.String(), want); got != (noise > 0) {
+			t.Errorf("noise %v: table says %q: %v, want %v:\n%s", noise, want, got, noise > 0, table.String())
+		}
 	}
 }
 

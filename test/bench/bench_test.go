@@ -2,6 +2,7 @@ package main
 
 import (
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,7 +55,7 @@ func TestBenchOnASmallCluster(t *testing.T) {
 
 	md := markdown([]row{r}, sc, []variantRow{{defaultPolicy, r.ours}})
 	for _, want := range []string{"| " + sc.name + " | rebalancer |", "| " + sc.name + " | rebalancer (default scheduler) |", "| " + sc.name + " | descheduler |", "| " + sc.name + " | none |",
-		"| **clusters meeting it** |", "| the default policy |", "| most evictions in a cycle | minutes to balance |\n"} {
+		"| **clusters meeting it** |", "| the default policy |", "| most evictions in a cycle | minutes to balance | sigma without noise start → end | after sigma stopped falling, old rule on the noisy readings |\n"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
@@ -70,5 +71,65 @@ func TestBenchOnASmallCluster(t *testing.T) {
 	defer f.Close()
 	if cfg, err := png.DecodeConfig(f); err != nil || cfg.Width < 200 || cfg.Height < 200 {
 		t.Errorf("plot: %v, %dx%d", err, cfg.Width, cfg.Height)
+	}
+}
+
+// TestPlateau checks when sigma counts as having stopped falling: on the noise-free sigma, from
+// the first cycle whose later evictions together earned no more than a tenth of what as many
+// evictions earned on average over the run.
+func TestPlateau(t *testing.T) {
+	// run builds a result from the noise-free sigma after the last cycle and (noise-free sigma at
+	// the start of a cycle, evictions in it) pairs; the readings' sigma is the same.
+	run := func(final float64, cycles ...[2]float64) whatif.Result {
+		r := whatif.Result{FinalTrueSigma: final}
+		for i, c := range cycles {
+			cr := whatif.CycleResult{Cycle: i + 1, TrueSigma: c[0], Sigma: c[0], Evictions: int(c[1])}
+			r.Evictions += cr.Evictions
+			r.Cycles = append(r.Cycles, cr)
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		name      string
+		r         whatif.Result
+		want      plateau
+		wantNoisy int
+	}{
+		{name: "no eviction", r: run(0.2, [2]float64{0.2, 0}, [2]float64{0.2, 0})},
+		{
+			// Each of the last evictions earns 0.0002 against 0.0016 on average (an eighth, above
+			// a tenth): still falling. The old rule's fixed 0.002 is more than both earn, so it
+			// counted them.
+			name:      "slow real progress to the end",
+			wantNoisy: 2,
+			r:         run(0.0904, [2]float64{0.1, 4}, [2]float64{0.0908, 0}, [2]float64{0.0908, 1}, [2]float64{0.0906, 1}, [2]float64{0.0904, 0}),
+		},
+		{
+			// 10 evictions from cycle 3 on earn 0.0001 together, against 0.0099 earned by 12 (about an
+			// eightieth of the average each): sigma stopped falling at the start of cycle 2, the
+			// last cycle before them.
+			name:      "a flat tail of evictions",
+			wantNoisy: 10,
+			r: run(0.0901, [2]float64{0.1, 2}, [2]float64{0.0902, 0}, [2]float64{0.0902, 5}, [2]float64{0.0901, 5},
+				[2]float64{0.0901, 0}),
+			want: plateau{late: 10, cycle: 2, change: -0.0001},
+		},
+		{
+			// Evictions that only raised sigma: it never fell, every eviction counts.
+			name:      "evictions that raise sigma",
+			wantNoisy: 1,
+			r:         run(0.102, [2]float64{0.1, 1}, [2]float64{0.101, 1}, [2]float64{0.102, 0}),
+			want:      plateau{late: 2, cycle: 1, change: 0.002},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := plateauOf(tc.r)
+			if got.late != tc.want.late || got.cycle != tc.want.cycle || math.Abs(got.change-tc.want.change) > 1e-9 {
+				t.Errorf("plateauOf = %+v, want %+v", got, tc.want)
+			}
+			if n := afterNoisyPlateau(tc.r); n != tc.wantNoisy {
+				t.Errorf("old rule on the noisy readings: %d evictions after sigma stopped, want %d", n, tc.wantNoisy)
+			}
+		})
 	}
 }

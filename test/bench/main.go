@@ -1,21 +1,24 @@
 // Command bench is the decision-quality benchmark: on seeded synthetic clusters it runs the
-// Rebalancer (planner + shared placement score), descheduler's LowNodeUtilization (v0.36.0,
-// replacements placed by a model of the default kube-scheduler) and no rebalancing through the
-// same simulator, with noisy readings, and writes a Markdown table and a PNG plot.
+// Rebalancer (its planner, with the opted-in pods on rebalancer-scheduler and again on the default
+// scheduler), descheduler's LowNodeUtilization (v0.36.0) and no rebalancing through the same
+// simulator, with noisy readings and every replacement placed by the real scheduler framework
+// (pkg/placement), and writes a Markdown table and a PNG plot.
 //
-//	cd test/bench && go run . -out ../../docs
+//	cd test/bench && go run . -parallel 2 -out ../../docs
 //
 // (`make decision-bench` does exactly that.)
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	"k8s.io/klog/v2"
@@ -111,20 +114,23 @@ func scenarios(quick bool) []scenario {
 func main() {
 	out := flag.String("out", "docs", "directory for decision-quality.md and sigma-vs-evictions.png")
 	quick := flag.Bool("quick", false, "only the 20- and 200-node clusters")
+	parallel := flag.Int("parallel", 1, "how many clusters (and policy variants) to simulate at once; each run is seeded, so the Rebalancer's figures do not depend on it")
+	dump := flag.String("json", "", "also write every run's whatif.Result, cycle by cycle, to this file")
 	flag.Parse()
 	// descheduler logs a line per node per cycle; the tables say what matters.
 	klog.SetOutput(io.Discard)
 	klog.LogToStderr(false)
-	var rows []row
-	for _, sc := range scenarios(*quick) {
+	scs := scenarios(*quick)
+	rows := make([]row, len(scs))
+	eachAtOnce(*parallel, len(scs), func(i int) {
 		start := time.Now()
-		r, err := runScenario(sc)
+		r, err := runScenario(scs[i])
 		if err != nil {
-			fail(fmt.Errorf("%s: %w", sc.name, err))
+			fail(fmt.Errorf("%s: %w", scs[i].name, err))
 		}
-		fmt.Fprintf(os.Stderr, "%s: done in %s\n", sc.name, time.Since(start).Round(time.Second))
-		rows = append(rows, r)
-	}
+		fmt.Fprintf(os.Stderr, "%s: done in %s\n", scs[i].name, time.Since(start).Round(time.Second))
+		rows[i] = r
+	})
 	// The sensitivity table runs on the largest mixed cluster with the fewest hot nodes, where
 	// hot nodes remain when cold room runs out.
 	var sens row
@@ -137,16 +143,18 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	vrows := []variantRow{{defaultPolicy, sens.ours}}
-	for _, v := range variants {
+	vrows := make([]variantRow, 1+len(variants))
+	vrows[0] = variantRow{defaultPolicy, sens.ours}
+	eachAtOnce(*parallel, len(variants), func(i int) {
+		v := variants[i]
 		start := time.Now()
 		res, err := runOurs(st, v.change)
 		if err != nil {
 			fail(fmt.Errorf("%s, %s: %w", sens.sc.name, v.name, err))
 		}
 		fmt.Fprintf(os.Stderr, "%s, %s: done in %s\n", sens.sc.name, v.name, time.Since(start).Round(time.Second))
-		vrows = append(vrows, variantRow{v, res})
-	}
+		vrows[1+i] = variantRow{v, res}
+	})
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		fail(err)
 	}
@@ -156,6 +164,43 @@ func main() {
 	if err := plotRows(rows, filepath.Join(*out, "sigma-vs-evictions.png")); err != nil {
 		fail(err)
 	}
+	if *dump != "" {
+		if err := writeJSON(*dump, rows); err != nil {
+			fail(err)
+		}
+	}
+}
+
+// writeJSON writes each cluster's runs as whatif.Results, for looking into a figure of the tables.
+func writeJSON(path string, rows []row) error {
+	type runs struct {
+		Cluster string          `json:"cluster"`
+		Runs    []whatif.Result `json:"runs"`
+	}
+	var out []runs
+	for _, r := range rows {
+		out = append(out, runs{r.sc.name, []whatif.Result{r.ours, r.oursDefault, r.desch, r.no}})
+	}
+	data, err := json.MarshalIndent(out, "", " ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+// eachAtOnce calls f(0) … f(n-1), at most limit at a time, and returns when all have returned.
+func eachAtOnce(limit, n int, f func(int)) {
+	sem := make(chan struct{}, max(1, limit))
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f(i)
+		}()
+	}
+	wg.Wait()
 }
 
 func fail(err error) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/tinorodney/rebalancer/evictor/planner/plannertest"
@@ -32,7 +33,7 @@ func markdown(rows []row, sens scenario, vrows []variantRow) string {
 // writeIntro says how the clusters and the runs are made.
 func writeIntro(b *strings.Builder) {
 	b.WriteString("# Decision quality: the Rebalancer against descheduler and the lower bound\n\n")
-	fmt.Fprintf(b, "Made by `make decision-bench` (`cd test/bench && go run . -out ../../docs`). Each cluster is seeded (plannertest.Cluster: "+
+	fmt.Fprintf(b, "Made by `make decision-bench` (`cd test/bench && go run . -parallel 2 -out ../../docs`; `-json FILE` also writes every run cycle by cycle). Each cluster is seeded (plannertest.Cluster: "+
 		"20 pods per node, 5 replicas per workload, 80%% opted in, some DaemonSet, StatefulSet, critical and pinned pods, PDBs on a quarter of workloads; "+
 		"mixed clusters have a Raspberry Pi class, half the capacity, on a third of the nodes); the skew is the share of nodes given extra load. "+
 		"Readings carry %.0f%% noise per pod per cycle; %d one-minute cycles, the last %d counted as stationary. "+
@@ -131,24 +132,33 @@ func writeDefaultScheduler(b *strings.Builder, rows []row) {
 	b.WriteString("The same clusters and policy with the opted-in pods left on the default scheduler (no schedulerName). Every move is confirmed by the " +
 		"placement engine running kube-scheduler's default profile; a move whose replacement the scheduler could put on an unacceptable node " +
 		"(ties, or sampling in clusters over 100 nodes) is held back (UncertainDestination). Targets (issue 14): ≥ 95% of replacements on cold " +
-		"nodes, evictions ≤ 1.25 × LB, no eviction after sigma stopped falling (no cycle later than the first from which sigma never again " +
-		"falls more than 0.002 below its value then).\n\n")
+		"nodes, evictions ≤ 1.25 × LB, no eviction after sigma stopped falling: sigma without the readings' noise (it changes only when a pod moves) " +
+		"counts as having stopped falling at a cycle when all the evictions from that cycle on lowered it, together, by no more than a tenth of what as " +
+		"many evictions lowered it by on average over the run. The last column is the rule on the noisy readings used until 2026-12-06 (no cycle " +
+		"later than the first from which the readings' sigma never again falls more than 0.002 below its value then), which counted slow real " +
+		"progress as evictions after sigma stopped: 5% noise per pod moves the readings' sigma by about 0.001 a reading, more than one eviction " +
+		"moves it on a 200-node cluster.\n\n")
 	b.WriteString("Most evictions in a cycle shows the pace: above 100 nodes kube-scheduler scores a sample, and once a move of the cycle depends on " +
 		"its draw, a later candidate that may land on a node of that draw waits for the next cycle (AfterUncertainMove).\n\n")
-	b.WriteString("| cluster | ≥ 95% on cold | evictions ≤ 1.25 LB | 0 after sigma stopped falling | most evictions in a cycle | minutes to balance |\n|---|---|---|---|---:|---:|\n")
+	b.WriteString("| cluster | ≥ 95% on cold | evictions ≤ 1.25 LB | 0 after sigma stopped falling | most evictions in a cycle | minutes to balance | sigma without noise start → end | after sigma stopped falling, old rule on the noisy readings |\n|---|---|---|---|---:|---:|---|---:|\n")
 	for _, r := range rows {
 		o := r.oursDefault
 		perLB := o.LowerBound == 0 || float64(o.Evictions) <= targetPerLB*float64(o.LowerBound)
 		late := "met (0)"
 		if pl := plateauOf(o); pl.late > 0 {
 			_, end := hotNodes(o)
-			late = fmt.Sprintf("%s (%d after cycle %d, lowering sigma by %.4f together, %d nodes still hot at the end)", yes(false), pl.late, pl.cycle, pl.drop, end)
+			late = fmt.Sprintf("%s (%d from cycle %d on, changing sigma by %+.4f together, %d nodes still hot at the end)", yes(false), pl.late, pl.cycle, pl.change, end)
 		}
 		most := 0
 		for _, c := range o.Cycles {
 			most = max(most, c.Evictions)
 		}
-		fmt.Fprintf(b, "| %s | %s | %s (%d vs LB %d) | %s | %d | %s |\n", r.sc.name, coldTarget(o), yes(perLB), o.Evictions, o.LowerBound, late, most, balanceText(o))
+		start := 0.0
+		if len(o.Cycles) > 0 {
+			start = o.Cycles[0].TrueSigma
+		}
+		fmt.Fprintf(b, "| %s | %s | %s (%d vs LB %d) | %s | %d | %s | %.4f → %.4f | %d |\n", r.sc.name, coldTarget(o), yes(perLB), o.Evictions, o.LowerBound, late, most,
+			balanceText(o), start, o.FinalTrueSigma, afterNoisyPlateau(o))
 	}
 
 }
@@ -191,50 +201,83 @@ func writeConvergence(b *strings.Builder, rows []row, sens scenario, vrows []var
 	b.WriteString("\n![sigma against evictions](sigma-vs-evictions.png)\n")
 }
 
-// plateauTolerance is how far below its value at a cycle sigma may still fall later for sigma to
-// count as having stopped falling then: 5% noise on each pod's usage moves sigma by about 0.001
-// from one reading to the next on these clusters.
-const plateauTolerance = 0.002
+// plateauShare decides when sigma has stopped falling. Sigma is read without the readings' noise
+// (whatif.CycleResult.TrueSigma: it changes only when a pod moves), and it counts as having stopped
+// falling at the start of cycle p when all the evictions from p on lowered it, together, by no more
+// than plateauShare of what as many evictions lowered it by on average over the whole run: an
+// order of magnitude below the run's own return per eviction, the scale of one move on that
+// cluster. A run whose evictions did not lower sigma at all stopped falling before its first.
+const plateauShare = 0.1
 
-// afterPlateau counts the evictions made after sigma stopped falling: in the cycles after the
-// first cycle p from which sigma never again goes more than plateauTolerance below sigma(p).
+// noisyPlateauTolerance is the rule on the noisy readings that this benchmark used until
+// 2026-12-06, kept as a second column: no cycle later than the first from which the readings'
+// sigma never again falls more than 0.002 below its value then. 5% noise per pod moves that sigma
+// by about 0.001 from one reading to the next, more than one eviction moves it on a 200-node
+// cluster, so it counts slow real progress (and noise) as evictions after sigma stopped.
+const noisyPlateauTolerance = 0.002
+
+// afterPlateau counts the evictions made after sigma stopped falling (plateauShare).
 func afterPlateau(r whatif.Result) int {
 	return plateauOf(r).late
 }
 
 // plateau is where sigma stopped falling in a run and what the evictions after it did.
 type plateau struct {
-	// late is how many evictions came after cycle (the cycle from which sigma never again fell
-	// more than plateauTolerance), and drop what those evictions lowered sigma by together,
-	// each on its own cycle's readings (whatif.SimMove's SigmaBefore - SigmaAfter).
-	late  int
-	cycle int
-	drop  float64
+	// late is how many evictions came in cycle and after it, and change what they changed the
+	// noise-free sigma by together (negative: lowered).
+	late   int
+	cycle  int
+	change float64
 }
 
 func plateauOf(r whatif.Result) plateau {
 	n := len(r.Cycles)
-	// suffixMin[i] is the lowest sigma from cycle i on.
-	suffixMin := make([]float64, n+1)
-	suffixMin[n] = 1e9
-	for i := n - 1; i >= 0; i-- {
-		suffixMin[i] = min(suffixMin[i+1], r.Cycles[i].Sigma)
+	if r.Evictions == 0 || n == 0 {
+		return plateau{}
 	}
-	for p := range r.Cycles {
-		if suffixMin[p] >= r.Cycles[p].Sigma-plateauTolerance {
-			out := plateau{cycle: r.Cycles[p].Cycle}
-			for _, c := range r.Cycles[p+1:] {
-				out.late += c.Evictions
-			}
-			for _, m := range r.Moves {
-				if m.Cycle > out.cycle {
-					out.drop += m.SigmaBefore - m.SigmaAfter
-				}
-			}
-			return out
+	// sigma[i] is the noise-free sigma at the start of cycle i, sigma[n] after the last cycle;
+	// lowest[i] the lowest from i on, and from[i] the evictions from cycle i on.
+	sigma := make([]float64, n+1)
+	for i, c := range r.Cycles {
+		sigma[i] = c.TrueSigma
+	}
+	sigma[n] = r.FinalTrueSigma
+	lowest, from := make([]float64, n+1), make([]int, n+1)
+	lowest[n] = sigma[n]
+	for i := n - 1; i >= 0; i-- {
+		lowest[i], from[i] = min(lowest[i+1], sigma[i]), from[i+1]+r.Cycles[i].Evictions
+	}
+	perEviction := max(0, (sigma[0]-sigma[n])/float64(r.Evictions))
+	for p := range n {
+		if from[p] == 0 {
+			break
+		}
+		if sigma[p]-lowest[p] <= plateauShare*float64(from[p])*perEviction {
+			return plateau{late: from[p], cycle: r.Cycles[p].Cycle, change: sigma[n] - sigma[p]}
 		}
 	}
 	return plateau{}
+}
+
+// afterNoisyPlateau counts the evictions after sigma stopped falling by the old rule on the noisy
+// readings (noisyPlateauTolerance).
+func afterNoisyPlateau(r whatif.Result) int {
+	n := len(r.Cycles)
+	lowest := make([]float64, n+1)
+	lowest[n] = math.Inf(1)
+	for i := n - 1; i >= 0; i-- {
+		lowest[i] = min(lowest[i+1], r.Cycles[i].Sigma)
+	}
+	for p := range r.Cycles {
+		if lowest[p] >= r.Cycles[p].Sigma-noisyPlateauTolerance {
+			late := 0
+			for _, c := range r.Cycles[p+1:] {
+				late += c.Evictions
+			}
+			return late
+		}
+	}
+	return 0
 }
 
 // balanceText is minutesToBalance for the tables: "never" when some node stayed hot.

@@ -115,13 +115,14 @@ func main() {
 	out := flag.String("out", "docs", "directory for decision-quality.md and sigma-vs-evictions.png")
 	quick := flag.Bool("quick", false, "only the 20- and 200-node clusters")
 	parallel := flag.Int("parallel", 1, "how many clusters (and policy variants) to simulate at once; each run is seeded, so the Rebalancer's figures do not depend on it")
-	dump := flag.String("json", "", "also write every run's whatif.Result, cycle by cycle, to this file")
+	dump := flag.String("json", "", "also write every run's whatif.Result, cycle by cycle, to this file (the clusters done so far, as each is done)")
 	flag.Parse()
 	// descheduler logs a line per node per cycle; the tables say what matters.
 	klog.SetOutput(io.Discard)
 	klog.LogToStderr(false)
 	scs := scenarios(*quick)
-	rows := make([]row, len(scs))
+	rows, done := make([]row, len(scs)), make([]bool, len(scs))
+	var mu sync.Mutex
 	eachAtOnce(*parallel, len(scs), func(i int) {
 		start := time.Now()
 		r, err := runScenario(scs[i])
@@ -129,7 +130,21 @@ func main() {
 			fail(fmt.Errorf("%s: %w", scs[i].name, err))
 		}
 		fmt.Fprintf(os.Stderr, "%s: done in %s\n", scs[i].name, time.Since(start).Round(time.Second))
-		rows[i] = r
+		mu.Lock()
+		defer mu.Unlock()
+		rows[i], done[i] = r, true
+		// The large clusters take most of an hour: what is done so far is kept if the run stops.
+		if *dump != "" {
+			var sofar []row
+			for j, d := range done {
+				if d {
+					sofar = append(sofar, rows[j])
+				}
+			}
+			if err := writeJSON(*dump, sofar); err != nil {
+				fail(err)
+			}
+		}
 	})
 	// The sensitivity table runs on the largest mixed cluster with the fewest hot nodes, where
 	// hot nodes remain when cold room runs out.

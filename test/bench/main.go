@@ -18,6 +18,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -114,13 +116,18 @@ func scenarios(quick bool) []scenario {
 func main() {
 	out := flag.String("out", "docs", "directory for decision-quality.md and sigma-vs-evictions.png")
 	quick := flag.Bool("quick", false, "only the 20- and 200-node clusters")
+	sizes := flag.String("sizes", "", "only the clusters of these node counts, comma-separated (of 20,200,2000); each keeps its seed")
+	withVariants := flag.Bool("variants", true, "run the policy variants of the sensitivity table (on the largest mixed cluster with 10% hot)")
 	parallel := flag.Int("parallel", 1, "how many clusters (and policy variants) to simulate at once; each run is seeded, so the Rebalancer's figures do not depend on it")
 	dump := flag.String("json", "", "also write every run's whatif.Result, cycle by cycle, to this file (the clusters done so far, as each is done)")
 	flag.Parse()
 	// descheduler logs a line per node per cycle; the tables say what matters.
 	klog.SetOutput(io.Discard)
 	klog.LogToStderr(false)
-	scs := scenarios(*quick)
+	scs, err := only(scenarios(*quick), *sizes)
+	if err != nil {
+		fail(err)
+	}
 	rows, done := make([]row, len(scs)), make([]bool, len(scs))
 	var mu sync.Mutex
 	eachAtOnce(*parallel, len(scs), func(i int) {
@@ -158,10 +165,14 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	vrows := make([]variantRow, 1+len(variants))
+	run := variants
+	if !*withVariants {
+		run = nil
+	}
+	vrows := make([]variantRow, 1+len(run))
 	vrows[0] = variantRow{defaultPolicy, sens.ours}
-	eachAtOnce(*parallel, len(variants), func(i int) {
-		v := variants[i]
+	eachAtOnce(*parallel, len(run), func(i int) {
+		v := run[i]
 		start := time.Now()
 		res, err := runOurs(st, v.change)
 		if err != nil {
@@ -216,6 +227,31 @@ func eachAtOnce(limit, n int, f func(int)) {
 		}()
 	}
 	wg.Wait()
+}
+
+// only keeps the scenarios of the node counts in sizes ("20,2000"); all of them when it is empty.
+func only(scs []scenario, sizes string) ([]scenario, error) {
+	if sizes == "" {
+		return scs, nil
+	}
+	want := map[int]bool{}
+	for _, f := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("-sizes %q: %q is not a node count", sizes, f)
+		}
+		want[n] = true
+	}
+	var out []scenario
+	for _, sc := range scs {
+		if want[sc.nodes] {
+			out = append(out, sc)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("-sizes %q: no cluster of that size (the clusters have 20, 200 and 2000 nodes; -quick leaves out 2000)", sizes)
+	}
+	return out, nil
 }
 
 func fail(err error) {

@@ -22,6 +22,8 @@ func markdown(rows []row, sens scenario, vrows []variantRow) string {
 	all := scenarios(false)
 	if largest, full := rows[len(rows)-1].sc.nodes, all[len(all)-1].nodes; largest < full {
 		fmt.Fprintf(&b, "This run holds the clusters of up to %d nodes only (`make decision-bench-quick`); `make decision-bench` adds the %d-node ones.\n\n", largest, full)
+	} else if len(rows) < len(all) {
+		fmt.Fprintf(&b, "This run holds %d of the %d clusters only (`-sizes`); `make decision-bench` runs them all.\n\n", len(rows), len(all))
 	}
 	writeResults(&b, rows)
 	writeTargets(&b, rows)

@@ -190,11 +190,6 @@ func main() {
 	if err := plotRows(rows, filepath.Join(*out, "sigma-vs-evictions.png")); err != nil {
 		fail(err)
 	}
-	if *dump != "" {
-		if err := writeJSON(*dump, rows); err != nil {
-			fail(err)
-		}
-	}
 }
 
 // writeJSON writes each cluster's runs as whatif.Results, for looking into a figure of the tables.

@@ -265,8 +265,8 @@ func (r Result) WriteTable(w io.Writer, moves bool) error {
 		fmt.Fprintf(&b, ", evictions/LB %.2f", r.EvictionsPerLB())
 	}
 	fmt.Fprintf(&b, "); replacements on cold nodes %d of %d\n", r.OnCold, r.Placed)
-	if len(r.Cycles) > 0 && r.Cycles[0].TrueSigma != r.Cycles[0].Sigma {
-		fmt.Fprintf(&b, "Sigma without the readings' noise %.4f -> %.4f\n", r.Cycles[0].TrueSigma, r.FinalTrueSigma)
+	if r.Noise > 0 {
+		fmt.Fprintf(&b, "Sigma without the readings' noise %.4f -> %.4f\n", r.InitialTrueSigma, r.FinalTrueSigma)
 	}
 	b.WriteString(r.verdict())
 	_, err := io.WriteString(w, b.String())

@@ -147,15 +147,19 @@ type Result struct {
 	LowerBound   int           `json:"lowerBound"` // the planner's, on the dump's own readings (see lowerBound)
 	InitialSigma float64       `json:"initialSigma"`
 	FinalSigma   float64       `json:"finalSigma"`
-	// FinalTrueSigma is sigma of the pods' base usage after the last cycle's evictions, without
-	// the readings' noise (see CycleResult.TrueSigma).
-	FinalTrueSigma float64 `json:"finalSigmaWithoutNoise"`
-	ConvergedAt    int     `json:"convergedAt"` // first cycle after which nothing was evicted; -1 if never
-	ToTarget       int     `json:"evictionsToTargetSigma"`
-	AfterConverge  int     `json:"evictionsInStationaryCycles"`
-	Doubles        int     `json:"doubleEvictionsWithinBackoff"`
-	OnCold         int     `json:"replacementsOnColdNodes"`
-	OnHot          int     `json:"replacementsOnHotNodes"`
+	// Noise is the readings' noise the run had (Options.Noise).
+	Noise float64 `json:"noise,omitempty"`
+	// InitialTrueSigma and FinalTrueSigma are sigma of the pods' base usage before the first
+	// cycle's evictions and after the last cycle's, without the readings' noise (see
+	// CycleResult.TrueSigma).
+	InitialTrueSigma float64 `json:"initialSigmaWithoutNoise"`
+	FinalTrueSigma   float64 `json:"finalSigmaWithoutNoise"`
+	ConvergedAt      int     `json:"convergedAt"` // first cycle after which nothing was evicted; -1 if never
+	ToTarget         int     `json:"evictionsToTargetSigma"`
+	AfterConverge    int     `json:"evictionsInStationaryCycles"`
+	Doubles          int     `json:"doubleEvictionsWithinBackoff"`
+	OnCold           int     `json:"replacementsOnColdNodes"`
+	OnHot            int     `json:"replacementsOnHotNodes"`
 	// AsPredicted counts replacements that landed on a node of the set the planner predicted
 	// (Move.Possible); Predicted the replacements of moves that had a prediction.
 	AsPredicted int `json:"replacementsAsPredicted"`
@@ -273,7 +277,7 @@ func newSimulation(d *Dump, dec Decider, opts Options, start time.Time) *simulat
 		factor: map[string]float64{}, capacity: map[string]scoring.Resources{}, hysteresis: map[string]scoring.Hysteresis{},
 		system: map[string]scoring.Resources{}, classOf: placementClasses(d), cp: planner.NewCompactor(),
 		classes: map[string]scoring.NodeState{}, evictedFrom: map[planner.PodRef]string{}, lastEvicted: map[int]time.Time{}, now: start,
-		res: Result{Decider: dec.Name(), ConvergedAt: -1, ToTarget: -1}}
+		res: Result{Decider: dec.Name(), Noise: opts.Noise, ConvergedAt: -1, ToTarget: -1}}
 	nodeClasses := scoring.ResolveNodeClasses(d.NodeClasses)
 	// Each node is classified with its NodeClass's thresholds, as the evictor and the plugin do.
 	judge := scoring.Judgement{Weights: opts.Weights, Hysteresis: opts.Hysteresis}
@@ -323,7 +327,7 @@ func (sim *simulation) cycle(cycle int) error {
 	usage, hot, cold := sim.readings()
 	sigma := sim.spread.Sigma()
 	if cycle == 1 {
-		sim.res.InitialSigma = sigma
+		sim.res.InitialSigma, sim.res.InitialTrueSigma = sigma, trueSigma
 	}
 	snap := sim.d.Snapshot()
 	snap.Pods = make([]*planner.Pod, len(sim.pods))
@@ -376,13 +380,7 @@ func (sim *simulation) cycle(cycle int) error {
 
 // trueSigma is sigma of the node scores that the pods' base usage gives, without noise.
 func (sim *simulation) trueSigma() float64 {
-	ref := make(map[string]scoring.Resources, len(sim.system))
-	for n, s := range sim.system {
-		ref[n] = s
-	}
-	for _, sp := range sim.pods {
-		ref[sp.pod.Spec.NodeName] = ref[sp.pod.Spec.NodeName].Add(sp.base)
-	}
+	ref := sim.nodeUsage(func(sp *simPod) scoring.Resources { return sp.base })
 	scores := make([]float64, 0, len(sim.d.Nodes))
 	for _, n := range sim.d.Nodes {
 		scores = append(scores, sim.opts.Weights.NodeScore(ref[n.Name], sim.capacity[n.Name]))
@@ -391,24 +389,31 @@ func (sim *simulation) trueSigma() float64 {
 	return spread.Sigma()
 }
 
+// nodeUsage is each node's usage outside pods plus the usage of its pods, as usageOf gives it.
+func (sim *simulation) nodeUsage(usageOf func(*simPod) scoring.Resources) map[string]scoring.Resources {
+	ref := make(map[string]scoring.Resources, len(sim.system))
+	for n, s := range sim.system {
+		ref[n] = s
+	}
+	for _, sp := range sim.pods {
+		ref[sp.pod.Spec.NodeName] = ref[sp.pod.Spec.NodeName].Add(usageOf(sp))
+	}
+	return ref
+}
+
 // readings computes this cycle's readings from each pod's base usage (with noise), classifies
 // the nodes and returns the readings with the counts of hot and cold nodes.
 func (sim *simulation) readings() (planner.Usage, int, int) {
 	usage := planner.Usage{Nodes: map[string]planner.Sample{}, Pods: map[types.NamespacedName]planner.Sample{}}
-	sim.nodeRef = make(map[string]scoring.Resources, len(sim.system))
-	for n, s := range sim.system {
-		sim.nodeRef[n] = s
-	}
-	for _, sp := range sim.pods {
+	sim.nodeRef = sim.nodeUsage(func(sp *simPod) scoring.Resources {
 		u := sp.base
 		if sim.opts.Noise > 0 {
 			k := math.Max(0, 1+sim.opts.Noise*sim.rng.NormFloat64())
 			u = scoring.Resources{CPU: u.CPU * k, Memory: u.Memory * k}
 		}
-		node := sp.pod.Spec.NodeName
-		sim.nodeRef[node] = sim.nodeRef[node].Add(u)
-		usage.Pods[types.NamespacedName{Namespace: sp.pod.Namespace, Name: sp.pod.Name}] = planner.Sample{MilliCPU: u.CPU / sim.factor[node], Memory: u.Memory, Time: sim.now}
-	}
+		usage.Pods[types.NamespacedName{Namespace: sp.pod.Namespace, Name: sp.pod.Name}] = planner.Sample{MilliCPU: u.CPU / sim.factor[sp.pod.Spec.NodeName], Memory: u.Memory, Time: sim.now}
+		return u
+	})
 	scores := make([]float64, 0, len(sim.d.Nodes))
 	sim.nodeScore = make(map[string]float64, len(sim.d.Nodes))
 	hot, cold := 0, 0

@@ -262,8 +262,11 @@ func TestSigmaWithoutNoise(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Evictions == 0 || res.FinalTrueSigma >= res.Cycles[0].TrueSigma {
-			t.Fatalf("noise %v: %d evictions, noise-free sigma %.4f -> %.4f; want it lowered by some evictions", noise, res.Evictions, res.Cycles[0].TrueSigma, res.FinalTrueSigma)
+		if res.InitialTrueSigma != res.Cycles[0].TrueSigma || res.Noise != noise {
+			t.Fatalf("noise %v: the run says noise %v and starts at noise-free sigma %.6f, its first cycle at %.6f; want the same", noise, res.Noise, res.InitialTrueSigma, res.Cycles[0].TrueSigma)
+		}
+		if res.Evictions == 0 || res.FinalTrueSigma >= res.InitialTrueSigma {
+			t.Fatalf("noise %v: %d evictions, noise-free sigma %.4f -> %.4f; want it lowered by some evictions", noise, res.Evictions, res.InitialTrueSigma, res.FinalTrueSigma)
 		}
 		differs := false
 		for i, c := range res.Cycles {
@@ -289,7 +292,7 @@ func TestSigmaWithoutNoise(t *testing.T) {
 		if err := res.WriteTable(&table, false); err != nil {
 			t.Fatal(err)
 		}
-		want := fmt.Sprintf("Sigma without the readings' noise %.4f -> %.4f", res.Cycles[0].TrueSigma, res.FinalTrueSigma)
+		want := fmt.Sprintf("Sigma without the readings' noise %.4f -> %.4f", res.InitialTrueSigma, res.FinalTrueSigma)
 		if got := strings.Contains(table.String(), want); got != (noise > 0) {
 			t.Errorf("noise %v: table says %q: %v, want %v:\n%s", noise, want, got, noise > 0, table.String())
 		}

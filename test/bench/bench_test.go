@@ -133,3 +133,31 @@ func TestPlateau(t *testing.T) {
 		})
 	}
 }
+
+// TestLongestFirst: with -parallel the largest mixed clusters start first, and every cluster
+// runs once.
+func TestLongestFirst(t *testing.T) {
+	scs := scenarios(false)
+	order := longestFirst(scs)
+	var got []string
+	seen := map[int]bool{}
+	for _, i := range order {
+		if seen[i] {
+			t.Fatalf("cluster %d twice in %v", i, order)
+		}
+		seen[i] = true
+		got = append(got, scs[i].name)
+	}
+	if len(order) != len(scs) {
+		t.Fatalf("order %v has %d clusters, want %d", order, len(order), len(scs))
+	}
+	want := []string{"2000 nodes, mixed, 30% hot", "2000 nodes, mixed, 10% hot", "2000 nodes, uniform, 30% hot", "2000 nodes, uniform, 10% hot", "200 nodes, mixed, 30% hot"}
+	for i, w := range want {
+		if got[i] != w {
+			t.Errorf("start %d: %q, want %q (order %q)", i, got[i], w, got)
+		}
+	}
+	if last := got[len(got)-1]; last != "20 nodes, uniform, 10% hot" {
+		t.Errorf("last: %q, want the smallest uniform cluster", last)
+	}
+}

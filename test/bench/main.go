@@ -16,11 +16,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"k8s.io/klog/v2"
@@ -120,7 +123,27 @@ func main() {
 	withVariants := flag.Bool("variants", true, "run the policy variants of the sensitivity table (on the largest mixed cluster with 10% hot)")
 	parallel := flag.Int("parallel", 1, "how many clusters (and policy variants) to simulate at once; each run is seeded, so the Rebalancer's figures do not depend on it")
 	dump := flag.String("json", "", "also write every run's whatif.Result, cycle by cycle, to this file (the clusters done so far, as each is done)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fail(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fail(err)
+		}
+		// Stopped on a signal too, so a long run stopped early still leaves its profile.
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		go func() {
+			<-sig
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(130)
+		}()
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	// descheduler logs a line per node per cycle; the tables say what matters.
 	klog.SetOutput(io.Discard)
 	klog.LogToStderr(false)
@@ -130,7 +153,9 @@ func main() {
 	}
 	rows, done := make([]row, len(scs)), make([]bool, len(scs))
 	var mu sync.Mutex
-	eachAtOnce(*parallel, len(scs), func(i int) {
+	order := longestFirst(scs)
+	eachAtOnce(*parallel, len(scs), func(k int) {
+		i := order[k]
 		start := time.Now()
 		r, err := runScenario(scs[i])
 		if err != nil {
@@ -207,6 +232,26 @@ func writeJSON(path string, rows []row) error {
 		return err
 	}
 	return os.WriteFile(path, data, 0o644)
+}
+
+// longestFirst orders the clusters so that the slowest start first (larger, then mixed, then more
+// hot nodes), so that with -parallel the run is not left waiting on one large cluster started last.
+func longestFirst(scs []scenario) []int {
+	order := make([]int, len(scs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		x, y := scs[order[a]], scs[order[b]]
+		if x.nodes != y.nodes {
+			return x.nodes > y.nodes
+		}
+		if x.mixed != y.mixed {
+			return x.mixed
+		}
+		return x.hot > y.hot
+	})
+	return order
 }
 
 // eachAtOnce calls f(0) … f(n-1), at most limit at a time, and returns when all have returned.

@@ -155,12 +155,8 @@ func writeDefaultScheduler(b *strings.Builder, rows []row) {
 		for _, c := range o.Cycles {
 			most = max(most, c.Evictions)
 		}
-		start := 0.0
-		if len(o.Cycles) > 0 {
-			start = o.Cycles[0].TrueSigma
-		}
 		fmt.Fprintf(b, "| %s | %s | %s (%d vs LB %d) | %s | %d | %s | %.4f → %.4f | %d |\n", r.sc.name, coldTarget(o), yes(perLB), o.Evictions, o.LowerBound, late, most,
-			balanceText(o), start, o.FinalTrueSigma, afterNoisyPlateau(o))
+			balanceText(o), o.InitialTrueSigma, o.FinalTrueSigma, afterNoisyPlateau(o))
 	}
 
 }

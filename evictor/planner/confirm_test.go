@@ -541,9 +541,9 @@ func TestTheFastModelsVerdictStandsOnlyPastTheConfirmationLimit(t *testing.T) {
 	for _, h := range res.HeldBack {
 		for _, r := range h.Reasons {
 			switch {
-			case r.Code == planner.ReasonUncertainDestination:
+			case r.Code == planner.ReasonUncertainDestination && !r.Unconfirmed:
 				byFramework++
-			case r.Code == planner.ReasonDestinationNotCold && strings.HasPrefix(r.Message, "by the planner's fast model, not confirmed (the placement engine already ran"):
+			case r.Code == planner.ReasonDestinationNotCold && r.Unconfirmed && strings.HasPrefix(r.Message, "by the planner's fast model, not confirmed (the placement engine already ran"):
 				byModel++
 			}
 		}

@@ -348,7 +348,9 @@ func (sel *moveSelection) evaluate(c *proposal) *Reason {
 		c.confirmed = sel.version
 		return nil
 	case cr.Code == ReasonConfirmationLimit:
-		return reason(r.Code, "by the planner's fast model, not confirmed (%s): %s", cr.Message, r.Message)
+		unconfirmed := reason(r.Code, "by the planner's fast model, not confirmed (%s): %s", cr.Message, r.Message)
+		unconfirmed.Unconfirmed = true
+		return unconfirmed
 	}
 	return cr
 }

@@ -92,6 +92,9 @@ type ReasonCode string
 type Reason struct {
 	Code    ReasonCode
 	Message string
+	// Unconfirmed: the verdict is the fast model's alone, because the placement engine had run
+	// as often as the cycle allows (ReasonConfirmationLimit); more runs might have taken the move.
+	Unconfirmed bool
 }
 
 func (r Reason) String() string { return r.Message }

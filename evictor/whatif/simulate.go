@@ -694,11 +694,18 @@ const (
 	StopHourlyLimit       = "HourlyLimit"
 	StopBudget            = "Budget"
 	StopBackoff           = "Backoff"
+	// StopConfirmationLimit: the placement engine ran as often as one cycle allows
+	// (planner.ReasonConfirmationLimit) before every candidate was confirmed; more runs might
+	// have found more moves.
+	StopConfirmationLimit = "ConfirmationLimit"
 )
 
 // stopReason says why the planner's last cycle evicted no more: nothing hot left; a limit that
-// held candidates back (per cycle, per hour, a budget, a backoff); no acceptable destination for
-// any candidate; else the reason that held back the most candidates. "" for other deciders.
+// held candidates back (per cycle, per hour, the placement engine's runs a cycle, a budget, a
+// backoff); no acceptable destination for any candidate; else the reason that held back the most
+// candidates. "" for other deciders. The engine's limit comes before budgets and backoff: those
+// hold back some pods, while candidates past the engine's limit were not looked at all, and
+// saying "Backoff" for such a cycle would hide that it ran out of confirmations.
 func stopReason(dec Decider) string {
 	pd, ok := dec.(*PlannerDecider)
 	if !ok {
@@ -714,6 +721,8 @@ func stopReason(dec Decider) string {
 		return StopCycleLimit
 	case by[planner.ReasonHourlyLimit] > 0:
 		return StopHourlyLimit
+	case by[planner.ReasonConfirmationLimit] > 0 || confirmationsRanOut(res):
+		return StopConfirmationLimit
 	case by[planner.ReasonNamespaceBudget]+by[planner.ReasonSLOBudget] > 0:
 		return StopBudget
 	case by[planner.ReasonBackoff] > 0:
@@ -728,6 +737,20 @@ func stopReason(dec Decider) string {
 		}
 	}
 	return top
+}
+
+// confirmationsRanOut reports whether a candidate was held back on the fast model's word because
+// the engine's runs had run out (Reason.Unconfirmed): it carries the reason the model gave, not
+// ConfirmationLimit.
+func confirmationsRanOut(res *planner.Result) bool {
+	for _, h := range res.HeldBack {
+		for _, r := range h.Reasons {
+			if r.Unconfirmed {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // predictedSets are the nodes the planner predicted for each confirmed move of its last plan.

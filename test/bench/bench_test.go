@@ -161,3 +161,26 @@ func TestLongestFirst(t *testing.T) {
 		t.Errorf("last: %q, want the smallest uniform cluster", last)
 	}
 }
+
+// TestStationaryStops: the reasons the stationary cycles stopped, the most common first, the
+// cycles before them left out.
+func TestStationaryStops(t *testing.T) {
+	var r whatif.Result
+	for i := range cycles {
+		stop := "CycleLimit" // before the stationary cycles: not counted
+		switch {
+		case i < cycles-stationary:
+		case i%5 == 0:
+			stop = "ConfirmationLimit"
+		default:
+			stop = "Backoff"
+		}
+		r.Cycles = append(r.Cycles, whatif.CycleResult{Cycle: i + 1, Stopped: stop})
+	}
+	if got, want := stationaryStops(r), "Backoff ×40, ConfirmationLimit ×10"; got != want {
+		t.Errorf("stationaryStops = %q, want %q", got, want)
+	}
+	if got := stationaryStops(whatif.Result{}); got != "no reason recorded" {
+		t.Errorf("no cycles: %q", got)
+	}
+}

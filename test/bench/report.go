@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 
 	"github.com/tinorodney/rebalancer/evictor/planner/plannertest"
@@ -161,6 +162,32 @@ func writeDefaultScheduler(b *strings.Builder, rows []row) {
 
 }
 
+// stationaryStops counts why the stationary cycles of r stopped evicting (CycleResult.Stopped),
+// the most common first: "Backoff ×40, ConfirmationLimit ×10".
+func stationaryStops(r whatif.Result) string {
+	by := map[string]int{}
+	for _, c := range r.Cycles[max(0, len(r.Cycles)-stationary):] {
+		if c.Stopped != "" {
+			by[c.Stopped]++
+		}
+	}
+	keys := make([]string, 0, len(by))
+	for k := range by {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return by[keys[i]] > by[keys[j]] || by[keys[i]] == by[keys[j]] && keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s ×%d", k, by[k])
+	}
+	if len(parts) == 0 {
+		return "no reason recorded"
+	}
+	return strings.Join(parts, ", ")
+}
+
 // writeConvergence explains evictions in the stationary cycles and shows the policy variants.
 func writeConvergence(b *strings.Builder, rows []row, sens scenario, vrows []variantRow) {
 	b.WriteString("\n## Evictions after convergence\n\n")
@@ -168,17 +195,20 @@ func writeConvergence(b *strings.Builder, rows []row, sens scenario, vrows []var
 	for _, r := range rows {
 		if r.ours.AfterConverge > 0 {
 			_, end := hotNodes(r.ours)
-			late = append(late, fmt.Sprintf("%s: %d, with %d nodes hot and %d cold at the end", r.sc.name, r.ours.AfterConverge, end, r.ours.Cycles[len(r.ours.Cycles)-1].Cold))
+			late = append(late, fmt.Sprintf("%s: %d, with %d nodes hot and %d cold at the end; the stationary cycles stopped for %s", r.sc.name, r.ours.AfterConverge, end,
+				r.ours.Cycles[len(r.ours.Cycles)-1].Cold, stationaryStops(r.ours)))
 		}
 	}
 	if len(late) == 0 {
 		b.WriteString("The Rebalancer evicted nothing in the stationary cycles of any cluster.\n\n")
 	} else {
 		fmt.Fprintf(b, "The Rebalancer evicted in the stationary cycles of %d of %d clusters (%s). "+
-			"Traced pod by pod, these are threshold crossings that noise makes on large clusters, where many nodes sit close to a threshold: "+
+			"Traced pod by pod on the clusters of up to 200 nodes, these were threshold crossings that noise makes, where many nodes sit close to a threshold: "+
 			"where hot nodes remain because the cold room ran out (destinations Cold), a node sitting just above the cold threshold now and "+
 			"then gets three readings in a row under it, and one pod moves to it off a node that really is hot; where every hot node was "+
 			"cleared, a node sitting just under the hot threshold now and then gets three readings in a row over it, and one pod moves off it. "+
+			"Where the stationary cycles stopped for ConfirmationLimit, the placement engine's runs for the cycle ran out before every candidate was confirmed, "+
+			"and the evictions are the slow end of real progress (a few moves a cycle) rather than noise. "+
 			"No pod moves back and forth (no double evictions). The table below measures what a longer hysteresis, the old sigma floor and "+
 			"the other destinations change on %s.\n\n", len(late), len(rows), strings.Join(late, "; "), sens.name)
 	}

@@ -541,9 +541,9 @@ func TestTheFastModelsVerdictStandsOnlyPastTheConfirmationLimit(t *testing.T) {
 	for _, h := range res.HeldBack {
 		for _, r := range h.Reasons {
 			switch {
-			case r.Code == planner.ReasonUncertainDestination && !r.Unconfirmed:
+			case r.Code == planner.ReasonUncertainDestination:
 				byFramework++
-			case r.Code == planner.ReasonDestinationNotCold && r.Unconfirmed && strings.HasPrefix(r.Message, "by the planner's fast model, not confirmed (the placement engine already ran"):
+			case r.Code == planner.ReasonDestinationNotCold && strings.HasPrefix(r.Message, "by the planner's fast model, not confirmed (the placement engine already ran"):
 				byModel++
 			}
 		}
@@ -551,5 +551,8 @@ func TestTheFastModelsVerdictStandsOnlyPastTheConfirmationLimit(t *testing.T) {
 	// 20 + 4 x maxEvictionsPerCycle framework runs, one per workload, both replicas alike.
 	if wantRuns := 24; byFramework != 2*wantRuns || byModel != 2*(workloads-wantRuns) {
 		t.Errorf("held back by the framework %d, by the unconfirmed model %d; want %d and %d: %v", byFramework, byModel, 2*wantRuns, 2*(workloads-wantRuns), res.HeldBack)
+	}
+	if res.Unconfirmed != byModel {
+		t.Errorf("the plan counts %d candidates held on the model's word alone, its reasons %d", res.Unconfirmed, byModel)
 	}
 }

@@ -348,9 +348,8 @@ func (sel *moveSelection) evaluate(c *proposal) *Reason {
 		c.confirmed = sel.version
 		return nil
 	case cr.Code == ReasonConfirmationLimit:
-		unconfirmed := reason(r.Code, "by the planner's fast model, not confirmed (%s): %s", cr.Message, r.Message)
-		unconfirmed.Unconfirmed = true
-		return unconfirmed
+		sel.res.Unconfirmed++
+		return reason(r.Code, "by the planner's fast model, not confirmed (%s): %s", cr.Message, r.Message)
 	}
 	return cr
 }

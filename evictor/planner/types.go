@@ -92,9 +92,6 @@ type ReasonCode string
 type Reason struct {
 	Code    ReasonCode
 	Message string
-	// Unconfirmed: the verdict is the fast model's alone, because the placement engine had run
-	// as often as the cycle allows (ReasonConfirmationLimit); more runs might have taken the move.
-	Unconfirmed bool
 }
 
 func (r Reason) String() string { return r.Message }
@@ -252,6 +249,10 @@ type Result struct {
 	// HeldBack lists candidates not moved, in the order they were decided: node by node (by
 	// name) and pod by pod for the rules checked up front, then as selection reached them.
 	HeldBack []HeldBack
+	// Unconfirmed counts the candidates held back on the fast model's verdict alone, because the
+	// placement engine had run as often as the cycle allows (ReasonConfirmationLimit); their
+	// reasons carry the model's code. More runs might have taken some of them.
+	Unconfirmed int
 	// LowerBound is the fewest evictions that could make every hot node stop being hot (bring it
 	// under its hot threshold minus the hysteresis margin).
 	LowerBound int

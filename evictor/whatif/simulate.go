@@ -721,7 +721,7 @@ func stopReason(dec Decider) string {
 		return StopCycleLimit
 	case by[planner.ReasonHourlyLimit] > 0:
 		return StopHourlyLimit
-	case by[planner.ReasonConfirmationLimit] > 0 || confirmationsRanOut(res):
+	case by[planner.ReasonConfirmationLimit] > 0 || res.Unconfirmed > 0:
 		return StopConfirmationLimit
 	case by[planner.ReasonNamespaceBudget]+by[planner.ReasonSLOBudget] > 0:
 		return StopBudget
@@ -737,20 +737,6 @@ func stopReason(dec Decider) string {
 		}
 	}
 	return top
-}
-
-// confirmationsRanOut reports whether a candidate was held back on the fast model's word because
-// the engine's runs had run out (Reason.Unconfirmed): it carries the reason the model gave, not
-// ConfirmationLimit.
-func confirmationsRanOut(res *planner.Result) bool {
-	for _, h := range res.HeldBack {
-		for _, r := range h.Reasons {
-			if r.Unconfirmed {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // predictedSets are the nodes the planner predicted for each confirmed move of its last plan.

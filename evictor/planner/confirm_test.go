@@ -527,13 +527,7 @@ func TestTheFastModelsVerdictStandsOnlyPastTheConfirmationLimit(t *testing.T) {
 	w.node("a-busy", 2000, 8)
 	w.node("b-cold", 100, 0.5)
 	const workloads = 30
-	for i := range workloads {
-		w.replicas(fmt.Sprintf("web%02d", i), 2, 50, 0.1, "hot")
-	}
-	w.policy.Spec.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](1)}
-	s := w.snapshot()
-	s.Placement = testEngine(t)
-	res := planner.Plan(s, w.policy, w.slos, w.state, now)
+	res := planOneMoveACycle(t, w, workloads)
 	if len(res.Moves) != 0 {
 		t.Fatalf("moves %v, want none", res.Moves)
 	}
@@ -555,4 +549,80 @@ func TestTheFastModelsVerdictStandsOnlyPastTheConfirmationLimit(t *testing.T) {
 	if res.Unconfirmed != byModel {
 		t.Errorf("the plan counts %d candidates held on the model's word alone, its reasons %d", res.Unconfirmed, byModel)
 	}
+}
+
+// The engine's runs a cycle go to the moves the fast model lets through first; the candidates it
+// holds back on where their replacement lands get the runs that are left. Thirty workloads rank
+// above the one the model sends to a cold node (each is its own shape: a framework run each, and
+// the default profile ties a-busy and b-cold for them, UncertainDestination), and the cycle's
+// 20 + 4 x 1 runs would all go to them before it. When no node could take a replacement at all
+// (no cold node), the engine is not asked.
+func TestTheEngineRunsGoToMovesFirst(t *testing.T) {
+	const workloads = 30
+	for _, tc := range []struct {
+		name string
+		// cold adds the cold node b-cold and the workload only it can take.
+		cold bool
+		// wantMove is the one move; wantModel how the model's verdicts are said.
+		wantMove  string
+		wantModel string
+	}{
+		{name: "a move the model lets through is planned first", cold: true, wantMove: "pinned-0",
+			wantModel: "by the planner's fast model, not confirmed (the cycle's 1 moves were planned first)"},
+		{name: "no node could take a replacement", wantModel: "by the planner's fast model, and no node that is cold (the policy's destinations) fits it, so no scheduler could overrule it"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld()
+			w.node("hot", 3700, 12)
+			w.node("a-busy", 2000, 8)
+			if tc.cold {
+				w.node("b-cold", 100, 0.5, func(b *testutil.NodeBuilder) { b.Label("pool", "cold") })
+				// Ranks last: it uses the least.
+				for i := range 2 {
+					w.pod(testutil.Pod(fmt.Sprintf("pinned-%d", i)).Namespace("prod").Node("hot").OptIn().Label("app", "pinned").OwnedBy("ReplicaSet", "pinned").
+						CPU("40m").Memory("100Mi").NodeSelector("pool", "cold"), 40, 0.05)
+				}
+			}
+			res := planOneMoveACycle(t, w, workloads)
+			var moved []string
+			for _, m := range res.Moves {
+				moved = append(moved, m.Pod.Name)
+				if !m.Confirmed {
+					t.Errorf("move of %s not confirmed", m.Pod.Name)
+				}
+			}
+			if want := []string{tc.wantMove}; tc.wantMove == "" && len(moved) != 0 || tc.wantMove != "" && !slices.Equal(moved, want) {
+				t.Fatalf("moves %v, want %q (held back: %v)", moved, tc.wantMove, res.HeldBack)
+			}
+			byModel, byEngine := 0, 0
+			for _, h := range res.HeldBack {
+				for _, r := range h.Reasons {
+					switch {
+					case r.Code == planner.ReasonDestinationNotCold && strings.HasPrefix(r.Message, tc.wantModel):
+						byModel++
+					case r.Code == planner.ReasonUncertainDestination || r.Code == planner.ReasonConfirmationLimit:
+						byEngine++
+					}
+				}
+			}
+			if byModel != 2*workloads || byEngine != 0 || res.Unconfirmed != 0 {
+				t.Errorf("held back by the model %d (want %d), by the engine or its limit %d, unconfirmed %d (want 0): %v",
+					byModel, 2*workloads, byEngine, res.Unconfirmed, res.HeldBack)
+			}
+		})
+	}
+}
+
+// planOneMoveACycle adds workloads of two replicas each on node hot (each workload its own shape,
+// 50m and 0.1Gi a pod) and plans with the placement engine under a policy of one move a cycle,
+// which allows 20 + 4 x 1 engine runs.
+func planOneMoveACycle(t *testing.T, w *world, workloads int) planner.Result {
+	t.Helper()
+	for i := range workloads {
+		w.replicas(fmt.Sprintf("web%02d", i), 2, 50, 0.1, "hot")
+	}
+	w.policy.Spec.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerCycle: ptr.To[int32](1)}
+	s := w.snapshot()
+	s.Placement = testEngine(t)
+	return planner.Plan(s, w.policy, w.slos, w.state, now)
 }

@@ -161,6 +161,24 @@ type moveSelection struct {
 	heap   proposalHeap
 	// version counts the moves taken; a candidate evaluated at an older version is evaluated again.
 	version int
+	// doubted are the candidates the fast model holds back on where their replacement lands
+	// (modelsDestination), each with the model's reason. The model is a guess at the scheduler,
+	// so the engine has the last word on them too, but only once the candidates the model lets
+	// through are planned (recheck): the engine's runs a cycle are bounded (maxPredictions), and
+	// a run spent overruling the model is one not spent confirming a move. On a 2,000-node mixed
+	// cluster, confirming every rejection first spent all 420 runs of a cycle on candidates the
+	// engine then rejected too, and the cycle took one move.
+	doubted []doubt
+	recheck bool
+	// receivers are the nodes a move may send a replacement to (receives), set for the second
+	// pass.
+	receivers []*nodeInfo
+}
+
+// doubt is a candidate the fast model holds back, and why.
+type doubt struct {
+	c *proposal
+	r Reason
 }
 
 // collect checks every pod on a hot node against the eligibility rules, holds back those that
@@ -222,9 +240,42 @@ func (sel *moveSelection) collect() []*proposal {
 	return movable
 }
 
-// selectMoves takes the best candidate from the heap until it is empty: it holds it back at a
-// limit, evaluates it again after an earlier move, confirms its destination, and takes it.
+// selectMoves plans the cycle's moves in two passes over the candidates (drain): the first
+// plans those the fast model lets through and sets aside those it holds back on where their
+// replacement lands (doubted); the second gives the doubted to the placement engine, which
+// overrules the model when the scheduler would put the replacement on an acceptable node, as
+// long as the cycle has moves and engine runs left.
 func (sel *moveSelection) selectMoves() {
+	sel.drain()
+	if len(sel.doubted) == 0 {
+		return
+	}
+	doubted := sel.doubted
+	sel.doubted, sel.recheck = nil, true
+	for _, n := range sel.cl.scope {
+		if sel.receives(n) {
+			sel.receivers = append(sel.receivers, n)
+		}
+	}
+	if n := len(sel.res.Moves); n >= sel.cfg.MaxPerCycle {
+		for _, d := range doubted {
+			sel.res.hold(d.c, *reason(d.r.Code, "by the planner's fast model, not confirmed (the cycle's %d moves were planned first): %s", n, d.r.Message))
+		}
+		return
+	}
+	for _, d := range doubted {
+		// Ranked again by the drop it was set aside with, and evaluated again when it comes to
+		// the top: the moves planned since changed the loads.
+		d.c.version = -1
+		sel.heap = append(sel.heap, d.c)
+	}
+	heap.Init(&sel.heap)
+	sel.drain()
+}
+
+// drain takes the best candidate from the heap until it is empty: it holds it back at a limit,
+// evaluates it again after an earlier move, confirms its destination, and takes it.
+func (sel *moveSelection) drain() {
 	cfg, res, h := sel.cfg, sel.res, &sel.heap
 	cycleLimit := *reason(ReasonCycleLimit, "rate limit: %d evictions per cycle already planned", cfg.MaxPerCycle)
 	for h.Len() > 0 {
@@ -256,7 +307,19 @@ func (sel *moveSelection) selectMoves() {
 				res.hold(c, rs...)
 				continue
 			}
-			if r := sel.evaluate(c); r != nil {
+			r := evaluate(c, sel.pr, sel.spread, cfg)
+			if r != nil && sel.cf != nil && modelsDestination(r) {
+				switch {
+				case !sel.recheck:
+					sel.doubted = append(sel.doubted, doubt{c, *r})
+					continue
+				case sel.anyReceiver(c):
+					r = sel.overrule(c, r)
+				default:
+					r = reason(r.Code, "by the planner's fast model, and no node %s fits it, so no scheduler could overrule it: %s", sel.receiverKind(), r.Message)
+				}
+			}
+			if r != nil {
 				res.hold(c, *r)
 				continue
 			}
@@ -331,17 +394,42 @@ func report(cl *cluster, res *Result) {
 	}
 }
 
-// evaluate predicts the candidate's destination and the sigma after the move with the fast model.
-// Where the model's destination would not do, the model is not the last word: kube-scheduler's
-// ties and sampling, and plugins the model does not run, may send the replacement to an
-// acceptable node, so the placement engine decides (confirm). Only when the engine has run as
-// often as a cycle allows (ConfirmationLimit) does the model's verdict stand, said to be the
-// model's.
-func (sel *moveSelection) evaluate(c *proposal) *Reason {
-	r := evaluate(c, sel.pr, sel.spread, sel.cfg)
-	if r == nil || sel.cf == nil || !modelsDestination(r) {
-		return r
+// receives reports whether a move may send a replacement to n (confirmer.acceptable): a node the
+// policy balances that is not hot, and cold when the policy's destinations are Cold.
+func (sel *moveSelection) receives(n *nodeInfo) bool {
+	return n.inScope && n.state.Class != scoring.Hot && (!sel.cfg.ColdDestinations || n.state.Class == scoring.Cold)
+}
+
+func (sel *moveSelection) receiverKind() string {
+	if sel.cfg.ColdDestinations {
+		return "that is cold (the policy's destinations)"
 	}
+	return "that is not hot"
+}
+
+// anyReceiver reports whether some node a move may send c's replacement to fits it by the
+// planner's own feasibility check and stays below where it would be hot with it. The placement
+// engine is asked to overrule the fast model only then: fits checks what the scheduler's filters
+// check of resources, taints, node selectors and cordons, so a node it rejects the scheduler
+// would not pick either (save a NotReady node that lacks its taint, which no move goes to), and
+// when no node passes it a framework run could only hold the candidate back again. On a mixed
+// cluster whose cold nodes were all filled, that asked the engine for every candidate of every
+// cycle, as many times as a cycle allows.
+func (sel *moveSelection) anyReceiver(c *proposal) bool {
+	for _, n := range sel.receivers {
+		if n != c.node && !n.hotAt(sel.cfg.Weights.Pressure(n.place.Usage.Add(c.usage), n.place.Capacity)) && n.fits(c.pod) {
+			return true
+		}
+	}
+	return false
+}
+
+// overrule asks the placement engine about a candidate the fast model holds back with r, a
+// verdict on where the replacement lands: the model is not the last word, since kube-scheduler's
+// ties and sampling, and plugins the model does not run, may send the replacement to an
+// acceptable node (confirm). Only when the engine has run as often as a cycle allows
+// (ConfirmationLimit) does the model's verdict stand, said to be the model's.
+func (sel *moveSelection) overrule(c *proposal, r *Reason) *Reason {
 	cr := sel.cf.confirm(c, sel.spread, sel.version)
 	switch {
 	case cr == nil:

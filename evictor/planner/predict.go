@@ -9,10 +9,13 @@ import (
 )
 
 // shortlistSize is how many nodes of each NodeClass the predictor scores exactly for every
-// candidate: those with the lowest predicted utilisation and those with the lowest requested
-// fraction. Both scheduler models prefer such nodes, so the best of the shortlist is the best
-// node in all but contrived cases; when no shortlisted node is feasible the predictor scans every
-// node. (kube-scheduler itself scores a sample of nodes in large clusters, percentageOfNodesToScore.)
+// candidate, on each of three keys: the lowest predicted utilisation, the lowest predicted
+// utilisation among the cold nodes, and the lowest requested fraction. The Rebalancer's score
+// prefers the first two (headroom, and a bonus for a cold node, which hysteresis may keep cold
+// while nodes of lower utilisation are not yet), the default scheduler's the third, so the best
+// of the shortlist is the best node in all but contrived cases; when no shortlisted node is
+// feasible the predictor scans every node. (kube-scheduler itself scores a sample of nodes in
+// large clusters, percentageOfNodesToScore.)
 const shortlistSize = 16
 
 // predictor predicts where the replacement of an evicted pod lands.
@@ -53,15 +56,24 @@ func (pr *predictor) rebuild() {
 	}
 	var buf [shortlistSize + 1]ranked
 	for _, g := range pr.groups {
-		for _, r := range lowest(buf[:0], g, func(n *nodeInfo) float64 { return n.predicted }) {
+		for _, r := range lowest(buf[:0], g, notHot, predictedScore) {
 			add(r.n)
 		}
-		for _, r := range lowest(buf[:0], g, requestedFraction) {
+		for _, r := range lowest(buf[:0], g, cold, predictedScore) {
+			add(r.n)
+		}
+		for _, r := range lowest(buf[:0], g, notHot, requestedFraction) {
 			add(r.n)
 		}
 	}
 	sort.Slice(pr.short, func(i, j int) bool { return pr.short[i].name < pr.short[j].name })
 }
+
+func notHot(n *nodeInfo) bool { return n.state.Class != scoring.Hot }
+
+func cold(n *nodeInfo) bool { return n.state.Class == scoring.Cold }
+
+func predictedScore(n *nodeInfo) float64 { return n.predicted }
 
 func requestedFraction(n *nodeInfo) float64 {
 	var f float64
@@ -79,11 +91,11 @@ type ranked struct {
 	k float64
 }
 
-// lowest fills best with the shortlistSize nodes of g with the lowest key (ties by name) that are
-// not hot.
-func lowest(best []ranked, g []*nodeInfo, key func(*nodeInfo) float64) []ranked {
+// lowest fills best with the shortlistSize nodes of g that pass keep with the lowest key (ties by
+// name).
+func lowest(best []ranked, g []*nodeInfo, keep func(*nodeInfo) bool, key func(*nodeInfo) float64) []ranked {
 	for _, n := range g {
-		if n.state.Class == scoring.Hot {
+		if !keep(n) {
 			continue
 		}
 		k := key(n)

@@ -700,7 +700,8 @@ const (
 	StopConfirmationLimit = "ConfirmationLimit"
 )
 
-// stopReason says why the planner's last cycle evicted no more: nothing hot left; a limit that
+// stopReason says why the planner's last cycle evicted no more: nothing hot left; no cold node
+// when the policy's destinations are Cold; a limit that
 // held candidates back (per cycle, per hour, the placement engine's runs a cycle, a budget, a
 // backoff); no acceptable destination for any candidate; else the reason that held back the most
 // candidates. "" for other deciders. The engine's limit comes before budgets and backoff: those
@@ -717,6 +718,9 @@ func stopReason(dec Decider) string {
 	}
 	by := res.HeldBackByReason()
 	switch {
+	case res.ColdNodes == 0 && len(res.Moves) == 0 && coldDestinations(pd.Policy):
+		// Nothing could be moved anywhere; backoff or a budget on some pods changes nothing.
+		return StopNoColdDestination
 	case by[planner.ReasonCycleLimit]+by[planner.ReasonNodeCycleLimit] > 0:
 		return StopCycleLimit
 	case by[planner.ReasonHourlyLimit] > 0:
@@ -737,6 +741,15 @@ func stopReason(dec Decider) string {
 		}
 	}
 	return top
+}
+
+// coldDestinations reports whether the policy sends replacements only to cold nodes.
+func coldDestinations(p *v1alpha1.RebalancePolicy) bool {
+	d := v1alpha1.DefaultDestinations
+	if p != nil && p.Spec.Destinations != nil {
+		d = *p.Spec.Destinations
+	}
+	return d == v1alpha1.DestinationsCold
 }
 
 // predictedSets are the nodes the planner predicted for each confirmed move of its last plan.

@@ -184,3 +184,32 @@ func TestStationaryStops(t *testing.T) {
 		t.Errorf("no cycles: %q", got)
 	}
 }
+
+// TestReplaceFile: the -json file is replaced whole, through a temporary file that is gone after.
+func TestReplaceFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "runs.json")
+	for _, content := range []string{`[{"cluster":"first"}]`, `[{"cluster":"second"}]`} {
+		if err := replaceFile(path, []byte(content)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != content {
+			t.Errorf("file holds %q, want %q", got, content)
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 1 {
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			t.Errorf("directory holds %v, want only runs.json", names)
+		}
+	}
+}

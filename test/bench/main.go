@@ -231,7 +231,28 @@ func writeJSON(path string, rows []row) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, data, 0o644)
+	return replaceFile(path, data)
+}
+
+// replaceFile writes data to path through a temporary file in the same directory and a rename,
+// so that a run stopped while writing (Ctrl-C) leaves the previous file whole, not a cut one.
+func replaceFile(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // after the rename, there is nothing left to remove
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
 
 // longestFirst orders the clusters so that the slowest start first (larger, then mixed, then more

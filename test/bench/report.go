@@ -205,7 +205,7 @@ func writeConvergence(b *strings.Builder, rows []row, sens scenario, vrows []var
 		fmt.Fprintf(b, "The Rebalancer evicted in the stationary cycles of %d of %d clusters (%s). "+
 			"Traced pod by pod on the clusters of up to 200 nodes, these were threshold crossings that noise makes, where many nodes sit close to a threshold: "+
 			"where hot nodes remain because the cold room ran out (destinations Cold), a node sitting just above the cold threshold now and "+
-			"then gets three readings in a row under it, and one pod moves to it off a node that really is hot; where every hot node was "+
+			"then gets three readings in a row under it, and pods move to it off nodes that really are hot, as many as its room and the cycle's limits allow; where every hot node was "+
 			"cleared, a node sitting just under the hot threshold now and then gets three readings in a row over it, and one pod moves off it. "+
 			"Where the stationary cycles stopped for ConfirmationLimit, the placement engine's runs for the cycle ran out before every candidate was confirmed, "+
 			"and the evictions are the slow end of real progress (a few moves a cycle) rather than noise. "+

@@ -284,6 +284,9 @@ func (r Result) verdict() string {
 		return fmt.Sprintf("Converged: nothing left to do from cycle %d on (%s)\n", r.ConvergedAt, last.Stopped)
 	}
 	out := fmt.Sprintf("Not converged after %d cycles: the last cycle stopped because of %s, with %d nodes hot", len(r.Cycles), last.Stopped, last.Hot)
+	if last.Stopped == StopUncertainDestination {
+		out += " (the pods' scheduler may put their replacements on nodes that are not acceptable destinations: it draws among equal top scores or scores a sample of the nodes; pods on a scheduler that scores every node, rebalancer-scheduler by default, can be confirmed)"
+	}
 	if r.Remaining > 0 {
 		out += fmt.Sprintf("; at least %d more evictions are needed", r.Remaining)
 		if r.MaxPerHour > 0 {

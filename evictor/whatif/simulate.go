@@ -121,7 +121,8 @@ type CycleResult struct {
 	// evicted pod's usage moved to where its replacement landed.
 	AfterEach []float64 `json:"sigmaAfterEachEviction,omitempty"`
 	// Stopped says why the cycle evicted no more (stopReason): NothingHot, NoColdDestination,
-	// CycleLimit, HourlyLimit, Budget, Backoff, or the reason that held back most candidates.
+	// CycleLimit, HourlyLimit, ConfirmationLimit, UncertainDestination, Budget, Backoff, or the
+	// reason that held back most candidates.
 	Stopped string `json:"stoppedBecause,omitempty"`
 }
 
@@ -698,6 +699,13 @@ const (
 	// (planner.ReasonConfirmationLimit) before every candidate was confirmed; more runs might
 	// have found more moves.
 	StopConfirmationLimit = "ConfirmationLimit"
+	// StopUncertainDestination: candidates were held back because their scheduler may put the
+	// replacement on a node that is not an acceptable destination (it draws among equal top
+	// scores, or scores a sample of the nodes: planner.ReasonUncertainDestination), or because
+	// where it lands depends on such a draw of an earlier move of the cycle
+	// (planner.ReasonAfterUncertainMove). Pods on a scheduler that scores every node
+	// (rebalancer-scheduler) can be confirmed where these cannot.
+	StopUncertainDestination = "UncertainDestination"
 )
 
 // stopReason says why the planner's last cycle evicted no more: nothing hot left; no cold node
@@ -706,7 +714,10 @@ const (
 // backoff); no acceptable destination for any candidate; else the reason that held back the most
 // candidates. "" for other deciders. The engine's limit comes before budgets and backoff: those
 // hold back some pods, while candidates past the engine's limit were not looked at all, and
-// saying "Backoff" for such a cycle would hide that it ran out of confirmations.
+// saying "Backoff" for such a cycle would hide that it ran out of confirmations. An uncertain
+// destination comes before them too: those candidates had a node to go to but their scheduler
+// may not pick it, which is what limits a cluster whose pods are on the default scheduler (one
+// move a cycle once it samples), while a few pods backing off are not.
 func stopReason(dec Decider) string {
 	pd, ok := dec.(*PlannerDecider)
 	if !ok {
@@ -727,11 +738,13 @@ func stopReason(dec Decider) string {
 		return StopHourlyLimit
 	case by[planner.ReasonConfirmationLimit] > 0 || res.Unconfirmed > 0:
 		return StopConfirmationLimit
+	case by[planner.ReasonUncertainDestination]+by[planner.ReasonAfterUncertainMove] > 0:
+		return StopUncertainDestination
 	case by[planner.ReasonNamespaceBudget]+by[planner.ReasonSLOBudget] > 0:
 		return StopBudget
 	case by[planner.ReasonBackoff] > 0:
 		return StopBackoff
-	case by[planner.ReasonNoDestination]+by[planner.ReasonDestinationNotCold]+by[planner.ReasonLandsOnHotNode]+by[planner.ReasonDestinationTurnsHot]+by[planner.ReasonUncertainDestination] > 0:
+	case by[planner.ReasonNoDestination]+by[planner.ReasonDestinationNotCold]+by[planner.ReasonLandsOnHotNode]+by[planner.ReasonDestinationTurnsHot] > 0:
 		return StopNoColdDestination
 	}
 	top, most := StopNoCandidate, 0

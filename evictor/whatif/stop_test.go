@@ -1,6 +1,7 @@
 package whatif
 
 import (
+	"strings"
 	"testing"
 
 	"k8s.io/utils/ptr"
@@ -28,6 +29,9 @@ func TestStopReason(t *testing.T) {
 		{"the hourly limit", 2, 1, []planner.HeldBack{held(code(planner.ReasonHourlyLimit)), held(code(planner.ReasonBackoff))}, 0, StopHourlyLimit},
 		{"engine runs ran out, backoff on some pods", 2, 1, []planner.HeldBack{held(code(planner.ReasonBackoff)), held(code(planner.ReasonConfirmationLimit))}, 0, StopConfirmationLimit},
 		{"engine runs ran out, only the model's verdicts left", 2, 1, []planner.HeldBack{held(code(planner.ReasonBackoff)), held(code(planner.ReasonDestinationTurnsHot))}, 1, StopConfirmationLimit},
+		{"the scheduler's draw, backoff on some pods", 2, 1, []planner.HeldBack{held(code(planner.ReasonBackoff)), held(code(planner.ReasonUncertainDestination)), held(code(planner.ReasonDestinationTurnsHot))}, 0, StopUncertainDestination},
+		{"an earlier move's draw, a budget on some pods", 2, 1, []planner.HeldBack{held(code(planner.ReasonNamespaceBudget)), held(code(planner.ReasonAfterUncertainMove))}, 0, StopUncertainDestination},
+		{"engine runs ran out before the draws", 2, 1, []planner.HeldBack{held(code(planner.ReasonUncertainDestination)), held(code(planner.ReasonConfirmationLimit))}, 0, StopConfirmationLimit},
 		{"a budget", 2, 1, []planner.HeldBack{held(code(planner.ReasonNamespaceBudget)), held(code(planner.ReasonDestinationTurnsHot))}, 0, StopBudget},
 		{"backoff", 2, 1, []planner.HeldBack{held(code(planner.ReasonBackoff)), held(code(planner.ReasonDestinationTurnsHot))}, 0, StopBackoff},
 		{"no destination, confirmed by the engine", 2, 1, []planner.HeldBack{held(code(planner.ReasonDestinationTurnsHot))}, 0, StopNoColdDestination},
@@ -52,5 +56,41 @@ func TestStopReason(t *testing.T) {
 	})
 	if got := stopReason(nil); got != "" {
 		t.Errorf("another decider: %q, want none", got)
+	}
+}
+
+// TestVerdict: the simulation's last line says whether it converged and, if not, what held it
+// back, with what the user can change when the scheduler's draw did.
+func TestVerdict(t *testing.T) {
+	cycle := func(stopped string, hot int) CycleResult { return CycleResult{Stopped: stopped, Hot: hot} }
+	cases := []struct {
+		name string
+		res  Result
+		// want are the verdict's parts, in order; absent must not appear.
+		want   []string
+		absent string
+	}{
+		{"converged", Result{Converged: true, ConvergedAt: 7, Cycles: []CycleResult{cycle(StopNothingHot, 0)}},
+			[]string{"Converged: nothing left to do from cycle 7 on (NothingHot)"}, "Not converged"},
+		{"a limit binds", Result{Remaining: 30, MaxPerHour: 60, Cycles: []CycleResult{cycle(StopHourlyLimit, 4)}},
+			[]string{"Not converged after 1 cycles", "because of HourlyLimit, with 4 nodes hot", "at least 30 more evictions", "about 30m0s"}, "scores every node"},
+		{"the scheduler's draw", Result{Cycles: []CycleResult{cycle(StopBackoff, 3), cycle(StopUncertainDestination, 3)}},
+			[]string{"Not converged after 2 cycles", "because of UncertainDestination, with 3 nodes hot", "scores a sample", "rebalancer-scheduler by default"}, "more evictions"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.res.verdict()
+			rest := got
+			for _, w := range tc.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("verdict %q: %q missing or out of order", got, w)
+				}
+				rest = rest[i+len(w):]
+			}
+			if strings.Contains(got, tc.absent) {
+				t.Errorf("verdict %q says %q", got, tc.absent)
+			}
+		})
 	}
 }

@@ -55,7 +55,7 @@ func TestBenchOnASmallCluster(t *testing.T) {
 
 	md := markdown([]row{r}, sc, []variantRow{{defaultPolicy, r.ours}})
 	for _, want := range []string{"| " + sc.name + " | rebalancer |", "| " + sc.name + " | rebalancer (default scheduler) |", "| " + sc.name + " | descheduler |", "| " + sc.name + " | none |",
-		"| **clusters meeting it** |", "| the default policy |", "| most evictions in a cycle | minutes to balance | sigma without noise start → end | after sigma stopped falling, old rule on the noisy readings |\n"} {
+		"| **clusters meeting it** |", "| the default policy |", "| most evictions in a cycle | why the cycles stopped | minutes to balance | sigma without noise start → end | after sigma stopped falling, old rule on the noisy readings |\n"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
@@ -179,6 +179,9 @@ func TestStationaryStops(t *testing.T) {
 	}
 	if got, want := stationaryStops(r), "Backoff ×40, ConfirmationLimit ×10"; got != want {
 		t.Errorf("stationaryStops = %q, want %q", got, want)
+	}
+	if got, want := stops(r.Cycles), "CycleLimit ×80, Backoff ×40, ConfirmationLimit ×10"; got != want {
+		t.Errorf("stops over the run = %q, want %q", got, want)
 	}
 	if got := stationaryStops(whatif.Result{}); got != "no reason recorded" {
 		t.Errorf("no cycles: %q", got)

@@ -142,8 +142,11 @@ func writeDefaultScheduler(b *strings.Builder, rows []row) {
 		"progress as evictions after sigma stopped: 5% noise per pod moves the readings' sigma by about 0.001 a reading, more than one eviction " +
 		"moves it on a 200-node cluster.\n\n")
 	b.WriteString("Most evictions in a cycle shows the pace: above 100 nodes kube-scheduler scores a sample, and once a move of the cycle depends on " +
-		"its draw, a later candidate that may land on a node of that draw waits for the next cycle (AfterUncertainMove).\n\n")
-	b.WriteString("| cluster | ≥ 95% on cold | evictions ≤ 1.25 LB | 0 after sigma stopped falling | most evictions in a cycle | minutes to balance | sigma without noise start → end | after sigma stopped falling, old rule on the noisy readings |\n|---|---|---|---|---:|---:|---|---:|\n")
+		"its draw, a later candidate that may land on a node of that draw waits for the next cycle (AfterUncertainMove). Why the cycles stopped " +
+		"counts every cycle of the run by the simulator's stop reason: UncertainDestination when candidates were held back because the scheduler " +
+		"may put their replacement on a node that is not acceptable or depends on an earlier move's draw, ConfirmationLimit when the placement " +
+		"engine's runs for the cycle ran out first.\n\n")
+	b.WriteString("| cluster | ≥ 95% on cold | evictions ≤ 1.25 LB | 0 after sigma stopped falling | most evictions in a cycle | why the cycles stopped | minutes to balance | sigma without noise start → end | after sigma stopped falling, old rule on the noisy readings |\n|---|---|---|---|---:|---|---:|---|---:|\n")
 	for _, r := range rows {
 		o := r.oursDefault
 		perLB := o.LowerBound == 0 || float64(o.Evictions) <= targetPerLB*float64(o.LowerBound)
@@ -156,8 +159,8 @@ func writeDefaultScheduler(b *strings.Builder, rows []row) {
 		for _, c := range o.Cycles {
 			most = max(most, c.Evictions)
 		}
-		fmt.Fprintf(b, "| %s | %s | %s (%d vs LB %d) | %s | %d | %s | %.4f → %.4f | %d |\n", r.sc.name, coldTarget(o), yes(perLB), o.Evictions, o.LowerBound, late, most,
-			balanceText(o), o.InitialTrueSigma, o.FinalTrueSigma, afterNoisyPlateau(o))
+		fmt.Fprintf(b, "| %s | %s | %s (%d vs LB %d) | %s | %d | %s | %s | %.4f → %.4f | %d |\n", r.sc.name, coldTarget(o), yes(perLB), o.Evictions, o.LowerBound, late, most,
+			stops(o.Cycles), balanceText(o), o.InitialTrueSigma, o.FinalTrueSigma, afterNoisyPlateau(o))
 	}
 
 }
@@ -165,8 +168,13 @@ func writeDefaultScheduler(b *strings.Builder, rows []row) {
 // stationaryStops counts why the stationary cycles of r stopped evicting (CycleResult.Stopped),
 // the most common first: "Backoff ×40, ConfirmationLimit ×10".
 func stationaryStops(r whatif.Result) string {
+	return stops(r.Cycles[max(0, len(r.Cycles)-stationary):])
+}
+
+// stops counts why the cycles stopped evicting, the most common first.
+func stops(cycles []whatif.CycleResult) string {
 	by := map[string]int{}
-	for _, c := range r.Cycles[max(0, len(r.Cycles)-stationary):] {
+	for _, c := range cycles {
 		if c.Stopped != "" {
 			by[c.Stopped]++
 		}

@@ -53,9 +53,37 @@ func TestBenchOnASmallCluster(t *testing.T) {
 		t.Errorf("default scheduler: %.0f%% of replacements on cold nodes (%d/%d), want >= %.0f%%", 100*d.ColdShare(), d.OnCold, d.Placed, 100*targetOnCold)
 	}
 
-	md := markdown([]row{r}, sc, []variantRow{{defaultPolicy, r.ours}})
+	// The sensitivity table's rows on the default scheduler run on it: its default-policy row is
+	// the main table's default-scheduler run again (the runs are seeded), and under NotHot no
+	// replacement it places lands on a hot node or outside the predicted set either.
+	st, err := setup(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := runVariant(st, defaultPolicyDefaultScheduler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Evictions != d.Evictions || again.FinalSigma != d.FinalSigma {
+		t.Errorf("the default policy on the default scheduler: %d evictions, sigma %.4f; the main table's run: %d, %.4f", again.Evictions, again.FinalSigma, d.Evictions, d.FinalSigma)
+	}
+	var notHotDefault variant
+	for _, v := range variants {
+		if v.defaultScheduler {
+			notHotDefault = v
+		}
+	}
+	nh, err := runVariant(st, notHotDefault)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nh.Evictions == 0 || nh.AsPredicted != nh.Predicted || nh.OnHot != 0 {
+		t.Errorf("%s: %d evictions, %d of %d replacements where predicted, %d on hot nodes; want some, all, and none", notHotDefault.name, nh.Evictions, nh.AsPredicted, nh.Predicted, nh.OnHot)
+	}
+
+	md := markdown([]row{r}, sc, []variantRow{{defaultPolicy, r.ours}, {defaultPolicyDefaultScheduler, d}, {notHotDefault, nh}})
 	for _, want := range []string{"| " + sc.name + " | rebalancer |", "| " + sc.name + " | rebalancer (default scheduler) |", "| " + sc.name + " | descheduler |", "| " + sc.name + " | none |",
-		"| **clusters meeting it** |", "| the default policy |", "| most evictions in a cycle | why the cycles stopped | minutes to balance | sigma without noise start → end | after sigma stopped falling, old rule on the noisy readings |\n"} {
+		"| **clusters meeting it** |", "| the default policy |", "| the default policy, pods on the default scheduler |", "| destinations NotHot, pods on the default scheduler |", "| replacements on cold nodes | on hot nodes |\n", "| most evictions in a cycle | why the cycles stopped | minutes to balance | sigma without noise start → end | after sigma stopped falling, old rule on the noisy readings |\n"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}

@@ -217,10 +217,11 @@ func writeConvergence(b *strings.Builder, rows []row, sens scenario, vrows []var
 			"cleared, a node sitting just under the hot threshold now and then gets three readings in a row over it, and one pod moves off it. "+
 			"Where the stationary cycles stopped for ConfirmationLimit, the placement engine's runs for the cycle ran out before every candidate was confirmed, "+
 			"and the evictions are the slow end of real progress (a few moves a cycle) rather than noise. "+
-			"No pod moves back and forth (no double evictions). The table below measures what a longer hysteresis, the old sigma floor and "+
-			"the other destinations change on %s.\n\n", len(late), len(rows), strings.Join(late, "; "), sens.name)
+			"No pod moves back and forth (no double evictions).\n\n", len(late), len(rows), strings.Join(late, "; "))
 	}
-	b.WriteString("| policy | evictions | evictions/LB | sigma end | hot nodes at the end | evictions in the stationary cycles | last eviction in cycle | double evictions | replacements on cold nodes |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(b, "The table below measures what a longer hysteresis, the old sigma floor and the other destinations change on %s, "+
+		"with the pods on rebalancer-scheduler unless it says the default scheduler.\n\n", sens.name)
+	b.WriteString("| policy | evictions | evictions/LB | sigma end | hot nodes at the end | evictions in the stationary cycles | last eviction in cycle | double evictions | replacements on cold nodes | on hot nodes |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, v := range vrows {
 		x := v.res
 		_, end := hotNodes(x)
@@ -232,7 +233,7 @@ func writeConvergence(b *strings.Builder, rows []row, sens scenario, vrows []var
 		if x.Placed > 0 {
 			cold = fmt.Sprintf("%.0f%%", 100*x.ColdShare())
 		}
-		fmt.Fprintf(b, "| %s | %d | %.2f | %.4f | %d | %d | %s | %d | %s |\n", v.v.name, x.Evictions, x.EvictionsPerLB(), x.FinalSigma, end, x.AfterConverge, last, x.Doubles, cold)
+		fmt.Fprintf(b, "| %s | %d | %.2f | %.4f | %d | %d | %s | %d | %s | %d |\n", v.v.name, x.Evictions, x.EvictionsPerLB(), x.FinalSigma, end, x.AfterConverge, last, x.Doubles, cold, x.OnHot)
 	}
 	b.WriteString("\n![sigma against evictions](sigma-vs-evictions.png)\n")
 }

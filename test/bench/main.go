@@ -104,7 +104,8 @@ var variants = []variant{
 	{name: "destinations NotHot", change: notHot},
 	// Whether the other destinations free the pods left on the default scheduler, which draws
 	// among tied nodes and scores a sample of them: moves it may send to a node that is not cold
-	// are held back under Cold, and allowed under NotHot as long as no node it may pick is hot.
+	// are held back under Cold, and allowed under NotHot as long as no tied node, and at most a
+	// 5% chance of the sample's pick (planner.MaxMissChance), is hot or turns hot.
 	{name: "destinations NotHot, pods on the default scheduler", change: notHot, defaultScheduler: true},
 }
 

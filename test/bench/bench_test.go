@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"image/png"
 	"math"
 	"os"
@@ -242,5 +243,32 @@ func TestReplaceFile(t *testing.T) {
 			}
 			t.Errorf("directory holds %v, want only runs.json", names)
 		}
+	}
+}
+
+// TestWriteJSONKeepsTheVariants: -json holds each cluster's four runs, then each policy variant's
+// run on the sensitivity cluster under a name of its own, so that the sensitivity table's figures
+// can be looked into cycle by cycle too.
+func TestWriteJSONKeepsTheVariants(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "runs.json")
+	rows := []row{{sc: scenario{name: "20 nodes, mixed, 10% hot"}, ours: whatif.Result{Decider: "rebalancer", Evictions: 3}}}
+	vrows := []variantRow{{variant{name: "destinations NotHot, pods on the default scheduler"}, whatif.Result{Decider: "rebalancer", Evictions: 7}}}
+	if err := writeJSON(path, rows, rows[0].sc.name, vrows); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []struct {
+		Cluster string          `json:"cluster"`
+		Runs    []whatif.Result `json:"runs"`
+	}
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Cluster != "20 nodes, mixed, 10% hot" || len(got[0].Runs) != 4 || got[0].Runs[0].Evictions != 3 ||
+		got[1].Cluster != "20 nodes, mixed, 10% hot, destinations NotHot, pods on the default scheduler" || len(got[1].Runs) != 1 || got[1].Runs[0].Evictions != 7 {
+		t.Errorf("-json holds %s", data)
 	}
 }

@@ -187,7 +187,7 @@ func main() {
 					sofar = append(sofar, rows[j])
 				}
 			}
-			if err := writeJSON(*dump, sofar); err != nil {
+			if err := writeJSON(*dump, sofar, "", nil); err != nil {
 				fail(err)
 			}
 		}
@@ -222,6 +222,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "%s, %s: done in %s\n", sens.sc.name, v.name, time.Since(start).Round(time.Second))
 		vrows[fixed+i] = variantRow{v, res}
 	})
+	if *dump != "" && len(run) > 0 {
+		if err := writeJSON(*dump, rows, sens.sc.name, vrows[fixed:]); err != nil {
+			fail(err)
+		}
+	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		fail(err)
 	}
@@ -233,8 +238,10 @@ func main() {
 	}
 }
 
-// writeJSON writes each cluster's runs as whatif.Results, for looking into a figure of the tables.
-func writeJSON(path string, rows []row) error {
+// writeJSON writes each cluster's runs as whatif.Results, for looking into a figure of the tables,
+// then each policy variant's run on the sensitivity cluster sens as a cluster of its own, named
+// "<sens>, <variant>".
+func writeJSON(path string, rows []row, sens string, vrows []variantRow) error {
 	type runs struct {
 		Cluster string          `json:"cluster"`
 		Runs    []whatif.Result `json:"runs"`
@@ -242,6 +249,9 @@ func writeJSON(path string, rows []row) error {
 	var out []runs
 	for _, r := range rows {
 		out = append(out, runs{r.sc.name, []whatif.Result{r.ours, r.oursDefault, r.desch, r.no}})
+	}
+	for _, v := range vrows {
+		out = append(out, runs{sens + ", " + v.v.name, []whatif.Result{v.res}})
 	}
 	data, err := json.MarshalIndent(out, "", " ")
 	if err != nil {

@@ -74,6 +74,9 @@ func TestBenchOnASmallCluster(t *testing.T) {
 			notHotDefault = v
 		}
 	}
+	if notHotDefault.change == nil {
+		t.Fatal("no policy variant runs on the default scheduler")
+	}
 	nh, err := runVariant(st, notHotDefault)
 	if err != nil {
 		t.Fatal(err)

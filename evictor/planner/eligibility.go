@@ -97,6 +97,13 @@ type shapeInfo struct {
 	known    uint64
 	reasons  []*Reason
 	recorded int
+	// held are the reasons the shape's rules give, worked out at record heldAt (heldOK): every
+	// pod of the shape that no per-pod rule holds back gets this slice, shared, instead of its
+	// own copy. In a large cluster most pods on hot nodes are held back by a rule of their shape
+	// (not opted in, a PDB).
+	held   []Reason
+	heldAt int
+	heldOK bool
 }
 
 // candidate is a pod under consideration with what the predicates need about it.
@@ -282,12 +289,17 @@ func (e *Eligibility) check(c *candidate) []Reason {
 		sh.known &^= untilRecordMask
 		sh.recorded = e.recorded
 	}
+	if sh := c.shape; sh.heldOK && sh.heldAt == e.recorded && !e.podRuleHolds(c) {
+		return sh.held
+	}
+	podHeld := false
 	for i := range predicates {
 		p := &predicates[i]
 		var r *Reason
 		switch sh := c.shape; {
 		case p.scope == scopePod:
 			r = p.check(e, c)
+			podHeld = podHeld || r != nil
 		case sh.known&(1<<i) != 0:
 			if sh.reasons != nil {
 				r = sh.reasons[i]
@@ -306,10 +318,26 @@ func (e *Eligibility) check(c *candidate) []Reason {
 			e.reasonBuf = append(e.reasonBuf, *r)
 		}
 	}
-	if len(e.reasonBuf) == start {
-		return nil
+	var out []Reason
+	if len(e.reasonBuf) > start {
+		out = e.reasonBuf[start:len(e.reasonBuf):len(e.reasonBuf)]
 	}
-	return e.reasonBuf[start:len(e.reasonBuf):len(e.reasonBuf)]
+	if sh := c.shape; !podHeld {
+		// Every rule of the shape is known now, and no rule of the pod's own took part: this is
+		// the shape's answer until the next recorded move.
+		sh.held, sh.heldAt, sh.heldOK = out, e.recorded, true
+	}
+	return out
+}
+
+// podRuleHolds reports whether a rule that reads the pod itself (scopePod) holds c back.
+func (e *Eligibility) podRuleHolds(c *candidate) bool {
+	for _, i := range podRules {
+		if predicates[i].check(e, c) != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // predicate is one eligibility rule: nil when the pod passes, else why it does not.
@@ -357,6 +385,17 @@ var predicates = []predicate{
 	{"pdb", (*Eligibility).pdb, scopeUntilRecord},
 	{"hourlyLimit", (*Eligibility).hourlyLimit, scopeUntilRecord},
 }
+
+// podRules are the indexes of the scopePod rules.
+var podRules = func() []int {
+	var out []int
+	for i, p := range predicates {
+		if p.scope == scopePod {
+			out = append(out, i)
+		}
+	}
+	return out
+}()
 
 // untilRecordMask has bit i set for each scopeUntilRecord rule i.
 var untilRecordMask = func() uint64 {

@@ -1,6 +1,7 @@
 package planner_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -281,4 +282,76 @@ func ownerName(p *corev1.Pod) string {
 		return ""
 	}
 	return p.OwnerReferences[0].Name
+}
+
+// TestShapeReasonsAreEachPodsOwn: the pods of one shape share the reasons of the shape's rules
+// (worked out once, until a move is recorded), yet every pod still gets its own: a pod a rule of
+// its own holds back (not running, too young) reports that rule next to the shape's, and a move
+// recorded in between is seen by the next pod. Each answer of one Eligibility over the sequence
+// is compared with a fresh Eligibility that has only admitted the same earlier pods.
+func TestShapeReasonsAreEachPodsOwn(t *testing.T) {
+	w := newWorld()
+	w.policy.Spec.RateLimits = &v1alpha1.RateLimits{MaxEvictionsPerHour: ptr.To[int32](1)}
+	for i, mod := range []func(*testutil.PodBuilder){
+		nil, // web-0
+		func(b *testutil.PodBuilder) { b.Phase(corev1.PodPending) },       // web-1
+		func(b *testutil.PodBuilder) { b.Created(now.Add(-time.Minute)) }, // web-2
+		nil, nil, nil, // web-3..5
+	} {
+		b := testutil.Pod(fmt.Sprintf("web-%d", i)).Namespace("prod").Node("n1").OptIn().Label("app", "web").OwnedBy("ReplicaSet", "web")
+		if mod != nil {
+			mod(b)
+		}
+		w.pods = append(w.pods, b.Obj())
+	}
+	cfg, err := planner.Resolve(w.policy, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type step struct {
+		pod   int
+		admit bool
+		want  []planner.ReasonCode
+	}
+	steps := []step{
+		{pod: 0},
+		{pod: 1, want: []planner.ReasonCode{planner.ReasonNotRunning}},
+		{pod: 2, want: []planner.ReasonCode{planner.ReasonTooYoung}},
+		{pod: 4},
+		{pod: 3, admit: true},
+		{pod: 4, want: []planner.ReasonCode{planner.ReasonWorkloadInPlan, planner.ReasonHourlyLimit}},
+		{pod: 1, want: []planner.ReasonCode{planner.ReasonNotRunning, planner.ReasonWorkloadInPlan, planner.ReasonHourlyLimit}},
+		{pod: 5, want: []planner.ReasonCode{planner.ReasonWorkloadInPlan, planner.ReasonHourlyLimit}},
+		{pod: 0, want: []planner.ReasonCode{planner.ReasonWorkloadInPlan, planner.ReasonHourlyLimit}},
+	}
+	s := w.snapshot()
+	if s.Pods[0].Shape != s.Pods[5].Shape {
+		t.Fatal("the pods do not share a shape; the test would not exercise the shape's memo")
+	}
+	e := planner.NewEligibility(&s, cfg, w.policy, w.slos, w.state, now)
+	var admitted []int
+	for i, st := range steps {
+		var got []planner.Reason
+		if st.admit {
+			got = e.Admit(s.Pods[st.pod])
+		} else {
+			got = e.Check(s.Pods[st.pod])
+		}
+		// The same question to an Eligibility that memoised nothing but the earlier admissions.
+		fresh := w.snapshot()
+		ref := planner.NewEligibility(&fresh, cfg, w.policy, w.slos, w.state, now)
+		for _, a := range admitted {
+			ref.Admit(fresh.Pods[a])
+		}
+		want := ref.Check(fresh.Pods[st.pod])
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("step %d (web-%d): memoised reasons differ from a fresh check (-fresh,+memoised):\n%s", i, st.pod, diff)
+		}
+		if diff := cmp.Diff(st.want, codes(got)); diff != "" {
+			t.Errorf("step %d (web-%d): reasons (-want,+got):\n%s", i, st.pod, diff)
+		}
+		if st.admit && len(got) == 0 {
+			admitted = append(admitted, st.pod)
+		}
+	}
 }

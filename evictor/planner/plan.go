@@ -20,6 +20,9 @@ import (
 // and, once evaluated, its predicted destination and sigma drop.
 type proposal struct {
 	candidate
+	// podRef is candidate.ref(), kept here: the candidates held back by the cycle limit are
+	// reported without reading their pods again.
+	podRef  PodRef
 	node    *nodeInfo
 	usage   scoring.Resources
 	profile scoring.Profile
@@ -202,10 +205,11 @@ func (sel *moveSelection) collect() []*proposal {
 		if n.state.Class != scoring.Hot {
 			continue
 		}
-		pods := append([]*Pod(nil), n.pods...)
-		slices.SortFunc(pods, podCompare)
+		// The plan's own list (buildCluster), sorted in place: candidates are taken and reported
+		// in name order.
+		slices.SortFunc(n.pods, podCompare)
 		var cd candidate
-		for _, p := range pods {
+		for _, p := range n.pods {
 			sel.elig.fill(&cd, p)
 			if rs := sel.elig.check(&cd); len(rs) > 0 {
 				res.HeldBack = append(res.HeldBack, HeldBack{Pod: cd.ref(), Workload: cd.shape.workload, Node: n.name, Reasons: rs})
@@ -214,7 +218,7 @@ func (sel *moveSelection) collect() []*proposal {
 			if len(slab) == cap(slab) {
 				slab = make([]proposal, 0, 256)
 			}
-			slab = append(slab, proposal{candidate: cd, node: n, confirmed: -1})
+			slab = append(slab, proposal{candidate: cd, podRef: cd.ref(), node: n, confirmed: -1})
 			c := &slab[len(slab)-1]
 			c.usage = podUsage(p, sel.s, n, cfg.StaleAfter, sel.now)
 			c.profile = c.shape.profile
@@ -577,7 +581,7 @@ func lowerBound(scope []*nodeInfo, movable []*proposal, w scoring.Weights) int {
 }
 
 func (res *Result) hold(c *proposal, rs ...Reason) {
-	res.HeldBack = append(res.HeldBack, HeldBack{Pod: c.ref(), Workload: c.shape.workload, Node: c.node.name, Reasons: rs})
+	res.HeldBack = append(res.HeldBack, HeldBack{Pod: c.podRef, Workload: c.shape.workload, Node: c.node.name, Reasons: rs})
 }
 
 // schedulerOf is the name of the scheduler that places the pod's replacement.

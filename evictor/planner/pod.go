@@ -81,6 +81,10 @@ type Shape struct {
 	// Claims is true when a volume is a PersistentVolumeClaim or a generic ephemeral volume.
 	Claims bool
 
+	// profile is the workload profile the labels or annotations state (Pod.Profile), parsed once
+	// when the shape is made rather than in every plan.
+	profile scoring.Profile
+
 	// labels holds Labels in the Compactor's table of label maps while this shape is in use.
 	labels *stringMap
 }
@@ -180,11 +184,14 @@ func (p *Pod) Workload() WorkloadKey {
 
 // Profile is the workload profile the pod states with the label, or else the annotation,
 // rebalancer.atarnet.org/profile.
-func (p *Pod) Profile() scoring.Profile {
-	if v, ok := p.Labels[v1alpha1.ProfileKey]; ok {
+func (p *Pod) Profile() scoring.Profile { return p.profile }
+
+// statedProfile is the profile the label, or else the annotation, states.
+func statedProfile(labels, annotations map[string]string) scoring.Profile {
+	if v, ok := labels[v1alpha1.ProfileKey]; ok {
 		return scoring.ParseProfile(v)
 	}
-	return scoring.ParseProfile(p.Annotations[v1alpha1.ProfileKey])
+	return scoring.ParseProfile(annotations[v1alpha1.ProfileKey])
 }
 
 // Key is namespace/name.
@@ -232,6 +239,7 @@ func (c *Compactor) shape(p *corev1.Pod) *Shape {
 		LocalStorage: podLocalStorage(p),
 		Claims:       hasClaims(p),
 	}
+	s.profile = statedProfile(s.Labels, s.Annotations)
 	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
 		s.Owner = &metav1.OwnerReference{APIVersion: ref.APIVersion, Kind: ref.Kind, Name: ref.Name, UID: ref.UID, Controller: ref.Controller}
 	}

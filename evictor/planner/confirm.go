@@ -408,23 +408,11 @@ func (cf *confirmer) uncertain(pred placement.Prediction, name string, r *Reason
 	if pred.Sampled {
 		why = fmt.Sprintf("it scores a sample of %d of the %d feasible nodes (percentageOfNodesToScore), so it may pick any of %d; the chance of an unacceptable one is %.0f%%, above %.0f%%",
 			pred.ToScore, pred.Feasible, len(pred.Possible), 100*miss, 100*MaxMissChance)
-		if s := cf.scoresEveryNode(); s != "" {
-			why += fmt.Sprintf("; a pod on %s is placed by a score of every node, where such a move can be confirmed", s)
+		if every := cf.engine.ScoringEveryNode(len(cf.cl.nodes)); len(every) > 0 {
+			why += fmt.Sprintf("; a pod on %s is placed by a score of every node, where such a move can be confirmed", strings.Join(every, " or "))
 		}
 	}
 	return reason(ReasonUncertainDestination, "the %s may place the replacement on any of several nodes (%s), and not on %s: %s", pred.Scheduler, why, name, r.Message)
-}
-
-// scoresEveryNode names a scheduler the engine places pods for that scores every node of this
-// cluster, "" when there is none.
-func (cf *confirmer) scoresEveryNode() string {
-	all := len(cf.cl.nodes)
-	for _, s := range cf.engine.Schedulers() {
-		if n, ok := cf.engine.NodesToScore(s, all); ok && n >= all {
-			return s
-		}
-	}
-	return ""
 }
 
 // setDest sets c's destination and the scores and sigma after the move, or says why dest would

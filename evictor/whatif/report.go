@@ -285,7 +285,12 @@ func (r Result) verdict() string {
 	}
 	out := fmt.Sprintf("Not converged after %d cycles: the last cycle stopped because of %s, with %d nodes hot", len(r.Cycles), last.Stopped, last.Hot)
 	if last.Stopped == StopUncertainDestination {
-		out += " (the pods' scheduler may put their replacements on nodes that are not acceptable destinations: it draws among equal top scores or scores a sample of the nodes; pods on a scheduler that scores every node, rebalancer-scheduler by default, can be confirmed)"
+		out += " (the pods' scheduler may put their replacements on nodes that are not acceptable destinations: it draws among equal top scores or scores a sample of the nodes; "
+		if len(r.ScoringEveryNode) > 0 {
+			out += fmt.Sprintf("%s scores every node of this cluster, so only its ties remain uncertain there)", strings.Join(r.ScoringEveryNode, " and "))
+		} else {
+			out += "no scheduler of this run scores every node (percentageOfNodesToScore: 100), so only moves whose every possible destination is acceptable are made)"
+		}
 	}
 	if r.Remaining > 0 {
 		out += fmt.Sprintf("; at least %d more evictions are needed", r.Remaining)

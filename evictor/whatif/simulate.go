@@ -176,6 +176,10 @@ type Result struct {
 	// and MaxPerHour the policy's hourly limit, to say how long the limits need to finish.
 	Remaining  int `json:"remainingLowerBound"`
 	MaxPerHour int `json:"maxEvictionsPerHour,omitempty"`
+	// ScoringEveryNode are the run's schedulers that score every node of the cluster
+	// (placement.Engine.ScoringEveryNode): the replacements of pods on them land where the
+	// planner confirmed, unless top scores tie.
+	ScoringEveryNode []string `json:"schedulersScoringEveryNode,omitempty"`
 }
 
 // EvictionsPerLB is evictions / lower bound (0 when the bound is 0).
@@ -278,7 +282,7 @@ func newSimulation(d *Dump, dec Decider, opts Options, start time.Time) *simulat
 		factor: map[string]float64{}, capacity: map[string]scoring.Resources{}, hysteresis: map[string]scoring.Hysteresis{},
 		system: map[string]scoring.Resources{}, classOf: placementClasses(d), cp: planner.NewCompactor(),
 		classes: map[string]scoring.NodeState{}, evictedFrom: map[planner.PodRef]string{}, lastEvicted: map[int]time.Time{}, now: start,
-		res: Result{Decider: dec.Name(), Noise: opts.Noise, ConvergedAt: -1, ToTarget: -1}}
+		res: Result{Decider: dec.Name(), Noise: opts.Noise, ConvergedAt: -1, ToTarget: -1, ScoringEveryNode: opts.Placement.ScoringEveryNode(len(d.Nodes))}}
 	nodeClasses := scoring.ResolveNodeClasses(d.NodeClasses)
 	// Each node is classified with its NodeClass's thresholds, as the evictor and the plugin do.
 	judge := scoring.Judgement{Weights: opts.Weights, Hysteresis: opts.Hysteresis}

@@ -74,8 +74,10 @@ func TestVerdict(t *testing.T) {
 			[]string{"Converged: nothing left to do from cycle 7 on (NothingHot)"}, "Not converged"},
 		{"a limit binds", Result{Remaining: 30, MaxPerHour: 60, Cycles: []CycleResult{cycle(StopHourlyLimit, 4)}},
 			[]string{"Not converged after 1 cycles", "because of HourlyLimit, with 4 nodes hot", "at least 30 more evictions", "about 30m0s"}, "scores every node"},
-		{"the scheduler's draw", Result{Cycles: []CycleResult{cycle(StopBackoff, 3), cycle(StopUncertainDestination, 3)}},
-			[]string{"Not converged after 2 cycles", "because of UncertainDestination, with 3 nodes hot", "scores a sample", "rebalancer-scheduler by default"}, "more evictions"},
+		{"the scheduler's draw", Result{ScoringEveryNode: []string{"balanced-scheduler"}, Cycles: []CycleResult{cycle(StopBackoff, 3), cycle(StopUncertainDestination, 3)}},
+			[]string{"Not converged after 2 cycles", "because of UncertainDestination, with 3 nodes hot", "scores a sample", "balanced-scheduler scores every node of this cluster, so only its ties remain uncertain"}, "more evictions"},
+		{"the scheduler's draw, no scheduler scores every node", Result{Cycles: []CycleResult{cycle(StopUncertainDestination, 3)}},
+			[]string{"because of UncertainDestination", "scores a sample", "no scheduler of this run scores every node"}, "ties remain"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -162,6 +162,19 @@ func (e *Engine) NodesToScore(schedulerName string, allNodes int) (n int, ok boo
 	return NumFeasibleNodesToFind(p.percentage, allNodes), true
 }
 
+// ScoringEveryNode are the schedulers the engine places pods for, sorted, that score every
+// feasible node of a cluster of allNodes nodes: their replacements land on a node the engine can
+// name before the eviction, unless top scores tie.
+func (e *Engine) ScoringEveryNode(allNodes int) []string {
+	var out []string
+	for _, s := range e.Schedulers() {
+		if n, ok := e.NodesToScore(s, allNodes); ok && n >= allNodes {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Schedulers are the scheduler names the engine places pods for, sorted.
 func (e *Engine) Schedulers() []string {
 	out := make([]string, 0, len(e.profiles))

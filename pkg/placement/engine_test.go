@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 
+	v1alpha1 "github.com/tinorodney/rebalancer/apis/rebalancer/v1alpha1"
 	"github.com/tinorodney/rebalancer/pkg/placement"
 	"github.com/tinorodney/rebalancer/pkg/testutil"
 )
@@ -263,5 +264,36 @@ func TestSpreadSelector(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestScoringEveryNode: with the shipped configurations, both schedulers score every node of a
+// cluster below kube-scheduler's 100-node minimum; above it only rebalancer-scheduler does, whose
+// profile sets percentageOfNodesToScore: 100, and the default scheduler samples (upstream's
+// numFeasibleNodesToFind, checked against the scheduler in sampling_upstream_test.go).
+func TestScoringEveryNode(t *testing.T) {
+	configs, err := placement.Configs(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e, err := placement.NewStatic(ctx, configs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = e.Close() }()
+	for _, tc := range []struct {
+		nodes int
+		want  []string
+	}{
+		{20, []string{placement.DefaultSchedulerName, v1alpha1.SchedulerName}},
+		{100, []string{placement.DefaultSchedulerName, v1alpha1.SchedulerName}},
+		{101, []string{v1alpha1.SchedulerName}},
+		{5000, []string{v1alpha1.SchedulerName}},
+	} {
+		if got := e.ScoringEveryNode(tc.nodes); !slices.Equal(got, tc.want) {
+			t.Errorf("%d nodes: %v, want %v", tc.nodes, got, tc.want)
+		}
 	}
 }

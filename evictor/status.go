@@ -148,6 +148,11 @@ func round4(v float64) float64 {
 // summary is the short account of a plan kept in status.
 func summary(res *planner.Result) *v1alpha1.PlanSummary {
 	s := &v1alpha1.PlanSummary{Moves: int32(len(res.Moves)), HeldBack: int32(len(res.HeldBack)), LowerBound: int32(res.LowerBound)}
+	stop, stopHeld := res.Stopped()
+	if len(stop) > 64 {
+		stop = stop[:64]
+	}
+	s.StoppedBy = stop
 	if len(res.Blockers) == 0 {
 		s.PredictedSigma = ptr.To(round4(res.SigmaAfter))
 	}
@@ -174,8 +179,11 @@ func summary(res *planner.Result) *v1alpha1.PlanSummary {
 	case res.HotNodes == 0:
 		s.Message = fmt.Sprintf("no hot node; sigma %.4f", res.SigmaBefore)
 	default:
-		s.Message = fmt.Sprintf("%d hot node(s); %s %d pod(s), lower bound %d; sigma %.4f -> %.4f predicted; %d candidate(s) held back",
-			res.HotNodes, verb, len(res.Moves), res.LowerBound, res.SigmaBefore, res.SigmaAfter, len(res.HeldBack))
+		s.Message = fmt.Sprintf("%d hot node(s); %s %d pod(s), lower bound %d; sigma %.4f -> %.4f predicted; %d candidate(s) held back; stopped by %s",
+			res.HotNodes, verb, len(res.Moves), res.LowerBound, res.SigmaBefore, res.SigmaAfter, len(res.HeldBack), stop)
+		if stopHeld > 0 {
+			s.Message += fmt.Sprintf(" (%d candidate(s))", stopHeld)
+		}
 	}
 	if len(s.Message) > 1024 {
 		s.Message = s.Message[:1024]

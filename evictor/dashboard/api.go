@@ -131,6 +131,7 @@ func planJSON(w http.ResponseWriter, policy string, h *History) {
 		ColdNodes      int             `json:"coldNodes"`
 		LowerBound     int             `json:"lowerBound"`
 		ClearsHotNodes bool            `json:"clearsHotNodes"`
+		StoppedBy      string          `json:"stoppedBy"`
 		Moves          []moveJSON      `json:"moves"`
 		HeldBackTotal  int             `json:"heldBackTotal"`
 		HeldByReason   map[string]int  `json:"heldBackByReason"`
@@ -156,12 +157,13 @@ func planJSON(w http.ResponseWriter, policy string, h *History) {
 	// Counts over every held-back candidate were taken before trimming; recount from the plan
 	// summary in status when it is there.
 	if lp := c.Status.LastPlan; lp != nil {
-		out.HeldBackTotal = int(lp.HeldBack)
+		out.HeldBackTotal, out.StoppedBy = int(lp.HeldBack), lp.StoppedBy
 		for _, rc := range lp.HeldBackReasons {
 			out.HeldByReason[rc.Reason] = int(rc.Count)
 		}
 	} else {
 		out.HeldBackTotal = len(res.HeldBack)
+		out.StoppedBy, _ = res.Stopped()
 		for code, n := range res.HeldBackByReason() {
 			out.HeldByReason[string(code)] = n
 		}

@@ -68,7 +68,7 @@ func TestAPI(t *testing.T) {
 		want []string
 	}{
 		{"/api/v1/policies", []string{`"default"`}},
-		{"/api/v1/plan", []string{`"predictedTo": "n2"`, `"SLOBudgetExhausted"`, `budget exhausted`, `"result": "evicted"`, `\u003cscript\u003e`}},
+		{"/api/v1/plan", []string{`"predictedTo": "n2"`, `"SLOBudgetExhausted"`, `budget exhausted`, `"result": "evicted"`, `\u003cscript\u003e`, `"stoppedBy": "Budget"`}},
 		{"/api/v1/nodes", []string{`"name": "x86"`, `"classification": "hot"`, `"(no NodeClass)"`}},
 		{"/api/v1/budgets", []string{`"namespace": "staging"`, `"remaining": -1`, `"maxDisruptionsPerHour": 1`, `"api-9"`}},
 		{"/api/v1/history?policy=default", []string{`"points"`, `"sigma": 0.3`, `"result": "evicted"`}},

@@ -60,7 +60,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 		res.Blockers = append(res.Blockers, b)
 		return res
 	}
-	res.DryRun = cfg.DryRun
+	res.DryRun, res.NotHotDestinations = cfg.DryRun, !cfg.ColdDestinations
 
 	cl := buildCluster(&s, &cfg, st, now)
 	res.Excluded = cl.excluded

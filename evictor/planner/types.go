@@ -259,6 +259,9 @@ type Result struct {
 	// ClearsHotNodes is true when, after the planned moves, every hot node is predicted to stop
 	// being hot: under its hot threshold minus the hysteresis margin.
 	ClearsHotNodes bool
+	// NotHotDestinations is true when the policy lets a replacement go to any node that is not
+	// hot (destinations: NotHot); false under the default, Cold.
+	NotHotDestinations bool
 	// State is the state for the next cycle.
 	State State
 }

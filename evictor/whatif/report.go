@@ -35,8 +35,10 @@ type PlanReport struct {
 	// Readings says how the dump's readings were taken: as having held for as many readings as
 	// the policy's hysteresis needs (steady state), or as the first reading after a restart.
 	Readings string `json:"readings"`
-	// Binding is the limit that held back the most candidates, "" when none did.
-	Binding string `json:"bindingLimit,omitempty"`
+	// Stopped is what kept the plan from doing more (planner.Result.Stopped), and StoppedHeld how
+	// many candidates it held back.
+	Stopped     string `json:"stoppedBy"`
+	StoppedHeld int    `json:"stoppedByHeldBack"`
 	// Window is whether a disruption window is open, for a policy that has windows.
 	Window *ReportWindow `json:"disruptionWindow,omitempty"`
 }
@@ -55,11 +57,6 @@ type PlanOptions struct {
 	// hot. By default the dump's readings count as having held that long (the steady state).
 	FirstCycle bool
 }
-
-// limitReasons are the held-back reasons that are limits of the policy and its SLOs, not
-// properties of a pod.
-var limitReasons = []planner.ReasonCode{planner.ReasonCycleLimit, planner.ReasonNodeCycleLimit, planner.ReasonHourlyLimit,
-	planner.ReasonNamespaceBudget, planner.ReasonSLOBudget, planner.ReasonBackoff}
 
 // ReportMove is one planned eviction.
 type ReportMove struct {
@@ -134,12 +131,7 @@ func Plan(d *Dump, engine *placement.Engine, policy *v1alpha1.RebalancePolicy, n
 	for code, n := range byReason {
 		r.HeldBack[string(code)] = n
 	}
-	most := 0
-	for _, code := range limitReasons {
-		if n := byReason[code]; n > most {
-			r.Binding, most = string(code), n
-		}
-	}
+	r.Stopped, r.StoppedHeld = res.Stopped()
 	for _, x := range res.Excluded {
 		r.Excluded = append(r.Excluded, ReportExclude{x.Name, x.Reason})
 	}
@@ -217,8 +209,10 @@ func (r PlanReport) WriteTable(w io.Writer) error {
 	for _, c := range codes {
 		fmt.Fprintf(tw, "%s\t%d\n", c, r.HeldBack[c])
 	}
-	if r.Binding != "" {
-		fmt.Fprintf(tw, "\nBinding limit: %s (%d candidates held back by it)\n", r.Binding, r.HeldBack[r.Binding])
+	if r.StoppedHeld > 0 {
+		fmt.Fprintf(tw, "\nStopped by: %s (%d candidates held back by it)\n", r.Stopped, r.StoppedHeld)
+	} else if r.Stopped != "" {
+		fmt.Fprintf(tw, "\nStopped by: %s\n", r.Stopped)
 	}
 	if len(r.Budgets) > 0 {
 		fmt.Fprintln(tw, "\nBUDGET\tNAME\tLEFT THIS HOUR")

@@ -690,83 +690,28 @@ func plannedMoves(dec Decider) map[planner.PodRef]planner.Move {
 	return out
 }
 
-// Why a cycle evicted no more (CycleResult.Stopped).
+// Why a cycle evicted no more (CycleResult.Stopped): the planner's own (planner.Result.Stopped).
 const (
-	StopNothingHot        = "NothingHot"
-	StopNoCandidate       = "NoCandidate"
-	StopNoColdDestination = "NoColdDestination"
-	StopCycleLimit        = "CycleLimit"
-	StopHourlyLimit       = "HourlyLimit"
-	StopBudget            = "Budget"
-	StopBackoff           = "Backoff"
-	// StopConfirmationLimit: the placement engine ran as often as one cycle allows
-	// (planner.ReasonConfirmationLimit) before every candidate was confirmed; more runs might
-	// have found more moves.
-	StopConfirmationLimit = "ConfirmationLimit"
-	// StopUncertainDestination: candidates were held back because their scheduler may put the
-	// replacement on a node that is not an acceptable destination (it draws among equal top
-	// scores, or scores a sample of the nodes: planner.ReasonUncertainDestination), or because
-	// where it lands depends on such a draw of an earlier move of the cycle
-	// (planner.ReasonAfterUncertainMove). Pods on a scheduler that scores every node
-	// (rebalancer-scheduler) can be confirmed where these cannot.
-	StopUncertainDestination = "UncertainDestination"
+	StopNothingHot           = planner.StopNothingHot
+	StopNoCandidate          = planner.StopNoCandidate
+	StopNoColdDestination    = planner.StopNoColdDestination
+	StopCycleLimit           = planner.StopCycleLimit
+	StopHourlyLimit          = planner.StopHourlyLimit
+	StopBudget               = planner.StopBudget
+	StopBackoff              = planner.StopBackoff
+	StopConfirmationLimit    = planner.StopConfirmationLimit
+	StopUncertainDestination = planner.StopUncertainDestination
 )
 
-// stopReason says why the planner's last cycle evicted no more: nothing hot left; no cold node
-// when the policy's destinations are Cold; a limit that
-// held candidates back (per cycle, per hour, the placement engine's runs a cycle, a budget, a
-// backoff); no acceptable destination for any candidate; else the reason that held back the most
-// candidates. "" for other deciders. The engine's limit comes before budgets and backoff: those
-// hold back some pods, while candidates past the engine's limit were not looked at all, and
-// saying "Backoff" for such a cycle would hide that it ran out of confirmations. An uncertain
-// destination comes before them too: those candidates had a node to go to but their scheduler
-// may not pick it, which is what limits a cluster whose pods are on the default scheduler (one
-// move a cycle once it samples), while a few pods backing off are not.
+// stopReason says why the planner's last cycle evicted no more (planner.Result.Stopped); "" for
+// other deciders.
 func stopReason(dec Decider) string {
 	pd, ok := dec.(*PlannerDecider)
 	if !ok {
 		return ""
 	}
-	res := &pd.Last
-	if res.HotNodes == 0 {
-		return StopNothingHot
-	}
-	by := res.HeldBackByReason()
-	switch {
-	case res.ColdNodes == 0 && len(res.Moves) == 0 && coldDestinations(pd.Policy):
-		// Nothing could be moved anywhere; backoff or a budget on some pods changes nothing.
-		return StopNoColdDestination
-	case by[planner.ReasonCycleLimit]+by[planner.ReasonNodeCycleLimit] > 0:
-		return StopCycleLimit
-	case by[planner.ReasonHourlyLimit] > 0:
-		return StopHourlyLimit
-	case by[planner.ReasonConfirmationLimit] > 0 || res.Unconfirmed > 0:
-		return StopConfirmationLimit
-	case by[planner.ReasonUncertainDestination]+by[planner.ReasonAfterUncertainMove] > 0:
-		return StopUncertainDestination
-	case by[planner.ReasonNamespaceBudget]+by[planner.ReasonSLOBudget] > 0:
-		return StopBudget
-	case by[planner.ReasonBackoff] > 0:
-		return StopBackoff
-	case by[planner.ReasonNoDestination]+by[planner.ReasonDestinationNotCold]+by[planner.ReasonLandsOnHotNode]+by[planner.ReasonDestinationTurnsHot] > 0:
-		return StopNoColdDestination
-	}
-	top, most := StopNoCandidate, 0
-	for code, n := range by {
-		if code != planner.ReasonNotOptedIn && (n > most || n == most && string(code) < top) {
-			top, most = string(code), n
-		}
-	}
-	return top
-}
-
-// coldDestinations reports whether the policy sends replacements only to cold nodes.
-func coldDestinations(p *v1alpha1.RebalancePolicy) bool {
-	d := v1alpha1.DefaultDestinations
-	if p != nil && p.Spec.Destinations != nil {
-		d = *p.Spec.Destinations
-	}
-	return d == v1alpha1.DestinationsCold
+	stop, _ := pd.Last.Stopped()
+	return stop
 }
 
 // predictedSets are the nodes the planner predicted for each confirmed move of its last plan.

@@ -146,6 +146,10 @@ func TestDashboardInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stoppedBy, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#stopped-by b`)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
@@ -168,6 +172,9 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 	if sigmaLines != 1 {
 		t.Errorf("sigma chart has %d lines, want 1", sigmaLines)
+	}
+	if stoppedBy == "" || stoppedBy == "-" {
+		t.Errorf("the summary's \"stopped by\" is %q, want what stopped the plan (status.lastPlan.stoppedBy)", stoppedBy)
 	}
 	if !strings.Contains(modeText, "live") {
 		t.Errorf("mode badge %q, want live", modeText)

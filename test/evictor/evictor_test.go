@@ -154,6 +154,9 @@ func TestPDBCompliance(t *testing.T) {
 	if reasons[string(planner.ReasonPDBNoDisruptions)] != 2 || reasons[string(planner.ReasonMultiplePDBs)] != 1 {
 		t.Errorf("held back by reason %v, want 2 PDBAllowsNoDisruption and 1 MultiplePDBs", reasons)
 	}
+	if got := p.Status.LastPlan.StoppedBy; got != string(planner.ReasonPDBNoDisruptions) {
+		t.Errorf("lastPlan.stoppedBy %q, want %s (it held back the most candidates)", got, planner.ReasonPDBNoDisruptions)
+	}
 	s.eventually("a MultiplePDBs event", func() bool { return len(eventsWithReason(s.ns, "MultiplePDBs")) > 0 })
 }
 
@@ -179,6 +182,11 @@ func TestPriorityGuardrails(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("held back %v, want 2 SystemCritical", p.Status.LastPlan.HeldBackReasons)
+	}
+	// Both pods are held back by SystemCritical and by HighPriority (system-cluster-critical is
+	// above the priority threshold); ties go to the first reason by name.
+	if lp := p.Status.LastPlan; lp.StoppedBy != string(planner.ReasonHighPriority) || !strings.Contains(lp.Message, "stopped by HighPriority (2 candidate(s))") {
+		t.Errorf("lastPlan stoppedBy %q, message %q: want HighPriority, which held back both candidates", lp.StoppedBy, lp.Message)
 	}
 }
 

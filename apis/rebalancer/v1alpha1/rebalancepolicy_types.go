@@ -531,6 +531,14 @@ type PlanSummary struct {
 	// +kubebuilder:validation:MaxItems=32
 	// +optional
 	HeldBackReasons []ReasonCount `json:"heldBackReasons,omitempty"`
+	// stoppedBy is what kept the plan from doing more: a rate limit (CycleLimit, HourlyLimit),
+	// the placement engine's runs a cycle (ConfirmationLimit), the pods' scheduler drawing among
+	// nodes that are not all acceptable destinations (UncertainDestination), Budget, Backoff,
+	// NoColdDestination, NothingHot, OutsideDisruptionWindow, the reason of a false condition,
+	// or else the reason that held back the most candidates.
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	StoppedBy string `json:"stoppedBy,omitempty"`
 	// message is a one-line summary for people.
 	// +kubebuilder:validation:MaxLength=1024
 	// +optional

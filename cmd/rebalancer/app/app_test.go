@@ -103,7 +103,7 @@ func TestPlanShowsHotNodesAndMoves(t *testing.T) {
 	if code != 0 {
 		t.Fatal(stderr)
 	}
-	for _, want := range []string{"PREDICTED TO", "as of 2026-06-01T12:00:00Z", "hot nodes 7", "as in the steady state", "Binding limit: "} {
+	for _, want := range []string{"PREDICTED TO", "as of 2026-06-01T12:00:00Z", "hot nodes 7", "as in the steady state", "Stopped by: "} {
 		if !strings.Contains(table, want) {
 			t.Errorf("plan table lacks %q:\n%s", want, table)
 		}

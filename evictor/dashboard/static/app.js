@@ -64,6 +64,7 @@ function drawPlan(plan) {
     el("div", {}, el("b", {}, plan.hotNodes), "hot nodes"),
     el("div", {}, el("b", {}, plan.coldNodes), "cold nodes"),
     el("div", {}, el("b", {}, plan.moves.length + " / " + plan.lowerBound), "moves / lower bound"),
+    el("div", { id: "stopped-by" }, el("b", {}, plan.stoppedBy || "-"), "stopped by"),
   );
   const conds = document.getElementById("conditions");
   conds.replaceChildren(...(plan.conditions || []).map((c) => {

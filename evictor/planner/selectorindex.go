@@ -15,9 +15,17 @@ type selectorIndex[T any] struct {
 }
 
 type nsIndex[T any] struct {
-	anchored map[string]map[string][]int // key -> value -> entries
+	// anchors are the label keys selectors are filed under, each with its values' entries;
+	// anchorOf finds a key's anchor. A slice, since match walks every key for every shape.
+	anchors  []anchor
+	anchorOf map[string]int
 	always   []int
 	entries  []indexed[T]
+}
+
+type anchor struct {
+	key  string
+	vals map[string][]int // value -> entries
 }
 
 type indexed[T any] struct {
@@ -32,7 +40,7 @@ func newSelectorIndex[T any]() *selectorIndex[T] {
 func (x *selectorIndex[T]) add(namespace string, sel labels.Selector, item T) {
 	ni := x.byNS[namespace]
 	if ni == nil {
-		ni = &nsIndex[T]{anchored: map[string]map[string][]int{}}
+		ni = &nsIndex[T]{anchorOf: map[string]int{}}
 		x.byNS[namespace] = ni
 	}
 	i := len(ni.entries)
@@ -41,11 +49,13 @@ func (x *selectorIndex[T]) add(namespace string, sel labels.Selector, item T) {
 	for _, r := range reqs {
 		switch r.Operator() {
 		case selection.Equals, selection.DoubleEquals, selection.In:
-			vals := ni.anchored[r.Key()]
-			if vals == nil {
-				vals = map[string][]int{}
-				ni.anchored[r.Key()] = vals
+			a, ok := ni.anchorOf[r.Key()]
+			if !ok {
+				a = len(ni.anchors)
+				ni.anchorOf[r.Key()] = a
+				ni.anchors = append(ni.anchors, anchor{key: r.Key(), vals: map[string][]int{}})
 			}
+			vals := ni.anchors[a].vals
 			for v := range r.Values() {
 				vals[v] = append(vals[v], i)
 			}
@@ -64,9 +74,9 @@ func (x *selectorIndex[T]) match(namespace string, lbls labels.Set) []T {
 	var buf [8]int
 	hits := buf[:0]
 	// Few keys anchor selectors (app, name...): look each up in the pod's labels.
-	for k, vals := range ni.anchored {
-		if v, ok := lbls[k]; ok {
-			hits = append(hits, vals[v]...)
+	for _, a := range ni.anchors {
+		if v, ok := lbls[a.key]; ok {
+			hits = append(hits, a.vals[v]...)
 		}
 	}
 	hits = append(hits, ni.always...)

@@ -58,7 +58,7 @@ var stopRank = []struct {
 // reason: nothing was planned); the disruption window, when moves were deferred; no hot node;
 // no cold node under destinations Cold when nothing moved; the first limit of stopRank that held
 // any candidate back; else the reason that held back the most candidates, but NotOptedIn
-// (NoCandidate when there is none). Candidates held back on the fast model's word alone
+// (NoCandidate when there is none), ties to the one the eligibility rules report first. Candidates held back on the fast model's word alone
 // (Unconfirmed) count for the engine's run limit.
 //
 // The evictor's status (lastPlan.stoppedBy), `rebalancer plan` and the simulator's cycle
@@ -93,11 +93,24 @@ func (p *Result) Stopped() (stop string, held int) {
 			return r.stop, n
 		}
 	}
-	top, most := StopNoCandidate, 0
-	for code, n := range by {
-		if code != ReasonNotOptedIn && (n > most || n == most && string(code) < top) {
-			top, most = string(code), n
+	// Ties go to the reason the eligibility rules report first (a pod's reasons are in the
+	// rules' order), then by name.
+	first := map[ReasonCode]int{}
+	for _, h := range p.HeldBack {
+		for i, r := range h.Reasons {
+			if j, ok := first[r.Code]; !ok || i < j {
+				first[r.Code] = i
+			}
 		}
 	}
-	return top, most
+	top, most := ReasonCode(StopNoCandidate), 0
+	for code, n := range by {
+		if code == ReasonNotOptedIn {
+			continue
+		}
+		if n > most || n == most && (first[code] < first[top] || first[code] == first[top] && code < top) {
+			top, most = code, n
+		}
+	}
+	return string(top), most
 }

@@ -51,6 +51,8 @@ func TestStopped(t *testing.T) {
 			planner.StopNoColdDestination, 2},
 		{"the most common other reason", planner.Result{HotNodes: 2, ColdNodes: 1, HeldBack: heldBack(held(planner.ReasonPinned), held(planner.ReasonPinned), held(planner.ReasonStateful))},
 			string(planner.ReasonPinned), 2},
+		{"a tie goes to the rule reported first", planner.Result{HotNodes: 2, ColdNodes: 1, HeldBack: heldBack(held(planner.ReasonSystemCritical, planner.ReasonHighPriority), held(planner.ReasonSystemCritical, planner.ReasonHighPriority))},
+			string(planner.ReasonSystemCritical), 2},
 		{"no candidate", planner.Result{HotNodes: 2, ColdNodes: 1, HeldBack: heldBack(held(planner.ReasonNotOptedIn))}, planner.StopNoCandidate, 0},
 		{"no cold node, backoff on some pods", planner.Result{HotNodes: 2, HeldBack: heldBack(held(planner.ReasonBackoff), held(planner.ReasonDestinationNotCold))},
 			planner.StopNoColdDestination, 1},

@@ -184,9 +184,9 @@ func TestPriorityGuardrails(t *testing.T) {
 		t.Errorf("held back %v, want 2 SystemCritical", p.Status.LastPlan.HeldBackReasons)
 	}
 	// Both pods are held back by SystemCritical and by HighPriority (system-cluster-critical is
-	// above the priority threshold); ties go to the first reason by name.
-	if lp := p.Status.LastPlan; lp.StoppedBy != string(planner.ReasonHighPriority) || !strings.Contains(lp.Message, "stopped by HighPriority (2 candidate(s))") {
-		t.Errorf("lastPlan stoppedBy %q, message %q: want HighPriority, which held back both candidates", lp.StoppedBy, lp.Message)
+	// above the priority threshold); the tie goes to the rule that reports first.
+	if lp := p.Status.LastPlan; lp.StoppedBy != string(planner.ReasonSystemCritical) || !strings.Contains(lp.Message, "stopped by SystemCritical (2 candidate(s))") {
+		t.Errorf("lastPlan stoppedBy %q, message %q: want SystemCritical, which held back both candidates", lp.StoppedBy, lp.Message)
 	}
 }
 

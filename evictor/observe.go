@@ -8,7 +8,7 @@ import (
 )
 
 // recordMetrics exports the cycle: utilisation and classification per node, sigma, the plan's
-// size and lower bound, candidates held back by reason, namespace budgets.
+// size, lower bound and what stopped it, candidates held back by reason, namespace budgets.
 func (r *Reconciler) recordMetrics(p *v1alpha1.RebalancePolicy, res *planner.Result) {
 	m := r.Metrics
 	st := r.states.get(p.Name)
@@ -48,6 +48,10 @@ func (r *Reconciler) recordMetrics(p *v1alpha1.RebalancePolicy, res *planner.Res
 	}
 	m.LowerBound.WithLabelValues(p.Name).Set(float64(res.LowerBound))
 	m.PlannedMoves.WithLabelValues(p.Name).Set(float64(len(res.Moves)))
+	// One series per policy: the last plan's reason, the one before it gone.
+	stop, _ := res.Stopped()
+	m.PlanStoppedBy.DeletePartialMatch(map[string]string{metrics.LabelPolicy: p.Name})
+	m.PlanStoppedBy.WithLabelValues(p.Name, stop).Set(1)
 	for code, n := range res.HeldBackByReason() {
 		m.SkippedCandidates.WithLabelValues(string(code)).Add(float64(n))
 	}
@@ -73,6 +77,7 @@ func (r *Reconciler) forgetMetrics(policy string, st *policyState) {
 	m.LowerBound.DeleteLabelValues(policy)
 	m.PlannedMoves.DeleteLabelValues(policy)
 	m.ExcludedNodes.DeletePartialMatch(map[string]string{metrics.LabelPolicy: policy})
+	m.PlanStoppedBy.DeletePartialMatch(map[string]string{metrics.LabelPolicy: policy})
 	if st != nil {
 		for n := range st.reported {
 			r.deleteNodeGauges(n)

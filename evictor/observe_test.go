@@ -38,4 +38,33 @@ func TestGaugesOfGoneNodesAndPolicies(t *testing.T) {
 	if n := testutil.CollectAndCount(r.Metrics.ExcludedNodes); n != 0 {
 		t.Errorf("policy deleted: %d excluded-nodes series, want none", n)
 	}
+	if n := testutil.CollectAndCount(r.Metrics.PlanStoppedBy); n != 0 {
+		t.Errorf("policy deleted: %d stopped-by series, want none", n)
+	}
+}
+
+// rebalancer_plan_stopped_by holds one series per policy, the last plan's reason at 1: the
+// reason of the plan before is gone, and another policy's is kept.
+func TestPlanStoppedBy(t *testing.T) {
+	r := &Reconciler{Metrics: metrics.NewEvictor()}
+	p := &v1alpha1.RebalancePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
+	other := &v1alpha1.RebalancePolicy{ObjectMeta: metav1.ObjectMeta{Name: "batch"}}
+	held := func(code planner.ReasonCode) []planner.HeldBack {
+		return []planner.HeldBack{{Reasons: []planner.Reason{{Code: code}}}}
+	}
+	r.recordMetrics(other, &planner.Result{})
+	r.recordMetrics(p, &planner.Result{HotNodes: 2, ColdNodes: 1, HeldBack: held(planner.ReasonCycleLimit)})
+	r.recordMetrics(p, &planner.Result{HotNodes: 2, ColdNodes: 1, HeldBack: held(planner.ReasonUncertainDestination)})
+	if n := testutil.CollectAndCount(r.Metrics.PlanStoppedBy); n != 2 {
+		t.Fatalf("%d stopped-by series, want one per policy", n)
+	}
+	for _, want := range [][2]string{{"batch", planner.StopNothingHot}, {"default", planner.StopUncertainDestination}} {
+		if v := testutil.ToFloat64(r.Metrics.PlanStoppedBy.WithLabelValues(want[0], want[1])); v != 1 {
+			t.Errorf("%v = %v, want 1", want, v)
+		}
+	}
+	// Asking for a series makes it; none was missing.
+	if n := testutil.CollectAndCount(r.Metrics.PlanStoppedBy); n != 2 {
+		t.Errorf("%d stopped-by series after reading the expected two: the expected ones were not there", n)
+	}
 }

@@ -68,6 +68,7 @@ const (
 	PlannedMovesName         = "rebalancer_planned_moves"
 	PlacementPredictionsName = "rebalancer_placement_predictions_total"
 	ExcludedNodesName        = "rebalancer_excluded_nodes"
+	PlanStoppedByName        = "rebalancer_plan_stopped_by"
 	BuildInfoName            = "rebalancer_build_info"
 )
 
@@ -100,6 +101,7 @@ type Evictor struct {
 	ReplacementOutcomes  *prometheus.CounterVec
 	PlacementPredictions *prometheus.CounterVec
 	ExcludedNodes        *prometheus.GaugeVec
+	PlanStoppedBy        *prometheus.GaugeVec
 	BuildInfo            prometheus.Collector
 }
 
@@ -152,6 +154,9 @@ func NewEvictor() *Evictor {
 		ExcludedNodes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: ExcludedNodesName,
 			Help: "Nodes a RebalancePolicy selects but left out of its last cycle. Labels: policy; reason is NoReading (no usage reading), StaleReading (older than staleAfter) or OwnedByOlderPolicy."},
 			[]string{LabelPolicy, LabelReason}),
+		PlanStoppedBy: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: PlanStoppedByName,
+			Help: "1 for what kept the last plan from doing more (status.lastPlan.stoppedBy), one series per policy: NothingHot, CycleLimit, HourlyLimit, ConfirmationLimit, UncertainDestination, Budget, Backoff, NoColdDestination, OutsideDisruptionWindow, the reason of a false condition, or the reason that held back the most candidates. Labels: policy, reason."},
+			[]string{LabelPolicy, LabelReason}),
 		BuildInfo: NewBuildInfo(),
 	}
 }
@@ -160,7 +165,7 @@ func NewEvictor() *Evictor {
 func (m *Evictor) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.NodeUtilization, m.Sigma, m.Evictions, m.DryRunEvictions, m.BudgetRemaining,
 		m.NodeClassification, m.PlanDuration, m.CycleDuration, m.EvictionResponses, m.SkippedCandidates, m.LowerBound, m.PlannedMoves,
-		m.UsageSourceErrors, m.ReplacementOutcomes, m.PlacementPredictions, m.ExcludedNodes, m.BuildInfo}
+		m.UsageSourceErrors, m.ReplacementOutcomes, m.PlacementPredictions, m.ExcludedNodes, m.PlanStoppedBy, m.BuildInfo}
 }
 
 // Register registers every evictor metric.

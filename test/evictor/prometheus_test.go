@@ -70,6 +70,20 @@ func TestPrometheusScrapesEachReplicaOnce(t *testing.T) {
 		}
 	}
 	t.Logf("Services scraped: %v; series of rebalancer_dry_run_evictions_total per pod: %v", services, vec)
+
+	// The Grafana board's "What stopped the plan" query: one series for the policy, from the
+	// leader (the standby plans nothing), at 1.
+	s.createPolicy(func(p *v1alpha1.RebalancePolicySpec) { p.DryRun = ptr.To(true) })
+	query := fmt.Sprintf(`rebalancer_plan_stopped_by{policy=%q} == 1`, s.ns)
+	s.eventually("the leader's rebalancer_plan_stopped_by", func() bool {
+		v, err := prom.Query(ctx, query)
+		vec = v
+		return err == nil && len(v) > 0
+	})
+	if len(vec) != 1 || vec[0].Metric["reason"] == "" {
+		t.Errorf("%s: %v, want one series with a reason", query, vec)
+	}
+	t.Logf("%s: %v", query, vec)
 }
 
 // renderChart renders charts/rebalancer with helm (bin/helm, or $REBALANCER_HELM) and the --set

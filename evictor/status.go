@@ -97,7 +97,7 @@ func (r *Reconciler) writePolicyStatus(ctx context.Context, p *v1alpha1.Rebalanc
 				}
 			}
 			s.HotNodeNames, s.ColdNodeNames = capList(s.HotNodeNames, 5000), capList(s.ColdNodeNames, 5000)
-			s.LastPlan = summary(res)
+			s.LastPlan = Summary(res)
 			s.ExcludedNodes, s.ExcludedNodeCount = excludedNodes(res.Excluded)
 		} else {
 			// Nothing was balanced: no figure of an older cycle stays to look current.
@@ -105,7 +105,7 @@ func (r *Reconciler) writePolicyStatus(ctx context.Context, p *v1alpha1.Rebalanc
 			s.HotNodeNames, s.ColdNodeNames = nil, nil
 			s.LastPlan, s.ExcludedNodes, s.ExcludedNodeCount = nil, nil, 0
 			if res != nil {
-				s.LastPlan = summary(res)
+				s.LastPlan = Summary(res)
 				s.ExcludedNodes, s.ExcludedNodeCount = excludedNodes(res.Excluded)
 			}
 		}
@@ -145,8 +145,8 @@ func round4(v float64) float64 {
 	return float64(int64(v*10000+0.5)) / 10000
 }
 
-// summary is the short account of a plan kept in status.
-func summary(res *planner.Result) *v1alpha1.PlanSummary {
+// Summary is the short account of a plan kept in status (lastPlan).
+func Summary(res *planner.Result) *v1alpha1.PlanSummary {
 	s := &v1alpha1.PlanSummary{Moves: int32(len(res.Moves)), HeldBack: int32(len(res.HeldBack)), LowerBound: int32(res.LowerBound)}
 	stop, stopHeld := res.Stopped()
 	if len(stop) > 64 {

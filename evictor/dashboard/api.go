@@ -154,18 +154,12 @@ func planJSON(w http.ResponseWriter, policy string, h *History) {
 			Scheduler: m.Scheduler, SigmaBefore: m.SigmaBefore, SigmaAfter: m.SigmaAfter, SigmaDrop: m.SigmaDrop(),
 			Reason: reasonJSON{string(m.Reason.Code), m.Reason.Message}, Result: results[m.Pod.String()]})
 	}
-	// Counts over every held-back candidate were taken before trimming; recount from the plan
-	// summary in status when it is there.
+	// Counts over every held-back candidate, and what stopped the plan, are the plan summary's
+	// (trimCycle makes one when the status has none); a cycle that made no plan has none.
 	if lp := c.Status.LastPlan; lp != nil {
 		out.HeldBackTotal, out.StoppedBy = int(lp.HeldBack), lp.StoppedBy
 		for _, rc := range lp.HeldBackReasons {
 			out.HeldByReason[rc.Reason] = int(rc.Count)
-		}
-	} else {
-		out.HeldBackTotal = len(res.HeldBack)
-		out.StoppedBy, _ = res.Stopped()
-		for code, n := range res.HeldBackByReason() {
-			out.HeldByReason[string(code)] = n
 		}
 	}
 	for _, hb := range res.HeldBack {

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -150,5 +151,46 @@ func TestHistoryIsBounded(t *testing.T) {
 	}
 	if !points[len(points)-1].Time.Equal(at.Add(time.Duration(MaxPoints+49) * time.Minute)) {
 		t.Errorf("the newest point was dropped")
+	}
+}
+
+// TestPlanCountsEveryCandidate: the latest cycle keeps only MaxHeldBack held-back candidates, yet
+// /api/v1/plan counts every one and says what stopped the plan from all of them, also when the
+// status did not carry the plan's summary; a cycle that made no plan names no reason.
+func TestPlanCountsEveryCandidate(t *testing.T) {
+	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	c := recorded(at)
+	c.Result.Moves, c.Outcomes = nil, nil
+	c.Result.HeldBack = nil
+	// 120 held back by a PDB, then 130 pinned: the trimmed list (the first 200) has more held
+	// back by the PDB, the whole one more pinned.
+	for i := range MaxHeldBack + 50 {
+		code := planner.ReasonPDBNoDisruptions
+		if i >= 120 {
+			code = planner.ReasonPinned
+		}
+		c.Result.HeldBack = append(c.Result.HeldBack, planner.HeldBack{Pod: planner.PodRef{Namespace: "prod", Name: fmt.Sprintf("p-%d", i)}, Node: "n1",
+			Reasons: []planner.Reason{{Code: code, Message: string(code)}}})
+	}
+	hist := NewHistory()
+	hist.ObserveCycle(c)
+	_, body := serve(t, Handler(hist), http.MethodGet, "/api/v1/plan")
+	var got struct {
+		StoppedBy     string         `json:"stoppedBy"`
+		HeldBackTotal int            `json:"heldBackTotal"`
+		HeldByReason  map[string]int `json:"heldBackByReason"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.StoppedBy != string(planner.ReasonPinned) || got.HeldBackTotal != MaxHeldBack+50 || got.HeldByReason[string(planner.ReasonPinned)] != 130 {
+		t.Errorf("stoppedBy %q, heldBackTotal %d, by reason %v: want Pinned, %d, 130 pinned", got.StoppedBy, got.HeldBackTotal, got.HeldByReason, MaxHeldBack+50)
+	}
+
+	none := evictor.Cycle{Policy: "idle", Time: at}
+	hist.ObserveCycle(none)
+	_, body = serve(t, Handler(hist), http.MethodGet, "/api/v1/plan?policy=idle")
+	if !strings.Contains(body, `"stoppedBy": ""`) {
+		t.Errorf("a cycle without a plan: %s, want no reason", body)
 	}
 }

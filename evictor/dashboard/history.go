@@ -120,8 +120,14 @@ func resultText(o evictor.MoveOutcome) string {
 	}
 }
 
-// trimCycle keeps the latest cycle small: the first held-back candidates, not all of them.
+// trimCycle keeps the latest cycle small: the first held-back candidates, not all of them. A
+// plan whose summary the status does not carry (its write failed) gets it here first, from
+// every candidate, so that the counts and what stopped the plan are not taken from the trimmed
+// list.
 func trimCycle(c evictor.Cycle) evictor.Cycle {
+	if c.Status.LastPlan == nil && (len(c.Result.Nodes) > 0 || len(c.Result.Blockers) > 0) {
+		c.Status.LastPlan = evictor.Summary(&c.Result)
+	}
 	if len(c.Result.HeldBack) > MaxHeldBack {
 		c.Result.HeldBack = append([]planner.HeldBack(nil), c.Result.HeldBack[:MaxHeldBack]...)
 	}

@@ -97,13 +97,12 @@ type shapeInfo struct {
 	known    uint64
 	reasons  []*Reason
 	recorded int
-	// held are the reasons the shape's rules give, worked out at record heldAt (heldOK): every
-	// pod of the shape that no per-pod rule holds back gets this slice, shared, instead of its
-	// own copy. In a large cluster most pods on hot nodes are held back by a rule of their shape
-	// (not opted in, a PDB).
+	// held are the reasons the shape's rules give, worked out at record heldAt (-1: not yet):
+	// every pod of the shape that no per-pod rule holds back gets this slice, shared, instead of
+	// its own copy. In a large cluster most pods on hot nodes are held back by a rule of their
+	// shape (not opted in, a PDB).
 	held   []Reason
 	heldAt int
-	heldOK bool
 }
 
 // candidate is a pod under consideration with what the predicates need about it.
@@ -266,6 +265,7 @@ func (e *Eligibility) shapeInfo(pod *Pod) *shapeInfo {
 		slos:      e.slos.match(pod.Namespace, lbls),
 		pdbs:      e.pdbs.match(pod.Namespace, lbls),
 		stateful:  pod.Stateful(),
+		heldAt:    -1,
 	}
 	if pod.Owner != nil {
 		si.wl = e.workloads[pod.Owner.UID]
@@ -289,7 +289,7 @@ func (e *Eligibility) check(c *candidate) []Reason {
 		sh.known &^= untilRecordMask
 		sh.recorded = e.recorded
 	}
-	if sh := c.shape; sh.heldOK && sh.heldAt == e.recorded && !e.podRuleHolds(c) {
+	if sh := c.shape; sh.heldAt == e.recorded && !e.podRuleHolds(c) {
 		return sh.held
 	}
 	podHeld := false
@@ -325,7 +325,7 @@ func (e *Eligibility) check(c *candidate) []Reason {
 	if sh := c.shape; !podHeld {
 		// Every rule of the shape is known now, and no rule of the pod's own took part: this is
 		// the shape's answer until the next recorded move.
-		sh.held, sh.heldAt, sh.heldOK = out, e.recorded, true
+		sh.held, sh.heldAt = out, e.recorded
 	}
 	return out
 }

@@ -363,7 +363,7 @@ func (sel *moveSelection) take(c *proposal) {
 	}
 	spread := sel.spread
 	sel.res.Moves = append(sel.res.Moves, Move{
-		Pod: c.ref(), Workload: c.shape.workload, From: c.node.name, To: c.dest.name, Scheduler: schedulerOf(c.pod),
+		Pod: c.podRef, Workload: c.shape.workload, From: c.node.name, To: c.dest.name, Scheduler: schedulerOf(c.pod),
 		Possible: c.possible, Confirmed: sel.cf != nil, SourceAfter: c.srcNew, MissChance: c.missChance, Steered: c.steered,
 		SigmaBefore: spread.Sigma(), SigmaAfter: c.after, Stateful: c.shape.stateful, SLOs: sloKeys(c.shape.slos),
 		Reason: Reason{Code: ReasonLowersSigma, Message: fmt.Sprintf("node %s is hot (busiest resource at %.3f, stops being hot under %.2f); moving lowers sigma by %.4f, the most of any candidate",

@@ -50,16 +50,20 @@ var stopRank = []struct {
 	{StopUncertainDestination, []ReasonCode{ReasonUncertainDestination, ReasonAfterUncertainMove}},
 	{StopBudget, []ReasonCode{ReasonNamespaceBudget, ReasonSLOBudget}},
 	{StopBackoff, []ReasonCode{ReasonBackoff}},
-	{StopNoColdDestination, []ReasonCode{ReasonNoDestination, ReasonDestinationNotCold, ReasonLandsOnHotNode, ReasonDestinationTurnsHot}},
+	{StopNoColdDestination, nowhereToGo},
 }
+
+// nowhereToGo are the reasons of candidates with no acceptable destination.
+var nowhereToGo = []ReasonCode{ReasonNoDestination, ReasonDestinationNotCold, ReasonLandsOnHotNode, ReasonDestinationTurnsHot}
 
 // Stopped says what kept the plan from doing more, and how many held-back candidates it
 // accounts for (0 when it is not a held-back reason). In order: a blocker (its condition
 // reason: nothing was planned); the disruption window, when moves were deferred; no hot node;
 // no cold node under destinations Cold when nothing moved; the first limit of stopRank that held
 // any candidate back; else the reason that held back the most candidates, but NotOptedIn
-// (NoCandidate when there is none), ties to the one the eligibility rules report first. Candidates held back on the fast model's word alone
-// (Unconfirmed) count for the engine's run limit.
+// (NoCandidate when there is none), ties to the one the eligibility rules report first.
+// Candidates held back on the fast model's word alone (Unconfirmed) count for the engine's run
+// limit.
 //
 // The evictor's status (lastPlan.stoppedBy), `rebalancer plan` and the simulator's cycle
 // table and verdict all say it from here.
@@ -76,7 +80,7 @@ func (p *Result) Stopped() (stop string, held int) {
 	if p.ColdNodes == 0 && len(p.Moves) == 0 && !p.NotHotDestinations {
 		// Nothing could be moved anywhere; backoff or a budget on some pods changes nothing.
 		n := 0
-		for _, c := range stopRank[len(stopRank)-1].codes {
+		for _, c := range nowhereToGo {
 			n += by[c]
 		}
 		return StopNoColdDestination, n

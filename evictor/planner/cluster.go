@@ -48,7 +48,8 @@ type nodeInfo struct {
 	evicted              int
 	sample               Sample
 	pods                 []*Pod
-	ready                bool // the node's Ready condition is True
+	ready                bool  // the node's Ready condition is True
+	ix                   int32 // index in cluster.nodes
 }
 
 // hotAt reports whether a busiest-resource pressure p is within the hysteresis margin of n's hot
@@ -70,7 +71,7 @@ type cluster struct {
 	excluded []ExcludedNode
 	selected int // nodes the policy selects, fresh or not
 	// replicas counts active pods per shape (replicasPerShape), in the same pass over the pods.
-	replicas map[*Shape]int
+	replicas *shapeMap[int]
 }
 
 func resolveClasses(ncs []*v1alpha1.NodeClass, cfg *Config) []*classInfo {
@@ -121,8 +122,15 @@ func buildCluster(s *Snapshot, cfg *Config, st State, now time.Time) *cluster {
 	}
 	sort.Slice(cl.nodes, func(i, j int) bool { return cl.nodes[i].name < cl.nodes[j].name })
 
-	cl.replicas = make(map[*Shape]int, len(s.Pods)/4)
-	for _, p := range s.Pods {
+	// Each node's pods, in one array: a first pass counts them (and notes each pod's node), a
+	// second lays them out, rather than growing a slice per node.
+	for i, ni := range cl.nodes {
+		ni.ix = int32(i)
+	}
+	cl.replicas = &shapeMap[int]{}
+	at := make([]int32, len(s.Pods)) // the pod's node's index + 1; 0 for none
+	placed := 0
+	for i, p := range s.Pods {
 		countReplica(cl.replicas, p)
 		ni := cl.byName[p.NodeName]
 		if ni == nil || !holdsResources(p) {
@@ -130,7 +138,18 @@ func buildCluster(s *Snapshot, cfg *Config, st State, now time.Time) *cluster {
 		}
 		ni.load.Requested = ni.load.Requested.Add(p.Requests)
 		ni.load.Pods++
-		ni.pods = append(ni.pods, p)
+		at[i] = ni.ix + 1
+		placed++
+	}
+	all := make([]*Pod, placed)
+	for _, ni := range cl.nodes {
+		ni.pods, all = all[:0:ni.load.Pods], all[ni.load.Pods:]
+	}
+	for i, p := range s.Pods {
+		if at[i] > 0 {
+			ni := cl.nodes[at[i]-1]
+			ni.pods = append(ni.pods, p)
+		}
 	}
 
 	for _, ni := range cl.nodes {

@@ -27,6 +27,35 @@ type Compactor struct {
 
 	mu      sync.Mutex
 	strings map[string]string
+
+	// ids numbers the live shapes densely (Shape.ix), so a plan can keep what it works out per
+	// shape in a slice rather than a map (shapeMap).
+	ids idAllocator
+}
+
+// idAllocator hands out small positive numbers, reusing those given back.
+type idAllocator struct {
+	mu   sync.Mutex
+	next int32
+	free []int32
+}
+
+func (a *idAllocator) get() int32 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if n := len(a.free); n > 0 {
+		id := a.free[n-1]
+		a.free = a.free[:n-1]
+		return id
+	}
+	a.next++
+	return a.next
+}
+
+func (a *idAllocator) put(id int32) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.free = append(a.free, id)
 }
 
 // stringMap is a map shared through an internTable (which needs a pointer to hold weakly).

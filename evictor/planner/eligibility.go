@@ -28,9 +28,11 @@ type Eligibility struct {
 	pdbs       *selectorIndex[*pdbInfo]
 	slos       *selectorIndex[*sloInfo]
 	workloads  map[types.UID]*workloadInfo
-	podsByNS   map[string][]*Pod
+	// shapeWorkload is each counted shape's entry in workloads, found without hashing its UID.
+	shapeWorkload shapeMap[*workloadInfo]
+	podsByNS      map[string][]*Pod
 	// shapes memoises what the pods of one shape in one namespace have in common.
-	shapes map[*Shape]*shapeInfo
+	shapes shapeMap[*shapeInfo]
 	// reasonBuf backs the reasons check returns.
 	reasonBuf []Reason
 	backoff   map[WorkloadKey]Backoff
@@ -122,28 +124,27 @@ func NewEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, s
 
 // replicasPerShape counts the active pods of each shape that has a controller (a pointer key
 // hashes cheaply; NewEligibility folds the counts per controller).
-func replicasPerShape(pods []*Pod) map[*Shape]int {
-	perShape := make(map[*Shape]int, len(pods)/4)
+func replicasPerShape(pods []*Pod) *shapeMap[int] {
+	perShape := &shapeMap[int]{}
 	for _, p := range pods {
 		countReplica(perShape, p)
 	}
 	return perShape
 }
 
-func countReplica(perShape map[*Shape]int, p *Pod) {
+func countReplica(perShape *shapeMap[int], p *Pod) {
 	if p.Owner != nil && active(p) {
-		perShape[p.Shape]++
+		add(perShape, p.Shape, 1)
 	}
 }
 
-func newEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.WorkloadSLO, st State, now time.Time, perShape map[*Shape]int) *Eligibility {
+func newEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.WorkloadSLO, st State, now time.Time, perShape *shapeMap[int]) *Eligibility {
 	e := &Eligibility{
 		cfg: cfg, now: now, schedulersDown: s.SchedulersDown,
 		namespaces:    make(map[string]labels.Set, len(s.Namespaces)),
 		pdbs:          newSelectorIndex[*pdbInfo](),
 		slos:          newSelectorIndex[*sloInfo](),
 		workloads:     make(map[types.UID]*workloadInfo, len(s.Pods)/4),
-		shapes:        make(map[*Shape]*shapeInfo, len(perShape)),
 		backoff:       st.Backoff,
 		nsUsed:        map[string]int{},
 		lastEvictedAt: map[WorkloadKey]time.Time{},
@@ -197,13 +198,14 @@ func newEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, s
 		}
 	}
 	// Replicas per workload: counted per shape, folded per controller.
-	for sh, n := range perShape {
+	for sh, n := range perShape.all {
 		wl := e.workloads[sh.Owner.UID]
 		if wl == nil {
 			wl = &workloadInfo{}
 			e.workloads[sh.Owner.UID] = wl
 		}
 		wl.replicas += n
+		e.shapeWorkload.set(sh, wl)
 	}
 	if len(e.slos.byNS) > 0 {
 		e.podsByNS = map[string][]*Pod{}
@@ -255,7 +257,7 @@ func (e *Eligibility) fill(c *candidate, pod *Pod) {
 // nearly always in one namespace (the shape includes the controller); bare pods of one shape in
 // several namespaces are worked out each time.
 func (e *Eligibility) shapeInfo(pod *Pod) *shapeInfo {
-	if si, ok := e.shapes[pod.Shape]; ok && si.namespace == pod.Namespace {
+	if si, ok := e.shapes.get(pod.Shape); ok && si.namespace == pod.Namespace {
 		return si
 	}
 	lbls := labels.Set(pod.Labels)
@@ -268,11 +270,15 @@ func (e *Eligibility) shapeInfo(pod *Pod) *shapeInfo {
 		heldAt:    -1,
 	}
 	if pod.Owner != nil {
-		si.wl = e.workloads[pod.Owner.UID]
+		if wl, ok := e.shapeWorkload.get(pod.Shape); ok {
+			si.wl = wl
+		} else {
+			si.wl = e.workloads[pod.Owner.UID]
+		}
 		si.workload = pod.Workload()
 	}
-	if _, taken := e.shapes[pod.Shape]; !taken {
-		e.shapes[pod.Shape] = si
+	if _, taken := e.shapes.get(pod.Shape); !taken {
+		e.shapes.set(pod.Shape, si)
 	}
 	return si
 }

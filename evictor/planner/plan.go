@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -177,6 +176,7 @@ type moveSelection struct {
 	// receivers are the nodes a move may send a replacement to (receives), set for the second
 	// pass.
 	receivers []*nodeInfo
+	cds       []candidate // collect's buffer
 }
 
 // doubt is a candidate the fast model holds back, and why.
@@ -205,24 +205,35 @@ func (sel *moveSelection) collect() []*proposal {
 		if n.state.Class != scoring.Hot {
 			continue
 		}
-		// The plan's own list (buildCluster), sorted in place: candidates are taken and reported
-		// in name order.
-		slices.SortFunc(n.pods, podCompare)
-		var cd candidate
+		// The node's pods are in the snapshot's order, which the plan does not depend on: the
+		// heap orders the candidates fully, and those held back are sorted by name below.
+		held := len(res.HeldBack)
+		// First what each pod's shape shares, for all of the node's pods, then the rules: the
+		// reads of the pods and their shapes (most of a plan's time in a large cluster) do not
+		// wait on one another.
+		cds := sel.cds[:0]
 		for _, p := range n.pods {
-			sel.elig.fill(&cd, p)
-			if rs := sel.elig.check(&cd); len(rs) > 0 {
+			cds = append(cds, candidate{pod: p, shape: sel.elig.shapeInfo(p)})
+		}
+		sel.cds = cds
+		first := len(movable)
+		for i := range cds {
+			cd := &cds[i]
+			if rs := sel.elig.check(cd); len(rs) > 0 {
 				res.HeldBack = append(res.HeldBack, HeldBack{Pod: cd.ref(), Workload: cd.shape.workload, Node: n.name, Reasons: rs})
 				continue
 			}
 			if len(slab) == cap(slab) {
 				slab = make([]proposal, 0, 256)
 			}
-			slab = append(slab, proposal{candidate: cd, podRef: cd.ref(), node: n, confirmed: -1})
-			c := &slab[len(slab)-1]
-			c.usage = podUsage(p, sel.s, n, cfg.StaleAfter, sel.now)
-			c.profile = c.shape.profile
-			movable = append(movable, c)
+			slab = append(slab, proposal{candidate: *cd, podRef: cd.ref(), node: n, confirmed: -1, profile: cd.shape.profile})
+			movable = append(movable, &slab[len(slab)-1])
+		}
+		// Then their usage readings, for the same reason.
+		for _, c := range movable[first:] {
+			c.usage = podUsage(c.pod, sel.s, n, cfg.StaleAfter, sel.now)
+		}
+		for _, c := range movable[first:] {
 			if bound.ok {
 				// Ranked by the most the move could buy; its destination is predicted only if it
 				// comes to the top (version -1: not evaluated yet).
@@ -240,6 +251,9 @@ func (sel *moveSelection) collect() []*proposal {
 			}
 			sel.heap = append(sel.heap, c)
 		}
+		// Sorted here rather than the node's pods before: the entries hold the names, so the
+		// comparisons do not read the pods again.
+		slices.SortFunc(res.HeldBack[held:], compareHeldBack)
 	}
 	heap.Init(&sel.heap) // one O(n) build instead of a push per candidate
 	return movable
@@ -282,7 +296,8 @@ func (sel *moveSelection) selectMoves() {
 // evaluates it again after an earlier move, confirms its destination, and takes it.
 func (sel *moveSelection) drain() {
 	cfg, res, h := sel.cfg, sel.res, &sel.heap
-	cycleLimit := *reason(ReasonCycleLimit, "rate limit: %d evictions per cycle already planned", cfg.MaxPerCycle)
+	// One reason shared by every candidate the cycle limit holds back (capped: an append copies).
+	cycleLimit := []Reason{*reason(ReasonCycleLimit, "rate limit: %d evictions per cycle already planned", cfg.MaxPerCycle)}
 	for h.Len() > 0 {
 		if len(res.Moves) >= cfg.MaxPerCycle {
 			// Every candidate left is held back by the cycle limit. Sorting them once gives the
@@ -291,7 +306,7 @@ func (sel *moveSelection) drain() {
 			rest := *h
 			slices.SortFunc(rest, compareProposals)
 			for _, c := range rest {
-				res.hold(c, cycleLimit)
+				res.hold(c, cycleLimit...)
 			}
 			*h = rest[:0]
 			break
@@ -529,27 +544,18 @@ func (b dropBound) drop(c *proposal, sp *scoring.Spread, w scoring.Weights) floa
 //	LB           = sum over hot nodes of max over weighted r of k_r(node)
 //
 // A node its movable pods cannot clear counts all of them.
+//
+// movable holds each node's candidates together, the nodes in scope order (collect makes it so).
 func lowerBound(scope []*nodeInfo, movable []*proposal, w scoring.Weights) int {
-	type sh struct{ cpu, mem []float64 }
-	shares := map[*nodeInfo]*sh{}
-	for _, c := range movable {
-		x := shares[c.node]
-		if x == nil {
-			x = &sh{}
-			shares[c.node] = x
-		}
-		u := scoring.Utilize(c.usage, c.node.place.Capacity)
-		x.cpu, x.mem = append(x.cpu, u.CPU), append(x.mem, u.Memory)
-	}
 	fewest := func(s []float64, excess float64) int {
 		if excess <= 0 {
 			return 0
 		}
-		sort.Sort(sort.Reverse(sort.Float64Slice(s)))
+		slices.Sort(s)
 		var sum float64
 		k := 0
-		for _, v := range s {
-			sum += v
+		for i := len(s) - 1; i >= 0; i-- { // largest first
+			sum += s[i]
 			k++
 			if sum > excess {
 				break
@@ -557,25 +563,30 @@ func lowerBound(scope []*nodeInfo, movable []*proposal, w scoring.Weights) int {
 		}
 		return k
 	}
-	lb := 0
+	var cpu, mem []float64
+	lb, j := 0, 0
 	for _, n := range scope {
+		cpu, mem = cpu[:0], mem[:0]
+		for ; j < len(movable) && movable[j].node == n; j++ {
+			u := scoring.Utilize(movable[j].usage, n.place.Capacity)
+			cpu, mem = append(cpu, u.CPU), append(mem, u.Memory)
+		}
 		if n.state.Class != scoring.Hot || !n.hotAt(n.pressure) {
 			continue
 		}
 		u := scoring.Utilize(n.place.Usage, n.place.Capacity)
-		x := shares[n]
-		if x == nil {
-			x = &sh{}
-		}
 		unweighted := w.CPU <= 0 && w.Memory <= 0 // Pressure then takes both
 		k := 0
 		if w.CPU > 0 || unweighted {
-			k = max(k, fewest(x.cpu, u.CPU-n.cool))
+			k = max(k, fewest(cpu, u.CPU-n.cool))
 		}
 		if w.Memory > 0 || unweighted {
-			k = max(k, fewest(x.mem, u.Memory-n.cool))
+			k = max(k, fewest(mem, u.Memory-n.cool))
 		}
 		lb += k
+	}
+	if j != len(movable) {
+		panic("planner: lowerBound's candidates are not grouped by node in scope order")
 	}
 	return lb
 }
@@ -592,12 +603,18 @@ func schedulerOf(p *Pod) string {
 	return p.SchedulerName
 }
 
-func podCompare(a, b *Pod) int {
+// comparePodRefs orders pods by namespace, then name (then UID, unique in one snapshot).
+func comparePodRefs(a, b *PodRef) int {
 	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
 		return c
 	}
-	return strings.Compare(a.Name, b.Name)
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	return strings.Compare(string(a.UID), string(b.UID))
 }
+
+func compareHeldBack(a, b HeldBack) int { return comparePodRefs(&a.Pod, &b.Pod) }
 
 func sloKeys(slos []*sloInfo) []string {
 	if len(slos) == 0 {
@@ -625,7 +642,7 @@ func compareProposals(a, b *proposal) int {
 		}
 		return 1
 	}
-	return podCompare(a.pod, b.pod)
+	return comparePodRefs(&a.podRef, &b.podRef) // the candidates' own copies: no read of the pods
 }
 func (h proposalHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *proposalHeap) Push(x any)   { *h = append(*h, x.(*proposal)) }

@@ -2,6 +2,8 @@ package planner_test
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +83,44 @@ func TestPlanIsDeterministic(t *testing.T) {
 	a, b := skewed().plan(), skewed().plan()
 	if diff := cmp.Diff(a, b); diff != "" {
 		t.Errorf("two plans of the same input differ (-first,+second):\n%s", diff)
+	}
+}
+
+// TestPlanIgnoresThePodOrder: the evictor's pod cache lists pods in no particular order, and the
+// plan must not follow it. Each cluster is planned from its pods as generated and from two
+// shuffles of them: the moves, the candidates held back (their order too: the status, events and
+// dashboard show the first ones) and the lower bound are the same.
+func TestPlanIgnoresThePodOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		spec plannertest.Spec
+		busy bool
+	}{
+		{"mixed", plannertest.Spec{Seed: 3, Nodes: 60, PodsPerNode: 20, Replicas: 4, HotFraction: 0.2, OptIn: 0.6, Mixed: true, ServerMemory: "64Gi"}, false},
+		{"mixed, 100 moves a cycle", plannertest.Spec{Seed: 4, Nodes: 60, PodsPerNode: 20, Replicas: 4, HotFraction: 0.2, OptIn: 0.6, Mixed: true, ServerMemory: "64Gi"}, true},
+		{"uniform", plannertest.Spec{Seed: 5, Nodes: 80, PodsPerNode: 15, Replicas: 3, HotFraction: 0.3, OptIn: 0.8, ServerMemory: "32Gi"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := plannertest.Cluster(tc.spec)
+			if tc.busy {
+				w.Policy.Spec.RateLimits = rateLimits(100)
+				w.Policy.Spec.Destinations = ptr.To(v1alpha1.DestinationsNotHot)
+			}
+			want := planner.Plan(w.Snapshot, w.Policy, w.SLOs, w.State, plannertest.Now)
+			if len(want.Moves) == 0 || len(want.HeldBack) == 0 {
+				t.Fatalf("the cluster gives %d moves and %d held back: it cannot show an order", len(want.Moves), len(want.HeldBack))
+			}
+			rng := rand.New(rand.NewPCG(tc.spec.Seed, 1))
+			for i := range 2 {
+				s := w.Snapshot
+				s.Pods = slices.Clone(s.Pods)
+				rng.Shuffle(len(s.Pods), func(i, j int) { s.Pods[i], s.Pods[j] = s.Pods[j], s.Pods[i] })
+				got := planner.Plan(s, w.Policy, w.SLOs, w.State, plannertest.Now)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("shuffle %d: the plan differs (-in order,+shuffled):\n%s", i, diff)
+				}
+			}
+		})
 	}
 }
 

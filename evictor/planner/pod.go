@@ -2,6 +2,7 @@ package planner
 
 import (
 	"hash/maphash"
+	"runtime"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -87,6 +88,9 @@ type Shape struct {
 
 	// labels holds Labels in the Compactor's table of label maps while this shape is in use.
 	labels *stringMap
+	// ix numbers the shape among the live shapes of its Compactor, from 1 (0: none, made without
+	// a Compactor). It is given back when the shape is collected, so it stays small.
+	ix int32
 }
 
 // Scheduling is what decides where a pod may run and which scheduler places it.
@@ -253,6 +257,8 @@ func (c *Compactor) shape(p *corev1.Pod) *Shape {
 		// in an annotation of their own).
 		s.labels = c.labels.get(lh, &stringMap{s.Labels}, nil)
 		s.Labels = s.labels.m
+		s.ix = c.ids.get()
+		runtime.AddCleanup(s, c.ids.put, s.ix)
 	})
 }
 

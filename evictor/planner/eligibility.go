@@ -152,6 +152,9 @@ func newEligibility(s *Snapshot, cfg Config, policy *v1alpha1.RebalancePolicy, s
 		inPlan:        map[WorkloadKey]int{},
 	}
 	e.podSelectorText = cfg.PodSelector.String()
+	// The shapes counted are nearly all the plan meets: room for their numbers at once.
+	e.shapes.reserve(len(perShape.dense))
+	e.shapeWorkload.reserve(len(perShape.dense))
 	for _, ns := range s.Namespaces {
 		e.namespaces[ns.Name] = labels.Set(ns.Labels)
 	}

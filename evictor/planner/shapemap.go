@@ -40,6 +40,13 @@ func (m *shapeMap[V]) set(s *Shape, v V) {
 	m.other[s] = v
 }
 
+// reserve makes room for the shapes numbered below n.
+func (m *shapeMap[V]) reserve(n int) {
+	if n > len(m.dense) {
+		m.dense = append(m.dense, make([]shapeSlot[V], n-len(m.dense))...)
+	}
+}
+
 // add adds n to the shape's count.
 func add(m *shapeMap[int], s *Shape, n int) {
 	v, _ := m.get(s)

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"cmp"
 	"container/heap"
 	"errors"
 	"fmt"
@@ -303,12 +304,22 @@ func (sel *moveSelection) drain() {
 			// Every candidate left is held back by the cycle limit. Sorting them once gives the
 			// order popping them one by one would (the heap's order is total), at a fraction of
 			// the cost: in a large cluster tens of thousands are left.
-			rest := *h
-			slices.SortFunc(rest, compareProposals)
-			for _, c := range rest {
-				res.hold(c, cycleLimit...)
+			// The drops are copied next to the pointers first: the comparisons then read one
+			// array, not tens of thousands of candidates scattered in memory.
+			rest := make([]rankedProposal, len(*h))
+			for i, c := range *h {
+				rest[i] = rankedProposal{c.drop, c}
 			}
-			*h = rest[:0]
+			slices.SortFunc(rest, func(a, b rankedProposal) int {
+				if a.drop != b.drop {
+					return cmp.Compare(b.drop, a.drop)
+				}
+				return compareProposals(a.c, b.c)
+			})
+			for _, r := range rest {
+				res.hold(r.c, cycleLimit...)
+			}
+			*h = (*h)[:0]
 			break
 		}
 		c := heap.Pop(h).(*proposal)
@@ -625,6 +636,12 @@ func sloKeys(slos []*sloInfo) []string {
 		out[i] = s.key
 	}
 	return out
+}
+
+// rankedProposal is a candidate with its drop, to sort many candidates.
+type rankedProposal struct {
+	drop float64
+	c    *proposal
 }
 
 // proposalHeap orders candidates by predicted sigma drop, largest first, then by pod name.

@@ -38,6 +38,8 @@ type Eligibility struct {
 	backoff   map[WorkloadKey]Backoff
 	// podSelectorText is the pod selector as text, rendered once for the many messages that quote it.
 	podSelectorText string
+	// unselected is the reason given to pods the pod selector does not match, made once.
+	unselected *Reason
 
 	// From the policy's ledger: evictions in the last hour, per namespace, and the latest per workload.
 	hourUsed int
@@ -424,7 +426,11 @@ func reason(code ReasonCode, format string, args ...any) *Reason {
 func (e *Eligibility) optedIn(c *candidate) *Reason {
 	p := c.pod
 	if !e.cfg.PodSelector.Matches(labels.Set(p.Labels)) {
-		return reason(ReasonNotOptedIn, "not opted in: labels do not match the policy's podSelector %s", e.podSelectorText)
+		// The same for every shape, and most shapes of a large cluster may give it: made once.
+		if e.unselected == nil {
+			e.unselected = reason(ReasonNotOptedIn, "not opted in: labels do not match the policy's podSelector %s", e.podSelectorText)
+		}
+		return e.unselected
 	}
 	if e.cfg.ExcludeNamespaces[p.Namespace] {
 		return reason(ReasonNotOptedIn, "not opted in: namespace %s is excluded by the policy", p.Namespace)

@@ -101,7 +101,7 @@ func deferOutsideWindows(cfg *Config, res *Result, now time.Time) {
 		return
 	}
 	for _, m := range res.Moves {
-		res.HeldBack = append(res.HeldBack, HeldBack{Pod: m.Pod, Workload: m.Workload, Node: m.From, Reasons: []Reason{*reason(ReasonOutsideWindow,
+		res.HeldBack = append(res.HeldBack, HeldBack{Pod: m.Pod, Node: m.From, Reasons: []Reason{*reason(ReasonOutsideWindow,
 			"no disruption window is open (%s); would move it from %s to %s (sigma %.4f -> %.4f)", w.Next(), m.From, m.To, m.SigmaBefore, m.SigmaAfter)}})
 	}
 	res.Deferred, res.Moves = res.Moves, nil
@@ -221,7 +221,7 @@ func (sel *moveSelection) collect() []*proposal {
 		for i := range cds {
 			cd := &cds[i]
 			if rs := sel.elig.check(cd); len(rs) > 0 {
-				res.HeldBack = append(res.HeldBack, HeldBack{Pod: cd.ref(), Workload: cd.shape.workload, Node: n.name, Reasons: rs})
+				res.HeldBack = append(res.HeldBack, HeldBack{Pod: cd.ref(), Node: n.name, Reasons: rs})
 				continue
 			}
 			if len(slab) == cap(slab) {
@@ -603,7 +603,7 @@ func lowerBound(scope []*nodeInfo, movable []*proposal, w scoring.Weights) int {
 }
 
 func (res *Result) hold(c *proposal, rs ...Reason) {
-	res.HeldBack = append(res.HeldBack, HeldBack{Pod: c.podRef, Workload: c.shape.workload, Node: c.node.name, Reasons: rs})
+	res.HeldBack = append(res.HeldBack, HeldBack{Pod: c.podRef, Node: c.node.name, Reasons: rs})
 }
 
 // schedulerOf is the name of the scheduler that places the pod's replacement.

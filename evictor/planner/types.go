@@ -163,12 +163,13 @@ func (m Move) LogValues() []any {
 		"sigmaBefore", m.SigmaBefore, "sigmaAfter", m.SigmaAfter, "reason", m.Reason.Code}
 }
 
-// HeldBack is a candidate on a hot node that the plan does not move, with every reason.
+// HeldBack is a candidate on a hot node that the plan does not move, with every reason. A large
+// cluster's plan holds back tens of thousands, so it is kept small: the pod's workload, which no
+// reader needed, is not in it.
 type HeldBack struct {
-	Pod      PodRef
-	Workload WorkloadKey
-	Node     string
-	Reasons  []Reason
+	Pod     PodRef
+	Node    string
+	Reasons []Reason
 }
 
 func (h HeldBack) String() string {

@@ -248,7 +248,9 @@ type Result struct {
 	// open; each is also in HeldBack with reason OutsideDisruptionWindow. Moves is then empty.
 	Deferred []Move
 	// HeldBack lists candidates not moved, in the order they were decided: node by node (by
-	// name) and pod by pod for the rules checked up front, then as selection reached them.
+	// name), each node's pods by namespace and name, for the rules checked up front; then as
+	// selection reached them (those left at the cycle limit by predicted drop). The order does not
+	// depend on the order of Snapshot.Pods.
 	HeldBack []HeldBack
 	// Unconfirmed counts the candidates held back on the fast model's verdict alone, because the
 	// placement engine had run as often as the cycle allows (ReasonConfirmationLimit); their

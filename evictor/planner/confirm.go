@@ -40,9 +40,9 @@ type confirmer struct {
 	drawn map[string]bool
 	// tbl is RebalancerNodeClassFit's input in the session.
 	tbl *placement.Table
-	// every is scoringEveryNode's answer once everyAsked.
-	every      []string
-	everyAsked bool
+	// every are the schedulers that score every node of this cluster (placement.Engine.
+	// ScoringEveryNode), for the UncertainDestination message.
+	every []string
 }
 
 func (cf *confirmer) session() (*placement.Session, error) {
@@ -411,19 +411,11 @@ func (cf *confirmer) uncertain(pred placement.Prediction, name string, r *Reason
 	if pred.Sampled {
 		why = fmt.Sprintf("it scores a sample of %d of the %d feasible nodes (percentageOfNodesToScore), so it may pick any of %d; the chance of an unacceptable one is %.0f%%, above %.0f%%",
 			pred.ToScore, pred.Feasible, len(pred.Possible), 100*miss, 100*MaxMissChance)
-		if every := cf.scoringEveryNode(); len(every) > 0 {
+		if every := cf.every; len(every) > 0 {
 			why += fmt.Sprintf("; a pod on %s is placed by a score of every node, where such a move can be confirmed", strings.Join(every, " or "))
 		}
 	}
 	return reason(ReasonUncertainDestination, "the %s may place the replacement on any of several nodes (%s), and not on %s: %s", pred.Scheduler, why, name, r.Message)
-}
-
-// scoringEveryNode is placement.Engine.ScoringEveryNode for this cluster, asked once a plan.
-func (cf *confirmer) scoringEveryNode() []string {
-	if !cf.everyAsked {
-		cf.every, cf.everyAsked = cf.engine.ScoringEveryNode(len(cf.cl.nodes)), true
-	}
-	return cf.every
 }
 
 // setDest sets c's destination and the scores and sigma after the move, or says why dest would

@@ -262,8 +262,9 @@ func (e *Eligibility) fill(c *candidate, pod *Pod) {
 // nearly always in one namespace (the shape includes the controller); bare pods of one shape in
 // several namespaces are worked out each time.
 func (e *Eligibility) shapeInfo(pod *Pod) *shapeInfo {
-	if si, ok := e.shapes.get(pod.Shape); ok && si.namespace == pod.Namespace {
-		return si
+	known, taken := e.shapes.get(pod.Shape)
+	if taken && known.namespace == pod.Namespace {
+		return known
 	}
 	lbls := labels.Set(pod.Labels)
 	si := &shapeInfo{
@@ -282,7 +283,7 @@ func (e *Eligibility) shapeInfo(pod *Pod) *shapeInfo {
 		}
 		si.workload = pod.Workload()
 	}
-	if _, taken := e.shapes.get(pod.Shape); !taken {
+	if !taken {
 		e.shapes.set(pod.Shape, si)
 	}
 	return si

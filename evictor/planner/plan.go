@@ -77,7 +77,7 @@ func Plan(s Snapshot, policy *v1alpha1.RebalancePolicy, slos []*v1alpha1.Workloa
 	sel := &moveSelection{s: &s, cfg: &cfg, cl: cl, res: &res, spread: spread, now: now,
 		elig: newEligibility(&s, cfg, policy, slos, st, now, cl.replicas), pr: newPredictor(cl.scope, cfg.Weights)}
 	if s.Placement != nil {
-		sel.cf = &confirmer{engine: s.Placement, s: &s, cl: cl, cfg: &cfg, now: now}
+		sel.cf = &confirmer{engine: s.Placement, s: &s, cl: cl, cfg: &cfg, now: now, every: s.Placement.ScoringEveryNode(len(cl.nodes))}
 		defer sel.cf.close()
 	}
 	movable := sel.collect()

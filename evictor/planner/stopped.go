@@ -1,5 +1,10 @@
 package planner
 
+import (
+	"cmp"
+	"slices"
+)
+
 // What kept a plan from doing more (Result.Stopped). Besides these, Stopped returns a blocker's
 // condition reason, OutsideDisruptionWindow, or the reason code that held back the most
 // candidates.
@@ -97,8 +102,25 @@ func (p *Result) Stopped() (stop string, held int) {
 			return r.stop, n
 		}
 	}
-	// Ties go to the reason the eligibility rules report first (a pod's reasons are in the
-	// rules' order), then by name.
+	most := 0
+	var tied []ReasonCode
+	for code, n := range by {
+		switch {
+		case code == ReasonNotOptedIn || n < most:
+		case n > most:
+			most, tied = n, append(tied[:0], code)
+		default:
+			tied = append(tied, code)
+		}
+	}
+	switch len(tied) {
+	case 0:
+		return StopNoCandidate, 0
+	case 1:
+		return string(tied[0]), most
+	}
+	// A tie goes to the reason the eligibility rules report first (a pod's reasons are in the
+	// rules' order), then by name. Ties are rare: the held-back list is read again only for them.
 	first := map[ReasonCode]int{}
 	for _, h := range p.HeldBack {
 		for i, r := range h.Reasons {
@@ -107,14 +129,7 @@ func (p *Result) Stopped() (stop string, held int) {
 			}
 		}
 	}
-	top, most := ReasonCode(StopNoCandidate), 0
-	for code, n := range by {
-		if code == ReasonNotOptedIn {
-			continue
-		}
-		if n > most || n == most && (first[code] < first[top] || first[code] == first[top] && code < top) {
-			top, most = code, n
-		}
-	}
-	return string(top), most
+	return string(slices.MinFunc(tied, func(a, b ReasonCode) int {
+		return cmp.Or(cmp.Compare(first[a], first[b]), cmp.Compare(a, b))
+	})), most
 }

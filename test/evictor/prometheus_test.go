@@ -2,6 +2,7 @@ package evictor_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net"
@@ -71,10 +72,10 @@ func TestPrometheusScrapesEachReplicaOnce(t *testing.T) {
 	}
 	t.Logf("Services scraped: %v; series of rebalancer_dry_run_evictions_total per pod: %v", services, vec)
 
-	// The Grafana board's "What stopped the plan" query: one series for the policy, from the
-	// leader (the standby plans nothing), at 1.
+	// The Grafana board's "What stopped the plan" query, as the board has it: one series for the
+	// policy, from the leader (the standby plans nothing), at 1.
 	s.createPolicy(func(p *v1alpha1.RebalancePolicySpec) { p.DryRun = ptr.To(true) })
-	query := fmt.Sprintf(`rebalancer_plan_stopped_by{policy=%q} == 1`, s.ns)
+	query := strings.ReplaceAll(panelQuery(t, "What stopped the plan"), "$policy", s.ns)
 	s.eventually("the leader's rebalancer_plan_stopped_by", func() bool {
 		v, err := prom.Query(ctx, query)
 		vec = v
@@ -84,6 +85,31 @@ func TestPrometheusScrapesEachReplicaOnce(t *testing.T) {
 		t.Errorf("%s: %v, want one series with a reason", query, vec)
 	}
 	t.Logf("%s: %v", query, vec)
+}
+
+// panelQuery is the query of the Grafana board's panel with the title (its only target).
+func panelQuery(t *testing.T, title string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(controlplane.RepoRoot(), "dashboards", "rebalancer-overview.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var board struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(raw, &board); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range board.Panels {
+		if p.Title == title && len(p.Targets) == 1 {
+			return p.Targets[0].Expr
+		}
+	}
+	t.Fatalf("the board has no panel %q with one query", title)
+	return ""
 }
 
 // renderChart renders charts/rebalancer with helm (bin/helm, or $REBALANCER_HELM) and the --set

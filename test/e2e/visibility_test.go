@@ -4,9 +4,7 @@ package e2e_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -41,25 +39,13 @@ func TestGrafanaPanelsHaveData(t *testing.T) {
 		v, err := prom.Query(ctx, `count_over_time(up[1m]) >= 3 and up == 1`)
 		return err == nil && len(v) == 2, nil
 	})
-	b, err := os.ReadFile(controlplane.RepoRoot() + "/dashboards/rebalancer-overview.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var board struct {
-		Panels []struct {
-			Title   string
-			Targets []struct{ Expr string }
-		}
-	}
-	if err := json.Unmarshal(b, &board); err != nil {
-		t.Fatal(err)
-	}
+	panels := promtest.BoardPanels(t, controlplane.RepoRoot(), "rebalancer-overview.json")
 	// Grafana's variables: every value of the template variables, the rate interval and range of
 	// a dashboard looking at the last 15 minutes.
 	vars := strings.NewReplacer("$__rate_interval", "1m", "$__range", "15m", `"$policy"`, `".*"`, `"$node"`, `".*"`,
 		`"$resource"`, `".*"`, `"$namespace"`, `".*"`)
 	queries := 0
-	for _, p := range board.Panels {
+	for _, p := range panels {
 		for _, tg := range p.Targets {
 			if tg.Expr == "" {
 				continue

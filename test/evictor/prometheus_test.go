@@ -2,7 +2,6 @@ package evictor_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"net"
@@ -90,20 +89,7 @@ func TestPrometheusScrapesEachReplicaOnce(t *testing.T) {
 // panelQuery is the query of the Grafana board's panel with the title (its only target).
 func panelQuery(t *testing.T, title string) string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(controlplane.RepoRoot(), "dashboards", "rebalancer-overview.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var board struct {
-		Panels []struct {
-			Title   string
-			Targets []struct{ Expr string }
-		}
-	}
-	if err := json.Unmarshal(raw, &board); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range board.Panels {
+	for _, p := range promtest.BoardPanels(t, controlplane.RepoRoot(), "rebalancer-overview.json") {
 		if p.Title == title && len(p.Targets) == 1 {
 			return p.Targets[0].Expr
 		}

@@ -4,6 +4,7 @@ package promtest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -148,4 +149,24 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Panel is a panel of the Grafana board, with its queries.
+type Panel struct {
+	Title   string
+	Targets []struct{ Expr string }
+}
+
+// BoardPanels reads the top-level panels of the Grafana board (dashboards/<file> under root).
+func BoardPanels(t *testing.T, root, file string) []Panel {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(root, "dashboards", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var board struct{ Panels []Panel }
+	if err := json.Unmarshal(raw, &board); err != nil {
+		t.Fatal(err)
+	}
+	return board.Panels
 }

@@ -189,38 +189,12 @@ func BenchmarkThroughput(b *testing.B) {
 	b.ReportMetric(def, "default-score-µs/pod")
 	b.ReportMetric(every, "default-every-node-score-µs/pod")
 	b.ReportMetric(ours, "ours-score-µs/pod")
-	// Per node, in the same runs: this plugin's Score against NodeResourcesBalancedAllocation's
-	// (kube-scheduler times plugins on a sample of the cycles).
-	b.ReportMetric(pluginScoreNanos(b, nodeclassfit.Name), "ours-Score-ns/node")
-	b.ReportMetric(pluginScoreNanos(b, "NodeResourcesBalancedAllocation"), "balancedallocation-Score-ns/node")
-}
-
-// pluginScoreNanos is the mean time, in nanoseconds, of one Score call of the plugin, from
-// scheduler_plugin_execution_duration_seconds (which has no profile label: BalancedAllocation's
-// covers both profiles).
-func pluginScoreNanos(b *testing.B, plugin string) float64 {
-	b.Helper()
-	families, err := legacyregistry.DefaultGatherer.Gather()
-	if err != nil {
-		b.Fatal(err)
-	}
-	var sum float64
-	var n uint64
-	for _, f := range families {
-		if f.GetName() != "scheduler_plugin_execution_duration_seconds" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			if label(m, "plugin") == plugin && label(m, "extension_point") == "Score" {
-				sum += m.GetHistogram().GetSampleSum()
-				n += m.GetHistogram().GetSampleCount()
-			}
-		}
-	}
-	if n == 0 {
-		return 0
-	}
-	return sum / float64(n) * 1e9
+	// Per-plugin Score times are not reported here: kube-scheduler records them through a buffer
+	// of 1,000 observations drained once a second, drops what does not fit (a cycle at 5,000 nodes
+	// makes thousands) and does not drain it when the scheduler stops, so a mean taken from
+	// scheduler_plugin_execution_duration_seconds is of whatever got through, and 0 when nothing
+	// did. plugins/nodeclassfit's BenchmarkScore measures this plugin's Score per node beside
+	// NodeResourcesBalancedAllocation's. The extension-point durations above are recorded directly.
 }
 
 // scoringMicros is the mean time, in microseconds per scheduling cycle, the profile spent in the

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -134,6 +135,7 @@ func predictionRound(t *testing.T, sched string) map[string]float64 {
 		got[o] = after[o] - before[o]
 	}
 	t.Logf("%s: %v evictions in %s; outcomes %v", sched, evicted, time.Since(start).Round(time.Second), got)
+	logMispredictions(t, ns, start)
 	if evicted < 20 {
 		t.Errorf("%v evictions, want at least 20 (the three x86 servers start at pressure 1.0 and cool under 0.70)", evicted)
 	}
@@ -141,6 +143,25 @@ func predictionRound(t *testing.T, sched string) map[string]float64 {
 		checkSteeredFromRecords(t, ns, ws)
 	}
 	return got
+}
+
+// logMispredictions logs the evictor's PlacementMispredicted events since start about the pods
+// of namespace ns (each says where the replacement landed and what was predicted), so a run's
+// misses can be told apart without the evictor's logs.
+func logMispredictions(t *testing.T, ns string, start time.Time) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	evs := &eventsv1.EventList{}
+	if err := env.c.List(ctx, evs); err != nil {
+		t.Errorf("Listing events: %v", err)
+		return
+	}
+	for _, e := range evs.Items {
+		if e.Reason == "PlacementMispredicted" && strings.Contains(e.Note, ns+"/") && !e.EventTime.Time.Before(start.Add(-time.Second)) {
+			t.Logf("%s %s", e.EventTime.UTC().Format(time.TimeOnly), e.Note)
+		}
+	}
 }
 
 func predictionCounts(t *testing.T, sched string) map[string]float64 {

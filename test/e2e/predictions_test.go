@@ -5,6 +5,7 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -157,10 +158,48 @@ func logMispredictions(t *testing.T, ns string, start time.Time) {
 		t.Errorf("Listing events: %v", err)
 		return
 	}
+	missed := false
 	for _, e := range evs.Items {
 		if e.Reason == "PlacementMispredicted" && strings.Contains(e.Note, ns+"/") && !e.EventTime.Time.Before(start.Add(-time.Second)) {
 			t.Logf("%s %s", e.EventTime.UTC().Format(time.TimeOnly), e.Note)
+			missed = true
 		}
+	}
+	if !missed {
+		return
+	}
+	// The round's timeline: each eviction in the ledger (where it was planned to land) and each
+	// replacement (when it was created, when scheduled, where), by time.
+	type line struct {
+		at   time.Time
+		text string
+	}
+	var lines []line
+	for _, d := range policyNow(t).Status.Ledger {
+		if d.Namespace == ns && !d.Time.Before(&metav1.Time{Time: start.Add(-time.Second)}) {
+			lines = append(lines, line{d.Time.Time, fmt.Sprintf("evicted %s from %s, planned on %s", d.Pod, d.Node, d.Destination)})
+		}
+	}
+	pods := &corev1.PodList{}
+	if err := env.c.List(ctx, pods, client.InNamespace(ns)); err != nil {
+		t.Errorf("Listing the pods of %s: %v", ns, err)
+		return
+	}
+	for _, p := range pods.Items {
+		if p.CreationTimestamp.Time.Before(start) {
+			continue
+		}
+		scheduled := "not scheduled"
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionTrue {
+				scheduled = "scheduled " + c.LastTransitionTime.UTC().Format(time.TimeOnly)
+			}
+		}
+		lines = append(lines, line{p.CreationTimestamp.Time, fmt.Sprintf("created %s, %s, on %q", p.Name, scheduled, p.Spec.NodeName)})
+	}
+	slices.SortStableFunc(lines, func(a, b line) int { return a.at.Compare(b.at) })
+	for _, l := range lines {
+		t.Logf("  %s %s", l.at.UTC().Format(time.TimeOnly), l.text)
 	}
 }
 

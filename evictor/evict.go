@@ -24,7 +24,7 @@ import (
 
 // execute carries out the plan's moves. In dry-run it only reports them. Live, the moves of a
 // cycle go together (evictAll): one fresh check, one write-ahead ledger write, the eviction calls
-// at once, one release of what failed.
+// (callEvictions), one release of what failed.
 func (r *Reconciler) execute(ctx context.Context, p *v1alpha1.RebalancePolicy, cl *cacheView, st *policyState, res *planner.Result, now time.Time) []MoveOutcome {
 	logger := log.FromContext(ctx)
 	// What the plan saw, for judging each eviction later by its own prediction.
@@ -103,7 +103,7 @@ func (pm *pending) finish(o Outcome, detail string) {
 
 // evictAll evicts the cycle's moves: it checks every pod again on fresh state (recheck, one
 // round of reads for the cycle), records the disruptions of the pods that pass in the ledgers
-// (write-ahead, one update of each ledger), calls the eviction API for them at once, and releases
+// (write-ahead, one update of each ledger), calls the eviction API for them (callEvictions), and releases
 // the entries of the calls that did not evict (one update again). A move is checked on fresh state
 // with the budgets the moves before it spend, as the plan chose them. On a busy API server each
 // round trip is what a cycle waits for (docs/scale.md): per move they were five, now they are
@@ -160,22 +160,109 @@ func (r *Reconciler) evictAll(ctx context.Context, p *v1alpha1.RebalancePolicy, 
 	return out
 }
 
-// callEvictions calls the eviction API for each admitted move at once (the API server orders
-// evictions that share a PodDisruptionBudget itself).
+// callEvictions calls the eviction API for the admitted moves, in the plan's order.
+//
+// The plan predicted each move's replacement with the earlier moves' replacements already placed,
+// and kube-scheduler places replacements in the order their controllers create them. When every
+// move is steered, its scheduler puts the replacement on the node the plan chose whatever the
+// order, so the calls go at once. Otherwise they go one at a time, each after the previous
+// eviction's replacement is bound (awaitReplacement), so the scheduler places each replacement on
+// the cluster its prediction assumed. Called all at once, a cycle's replacements were seen
+// scheduled in another order than planned, two workloads trading their predicted nodes (test/e2e's
+// prediction round).
 func (r *Reconciler) callEvictions(ctx context.Context, admitted []*pending) {
-	var g errgroup.Group
-	g.SetLimit(maxConcurrentEvictions)
-	for _, pm := range admitted {
-		g.Go(func() error {
-			pm.result = r.Live.Execute(ctx, pm.pod, pm.move)
-			return nil
-		})
+	if !scoredByScheduler(admitted) {
+		var g errgroup.Group
+		g.SetLimit(maxConcurrentEvictions)
+		for _, pm := range admitted {
+			g.Go(func() error {
+				pm.result = r.Live.Execute(ctx, pm.pod, pm.move)
+				return nil
+			})
+		}
+		_ = g.Wait()
+		return
 	}
-	_ = g.Wait()
+	claimed := map[types.UID]bool{}
+	for i, pm := range admitted {
+		// Creation times are whole seconds: a replacement created within the second before the
+		// call still counts, as in replacementOf.
+		since := r.Clock.Now().Add(-time.Second)
+		pm.result = r.Live.Execute(ctx, pm.pod, pm.move)
+		if pm.result.Outcome == Evicted && i < len(admitted)-1 {
+			r.awaitReplacement(ctx, pm.move, since, claimed)
+		}
+	}
+}
+
+// scoredByScheduler: among several moves, at least one lands where its scheduler's scores send it
+// (not steered), so where it lands depends on the order the replacements are scheduled in.
+func scoredByScheduler(moves []*pending) bool {
+	if len(moves) < 2 {
+		return false
+	}
+	for _, pm := range moves {
+		if !pm.move.Steered {
+			return true
+		}
+	}
+	return false
 }
 
 // maxConcurrentEvictions bounds the eviction calls in flight.
 const maxConcurrentEvictions = 5
+
+const (
+	// DefaultReplacementWait is Reconciler.ReplacementWait's default: a ReplicaSet's replacement
+	// is usually bound within a second; a StatefulSet's waits for the old pod to be gone.
+	DefaultReplacementWait = 10 * time.Second
+	// replacementPoll is how often awaitReplacement looks for the replacement in the pod cache.
+	replacementPoll = 200 * time.Millisecond
+)
+
+// awaitReplacement waits until the replacement of m's pod is bound to a node: a pod of its
+// workload, created since since, not already claimed by an earlier move of the cycle (claimed).
+// It waits at most ReplacementWait, and not at all when that is negative or there is no pod
+// cache. It reports whether the replacement was seen bound.
+func (r *Reconciler) awaitReplacement(ctx context.Context, m planner.Move, since time.Time, claimed map[types.UID]bool) bool {
+	wait := r.ReplacementWait
+	if wait == 0 {
+		wait = DefaultReplacementWait
+	}
+	if wait < 0 || r.Pods == nil || m.Workload.Kind == "" {
+		return false
+	}
+	deadline := r.Clock.Now().Add(wait)
+	for {
+		if uid := boundReplacement(r.Pods.List(), m, since, claimed); uid != "" {
+			claimed[uid] = true
+			return true
+		}
+		if !r.Clock.Now().Before(deadline) {
+			log.FromContext(ctx).V(1).Info("Replacement not bound in time; evicting the next move", "pod", m.Pod.String(), "workload", m.Workload.String(), "waited", wait)
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-r.Clock.After(replacementPoll):
+		}
+	}
+}
+
+// boundReplacement returns the UID of a pod bound to a node that may be m's replacement: of m's
+// workload, not m's pod, created since since and not claimed; "" when there is none.
+func boundReplacement(pods []*planner.Pod, m planner.Move, since time.Time, claimed map[types.UID]bool) types.UID {
+	for _, p := range pods {
+		if p.Namespace != m.Pod.Namespace || p.NodeName == "" || p.UID == m.Pod.UID || claimed[p.UID] || p.Created().Before(since) {
+			continue
+		}
+		if p.Owner != nil && p.Owner.Kind == m.Workload.Kind && p.Owner.Name == m.Workload.Name {
+			return p.UID
+		}
+	}
+	return ""
+}
 
 // evicted reports the eviction API's answer for one move (events, metrics, a log line) and backs
 // the workload off when the answer asks for it.

@@ -56,6 +56,10 @@ type Reconciler struct {
 	// FollowWindow is how long the node a pod was evicted from has to cool before the eviction
 	// counts as wasted and the workload is backed off. Defaults to 3 intervals.
 	FollowWindow time.Duration
+	// ReplacementWait bounds how long a cycle whose moves land where the scheduler's scores send
+	// them waits for each evicted pod's replacement to be bound before it evicts the next one
+	// (callEvictions). Defaults to DefaultReplacementWait; negative: it does not wait.
+	ReplacementWait time.Duration
 	// SourceTimeout bounds one usage read. Defaults to 30s.
 	SourceTimeout time.Duration
 	// Placement confirms every planned move with the real scheduler framework of the pod's

@@ -228,6 +228,9 @@ func startEvictor(t *testing.T, src *source, o options) *instance {
 		Observers: []evictor.Observer{history},
 
 		SourceTimeout: o.sourceTimeout,
+		// No controller runs here, so no evicted pod is ever replaced: the cycle does not wait for
+		// replacements (test/e2e, with kube-controller-manager, does).
+		ReplacementWait: -1,
 	}
 	if o.clock != nil {
 		r.Clock = o.clock

@@ -1,0 +1,176 @@
+package evictor
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
+
+	"github.com/tinorodney/rebalancer/evictor/planner"
+)
+
+// fakePods is a pod cache the test adds replacements to.
+type fakePods struct {
+	mu   sync.Mutex
+	pods []*planner.Pod
+}
+
+func (f *fakePods) List() []*planner.Pod {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*planner.Pod(nil), f.pods...)
+}
+
+func (f *fakePods) HasSynced() bool { return true }
+
+func (f *fakePods) add(p *corev1.Pod) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pods = append(f.pods, planner.NewPod(p))
+}
+
+func (f *fakePods) len() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.pods)
+}
+
+// replicaOf is a pod of ReplicaSet rs in namespace ns, bound to node ("" for none).
+func replicaOf(ns, name, rs, node string, created time.Time) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID(ns + "/" + name), CreationTimestamp: metav1.NewTime(created),
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs, UID: types.UID("uid-" + rs), Controller: ptr.To(true)}}},
+		Spec:   corev1.PodSpec{NodeName: node},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning},
+	}
+}
+
+func moveOf(p *corev1.Pod, to string, steered bool) planner.Move {
+	return planner.Move{
+		Pod:      planner.PodRef{Namespace: p.Namespace, Name: p.Name, UID: p.UID},
+		Workload: planner.WorkloadKey{Namespace: p.Namespace, Kind: "ReplicaSet", Name: p.OwnerReferences[0].Name},
+		From:     p.Spec.NodeName, To: to, Steered: steered,
+	}
+}
+
+// replacingExecutor evicts every pod and, as a ReplicaSet and a scheduler would, binds a
+// replacement on the move's To soon after (unless the move's pod is in never). It records, for each call,
+// how many replacements were bound when it was made.
+type replacingExecutor struct {
+	pods  *fakePods
+	never map[string]bool
+
+	mu          sync.Mutex
+	calls       []string
+	boundBefore []int
+}
+
+func (e *replacingExecutor) Execute(_ context.Context, pod *corev1.Pod, m planner.Move) Result {
+	e.mu.Lock()
+	e.calls = append(e.calls, pod.Name)
+	e.boundBefore = append(e.boundBefore, e.pods.len())
+	e.mu.Unlock()
+	if !e.never[pod.Name] {
+		// The replacement is bound a little after the call returns, as a controller and a
+		// scheduler bind it: a caller that does not wait evicts the next pod before.
+		created := time.Now()
+		time.AfterFunc(10*time.Millisecond, func() {
+			e.pods.add(replicaOf(pod.Namespace, pod.Name+"-new", m.Workload.Name, m.To, created))
+		})
+	}
+	return Result{Outcome: Evicted}
+}
+
+// TestCallEvictionsInPlanOrder: when a move of the cycle lands where its scheduler's scores send
+// it, the eviction calls go in the plan's order, each after the previous replacement is bound.
+func TestCallEvictionsInPlanOrder(t *testing.T) {
+	old := time.Now().Add(-time.Hour)
+	cases := []struct {
+		name    string
+		steered []bool
+		never   map[string]bool
+		// wantBound[i] is how many replacements must be bound when call i is made; nil: any
+		// (the calls go at once).
+		wantBound []int
+	}{
+		{name: "default scheduler", steered: []bool{false, false, false}, wantBound: []int{0, 1, 2}},
+		{name: "a steered move among them", steered: []bool{true, false, true}, wantBound: []int{0, 1, 2}},
+		{name: "every move steered", steered: []bool{true, true, true}},
+		{name: "a replacement that never comes", steered: []bool{false, false, false}, never: map[string]bool{"web-0": true}, wantBound: []int{0, 0, 1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			pods := &fakePods{}
+			exec := &replacingExecutor{pods: pods, never: tc.never}
+			// Long enough for any replacement that comes; the one that never comes costs it once.
+			r := &Reconciler{Live: exec, Pods: pods, Clock: clock.RealClock{}, ReplacementWait: 2 * time.Second}
+			var admitted []*pending
+			var want []string
+			for i, steered := range tc.steered {
+				p := replicaOf("shop", fmt.Sprintf("web-%d", i), fmt.Sprintf("web-%d", i%2), "hot-1", old)
+				admitted = append(admitted, &pending{move: moveOf(p, fmt.Sprintf("cold-%d", i), steered), pod: p})
+				want = append(want, p.Name)
+			}
+			r.callEvictions(context.Background(), admitted)
+			for i, pm := range admitted {
+				if pm.result.Outcome != Evicted {
+					t.Errorf("move %d: outcome %v, want Evicted", i, pm.result.Outcome)
+				}
+			}
+			if len(exec.calls) != len(want) {
+				t.Fatalf("%d eviction calls, want %d", len(exec.calls), len(want))
+			}
+			if tc.wantBound == nil {
+				return
+			}
+			if fmt.Sprint(exec.calls) != fmt.Sprint(want) {
+				t.Errorf("calls %v, want the plan's order %v", exec.calls, want)
+			}
+			if fmt.Sprint(exec.boundBefore) != fmt.Sprint(tc.wantBound) {
+				t.Errorf("replacements bound before each call %v, want %v", exec.boundBefore, tc.wantBound)
+			}
+		})
+	}
+}
+
+// TestBoundReplacement: the replacement of a move is a pod of its workload, bound, created since
+// the eviction, neither the evicted pod nor one an earlier move claimed.
+func TestBoundReplacement(t *testing.T) {
+	since := time.Now().Add(-time.Minute).Truncate(time.Second)
+	evicted := replicaOf("shop", "web-0", "web", "hot-1", since.Add(-time.Hour))
+	m := moveOf(evicted, "cold-1", false)
+	cases := []struct {
+		name    string
+		pod     *corev1.Pod
+		claimed bool
+		want    bool
+	}{
+		{name: "the replacement", pod: replicaOf("shop", "web-new", "web", "cold-1", since), want: true},
+		{name: "bound elsewhere than predicted", pod: replicaOf("shop", "web-new", "web", "cold-2", since), want: true},
+		{name: "not bound yet", pod: replicaOf("shop", "web-new", "web", "", since)},
+		{name: "created before the eviction", pod: replicaOf("shop", "web-new", "web", "cold-1", since.Add(-time.Second))},
+		{name: "another workload", pod: replicaOf("shop", "api-new", "api", "cold-1", since)},
+		{name: "another namespace", pod: replicaOf("staging", "web-new", "web", "cold-1", since)},
+		{name: "claimed by an earlier move", pod: replicaOf("shop", "web-new", "web", "cold-1", since), claimed: true},
+		{name: "the evicted pod itself", pod: replicaOf("shop", "web-0", "web", "hot-1", since)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			claimed := map[types.UID]bool{}
+			if tc.claimed {
+				claimed[tc.pod.UID] = true
+			}
+			got := boundReplacement([]*planner.Pod{planner.NewPod(tc.pod)}, m, since, claimed)
+			if (got != "") != tc.want {
+				t.Errorf("boundReplacement = %q, want a replacement: %v", got, tc.want)
+			}
+		})
+	}
+}

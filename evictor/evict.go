@@ -185,12 +185,10 @@ func (r *Reconciler) callEvictions(ctx context.Context, admitted []*pending) {
 	}
 	claimed := map[types.UID]bool{}
 	for i, pm := range admitted {
-		// Creation times are whole seconds: a replacement created within the second before the
-		// call still counts, as in replacementOf.
-		since := r.Clock.Now().Add(-time.Second)
+		at := r.Clock.Now()
 		pm.result = r.Live.Execute(ctx, pm.pod, pm.move)
 		if pm.result.Outcome == Evicted && i < len(admitted)-1 {
-			r.awaitReplacement(ctx, pm.move, since, claimed)
+			r.awaitReplacement(ctx, pm.move, at, claimed)
 		}
 	}
 }
@@ -213,30 +211,32 @@ func scoredByScheduler(moves []*pending) bool {
 const maxConcurrentEvictions = 5
 
 const (
-	// DefaultReplacementWait is Reconciler.ReplacementWait's default: a ReplicaSet's replacement
-	// is usually bound within a second; a StatefulSet's waits for the old pod to be gone.
+	// DefaultReplacementWait is Reconciler.ReplacementWait's default. A StatefulSet's replacement
+	// is only created once the old pod is gone, so it may take the whole wait.
 	DefaultReplacementWait = 10 * time.Second
 	// replacementPoll is how often awaitReplacement looks for the replacement in the pod cache.
 	replacementPoll = 200 * time.Millisecond
 )
 
-// awaitReplacement waits until the replacement of m's pod is bound to a node: a pod of its
-// workload, created since since, not already claimed by an earlier move of the cycle (claimed).
-// It waits at most ReplacementWait, and not at all when that is negative or there is no pod
-// cache. It reports whether the replacement was seen bound.
-func (r *Reconciler) awaitReplacement(ctx context.Context, m planner.Move, since time.Time, claimed map[types.UID]bool) bool {
+// awaitReplacement waits until the replacement of m's pod, evicted at evictedAt, is bound to a
+// node (mayReplace; the follow-up pairs them by the same rule), and claims it for the cycle. It
+// waits at most ReplacementWait, and not at all when that is negative or there is no pod cache.
+// It reports whether the replacement was seen bound.
+func (r *Reconciler) awaitReplacement(ctx context.Context, m planner.Move, evictedAt time.Time, claimed map[types.UID]bool) bool {
 	wait := r.ReplacementWait
 	if wait == 0 {
 		wait = DefaultReplacementWait
 	}
-	if wait < 0 || r.Pods == nil || m.Workload.Kind == "" {
+	if wait < 0 || r.Pods == nil {
 		return false
 	}
 	deadline := r.Clock.Now().Add(wait)
 	for {
-		if uid := boundReplacement(r.Pods.List(), m, since, claimed); uid != "" {
-			claimed[uid] = true
-			return true
+		for _, p := range r.Pods.List() {
+			if mayReplace(p, m, evictedAt, claimed) {
+				claimed[p.UID] = true
+				return true
+			}
 		}
 		if !r.Clock.Now().Before(deadline) {
 			log.FromContext(ctx).V(1).Info("Replacement not bound in time; evicting the next move", "pod", m.Pod.String(), "workload", m.Workload.String(), "waited", wait)
@@ -248,20 +248,6 @@ func (r *Reconciler) awaitReplacement(ctx context.Context, m planner.Move, since
 		case <-r.Clock.After(replacementPoll):
 		}
 	}
-}
-
-// boundReplacement returns the UID of a pod bound to a node that may be m's replacement: of m's
-// workload, not m's pod, created since since and not claimed; "" when there is none.
-func boundReplacement(pods []*planner.Pod, m planner.Move, since time.Time, claimed map[types.UID]bool) types.UID {
-	for _, p := range pods {
-		if p.Namespace != m.Pod.Namespace || p.NodeName == "" || p.UID == m.Pod.UID || claimed[p.UID] || p.Created().Before(since) {
-			continue
-		}
-		if p.Owner != nil && p.Owner.Kind == m.Workload.Kind && p.Owner.Name == m.Workload.Name {
-			return p.UID
-		}
-	}
-	return ""
 }
 
 // evicted reports the eviction API's answer for one move (events, metrics, a log line) and backs

@@ -140,11 +140,11 @@ func TestCallEvictionsInPlanOrder(t *testing.T) {
 	}
 }
 
-// TestBoundReplacement: the replacement of a move is a pod of its workload, bound, created since
-// the eviction, neither the evicted pod nor one an earlier move claimed.
-func TestBoundReplacement(t *testing.T) {
-	since := time.Now().Add(-time.Minute).Truncate(time.Second)
-	evicted := replicaOf("shop", "web-0", "web", "hot-1", since.Add(-time.Hour))
+// TestMayReplace: the replacement of a move is a pod of its workload, bound, created since the
+// eviction, neither the evicted pod nor one an earlier move claimed.
+func TestMayReplace(t *testing.T) {
+	at := time.Now().Add(-time.Minute).Truncate(time.Second)
+	evicted := replicaOf("shop", "web-0", "web", "hot-1", at.Add(-time.Hour))
 	m := moveOf(evicted, "cold-1", false)
 	cases := []struct {
 		name    string
@@ -152,14 +152,15 @@ func TestBoundReplacement(t *testing.T) {
 		claimed bool
 		want    bool
 	}{
-		{name: "the replacement", pod: replicaOf("shop", "web-new", "web", "cold-1", since), want: true},
-		{name: "bound elsewhere than predicted", pod: replicaOf("shop", "web-new", "web", "cold-2", since), want: true},
-		{name: "not bound yet", pod: replicaOf("shop", "web-new", "web", "", since)},
-		{name: "created before the eviction", pod: replicaOf("shop", "web-new", "web", "cold-1", since.Add(-time.Second))},
-		{name: "another workload", pod: replicaOf("shop", "api-new", "api", "cold-1", since)},
-		{name: "another namespace", pod: replicaOf("staging", "web-new", "web", "cold-1", since)},
-		{name: "claimed by an earlier move", pod: replicaOf("shop", "web-new", "web", "cold-1", since), claimed: true},
-		{name: "the evicted pod itself", pod: replicaOf("shop", "web-0", "web", "hot-1", since)},
+		{name: "the replacement", pod: replicaOf("shop", "web-new", "web", "cold-1", at), want: true},
+		{name: "bound elsewhere than predicted", pod: replicaOf("shop", "web-new", "web", "cold-2", at), want: true},
+		{name: "created within the second before", pod: replicaOf("shop", "web-new", "web", "cold-1", at.Add(-time.Second)), want: true},
+		{name: "not bound yet", pod: replicaOf("shop", "web-new", "web", "", at)},
+		{name: "created before the eviction", pod: replicaOf("shop", "web-new", "web", "cold-1", at.Add(-2*time.Second))},
+		{name: "another workload", pod: replicaOf("shop", "api-new", "api", "cold-1", at)},
+		{name: "another namespace", pod: replicaOf("staging", "web-new", "web", "cold-1", at)},
+		{name: "claimed by an earlier move", pod: replicaOf("shop", "web-new", "web", "cold-1", at), claimed: true},
+		{name: "the evicted pod itself", pod: replicaOf("shop", "web-0", "web", "hot-1", at)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,9 +168,8 @@ func TestBoundReplacement(t *testing.T) {
 			if tc.claimed {
 				claimed[tc.pod.UID] = true
 			}
-			got := boundReplacement([]*planner.Pod{planner.NewPod(tc.pod)}, m, since, claimed)
-			if (got != "") != tc.want {
-				t.Errorf("boundReplacement = %q, want a replacement: %v", got, tc.want)
+			if got := mayReplace(planner.NewPod(tc.pod), m, at, claimed); got != tc.want {
+				t.Errorf("mayReplace = %v, want %v", got, tc.want)
 			}
 		})
 	}

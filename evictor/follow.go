@@ -165,6 +165,17 @@ func (r *Reconciler) backOffIfMissed(ctx context.Context, p *v1alpha1.RebalanceP
 	}
 }
 
+// mayReplace reports whether p may be the replacement of m's pod, evicted at evictedAt: a pod of
+// its workload, bound to a node, created since the eviction, neither the evicted pod nor one
+// another eviction claimed. Creation times are whole seconds: a pod created within the second
+// before evictedAt still counts.
+func mayReplace(p *planner.Pod, m planner.Move, evictedAt time.Time, claimed map[types.UID]bool) bool {
+	if p.Namespace != m.Pod.Namespace || p.NodeName == "" || p.UID == m.Pod.UID || claimed[p.UID] || p.Created().Before(evictedAt.Add(-time.Second)) {
+		return false
+	}
+	return p.Owner != nil && p.Owner.Kind == m.Workload.Kind && p.Owner.Name == m.Workload.Name
+}
+
 // replacementOf pairs the eviction with its replacement: a pod of the workload, on a node,
 // created after the eviction and not paired with another eviction (claimed). The pods of a
 // workload are alike, so when several evictions of one workload are followed at once (their
@@ -173,11 +184,7 @@ func (r *Reconciler) backOffIfMissed(ctx context.Context, p *v1alpha1.RebalanceP
 func replacementOf(cl *cacheView, f followed, claimed map[types.UID]bool) *planner.Pod {
 	var first, predicted *planner.Pod
 	for _, p := range cl.snap.Pods {
-		if p.Namespace != f.Move.Pod.Namespace || p.NodeName == "" || p.Created().Before(f.At.Add(-time.Second)) || claimed[p.UID] {
-			continue
-		}
-		ref := p.Owner
-		if ref == nil || ref.Kind != f.Move.Workload.Kind || ref.Name != f.Move.Workload.Name || p.UID == f.Move.Pod.UID {
+		if !mayReplace(p, f.Move, f.At, claimed) {
 			continue
 		}
 		if first == nil || p.Created().Before(first.Created()) {

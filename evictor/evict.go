@@ -232,7 +232,12 @@ func (r *Reconciler) awaitReplacement(ctx context.Context, m planner.Move, evict
 	}
 	deadline := r.Clock.Now().Add(wait)
 	for {
-		for _, p := range r.Pods.List() {
+		pods, err := r.Pods.OfWorkload(m.Workload)
+		if err != nil {
+			log.FromContext(ctx).Error(err, "Looking for the replacement; evicting the next move", "pod", m.Pod.String())
+			return false
+		}
+		for _, p := range pods {
 			if mayReplace(p, m, evictedAt, claimed) {
 				claimed[p.UID] = true
 				return true

@@ -28,6 +28,18 @@ func (f *fakePods) List() []*planner.Pod {
 	return append([]*planner.Pod(nil), f.pods...)
 }
 
+func (f *fakePods) OfWorkload(wk planner.WorkloadKey) ([]*planner.Pod, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*planner.Pod
+	for _, p := range f.pods {
+		if p.Workload() == wk {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
 func (f *fakePods) HasSynced() bool { return true }
 
 func (f *fakePods) add(p *corev1.Pod) {
@@ -62,21 +74,43 @@ func moveOf(p *corev1.Pod, to string, steered bool) planner.Move {
 
 // replacingExecutor evicts every pod and, as a ReplicaSet and a scheduler would, binds a
 // replacement on the move's To soon after (unless the move's pod is in never). It records, for each call,
-// how many replacements were bound when it was made.
+// how many replacements were bound when it was made. With together > 0, each call returns only
+// once that many calls are in flight at the same time (or after a few seconds, counted in
+// alone): calls made one after another each end alone.
 type replacingExecutor struct {
-	pods  *fakePods
-	never map[string]bool
+	pods     *fakePods
+	never    map[string]bool
+	together int
 
 	mu          sync.Mutex
 	calls       []string
 	boundBefore []int
+	arrived     int
+	all         chan struct{}
+	alone       int
 }
 
 func (e *replacingExecutor) Execute(_ context.Context, pod *corev1.Pod, m planner.Move) Result {
 	e.mu.Lock()
 	e.calls = append(e.calls, pod.Name)
 	e.boundBefore = append(e.boundBefore, e.pods.len())
+	if e.all == nil {
+		e.all = make(chan struct{})
+	}
+	e.arrived++
+	if e.arrived == e.together {
+		close(e.all)
+	}
 	e.mu.Unlock()
+	if e.together > 0 {
+		select {
+		case <-e.all:
+		case <-time.After(3 * time.Second):
+			e.mu.Lock()
+			e.alone++
+			e.mu.Unlock()
+		}
+	}
 	if !e.never[pod.Name] {
 		// The replacement is bound a little after the call returns, as a controller and a
 		// scheduler bind it: a caller that does not wait evicts the next pod before.
@@ -96,19 +130,23 @@ func TestCallEvictionsInPlanOrder(t *testing.T) {
 		name    string
 		steered []bool
 		never   map[string]bool
-		// wantBound[i] is how many replacements must be bound when call i is made; nil: any
-		// (the calls go at once).
+		// wantBound[i] is how many replacements must be bound when call i is made; nil: the
+		// calls go at once (all of them in flight together).
 		wantBound []int
 	}{
 		{name: "default scheduler", steered: []bool{false, false, false}, wantBound: []int{0, 1, 2}},
 		{name: "a steered move among them", steered: []bool{true, false, true}, wantBound: []int{0, 1, 2}},
 		{name: "every move steered", steered: []bool{true, true, true}},
+		{name: "one move", steered: []bool{false}, wantBound: []int{0}},
 		{name: "a replacement that never comes", steered: []bool{false, false, false}, never: map[string]bool{"web-0": true}, wantBound: []int{0, 0, 1}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			pods := &fakePods{}
 			exec := &replacingExecutor{pods: pods, never: tc.never}
+			if tc.wantBound == nil {
+				exec.together = len(tc.steered)
+			}
 			// Long enough for any replacement that comes; the one that never comes costs it once.
 			r := &Reconciler{Live: exec, Pods: pods, Clock: clock.RealClock{}, ReplacementWait: 2 * time.Second}
 			var admitted []*pending
@@ -128,6 +166,9 @@ func TestCallEvictionsInPlanOrder(t *testing.T) {
 				t.Fatalf("%d eviction calls, want %d", len(exec.calls), len(want))
 			}
 			if tc.wantBound == nil {
+				if exec.alone > 0 {
+					t.Errorf("%d of %d calls were not in flight together, want the calls made at once", exec.alone, len(exec.calls))
+				}
 				return
 			}
 			if fmt.Sprint(exec.calls) != fmt.Sprint(want) {
@@ -170,6 +211,47 @@ func TestMayReplace(t *testing.T) {
 			}
 			if got := mayReplace(planner.NewPod(tc.pod), m, at, claimed); got != tc.want {
 				t.Errorf("mayReplace = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestAwaitReplacement: the wait finds the evicted pod's replacement among its workload's pods
+// in the cache and claims it; it finds none in another workload's or an already claimed pod,
+// and does not look when the wait is off.
+func TestAwaitReplacement(t *testing.T) {
+	at := time.Now().Add(-time.Minute).Truncate(time.Second)
+	evicted := replicaOf("shop", "web-0", "web", "hot-1", at.Add(-time.Hour))
+	m := moveOf(evicted, "cold-1", false)
+	replacement := replicaOf("shop", "web-new", "web", "cold-1", at)
+	cases := []struct {
+		name    string
+		cached  []*corev1.Pod
+		claimed bool
+		wait    time.Duration
+		want    bool
+	}{
+		{name: "bound replacement", cached: []*corev1.Pod{evicted, replicaOf("shop", "api-new", "api", "cold-1", at), replacement}, wait: time.Second, want: true},
+		{name: "only another workload's new pod", cached: []*corev1.Pod{evicted, replicaOf("shop", "api-new", "api", "cold-1", at)}, wait: 50 * time.Millisecond},
+		{name: "replacement claimed by an earlier move", cached: []*corev1.Pod{replacement}, claimed: true, wait: 50 * time.Millisecond},
+		{name: "wait off", cached: []*corev1.Pod{replacement}, wait: -1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			pods := &fakePods{}
+			for _, p := range tc.cached {
+				pods.add(p)
+			}
+			claimed := map[types.UID]bool{}
+			if tc.claimed {
+				claimed[replacement.UID] = true
+			}
+			r := &Reconciler{Pods: pods, Clock: clock.RealClock{}, ReplacementWait: tc.wait}
+			if got := r.awaitReplacement(context.Background(), m, at, claimed); got != tc.want {
+				t.Errorf("awaitReplacement = %v, want %v", got, tc.want)
+			}
+			if got := len(claimed) > 0 && !tc.claimed; got != tc.want {
+				t.Errorf("replacement claimed: %v, want %v (claimed %v)", got, tc.want, claimed)
 			}
 		})
 	}

@@ -19,12 +19,14 @@ import (
 type PodLister interface {
 	// List returns every pod in the cache.
 	List() []*planner.Pod
+	// OfWorkload returns the cached pods whose controller is wk.
+	OfWorkload(wk planner.WorkloadKey) ([]*planner.Pod, error)
 	// HasSynced is true once the cache has seen every pod that existed when it started.
 	HasSynced() bool
 }
 
 // PodStore caches every pod in the cluster in the planner's compact form (planner.Pod), indexed
-// by node. Pods are most of what a cluster holds, so the evictor does not cache them as
+// by node and by controller. Pods are most of what a cluster holds, so the evictor does not cache them as
 // corev1.Pod in the manager's cache: a transform turns each pod the informer decodes into a
 // planner.Pod, and pods of one workload share their labels, annotations, owner and scheduling
 // constraints (planner.Compactor). The decoded pod is dropped at once.
@@ -36,14 +38,18 @@ type PodStore struct {
 	compactor *planner.Compactor
 }
 
-// IndexPodNode is the pod store's index of pods by the node they run on.
-const IndexPodNode = "spec.nodeName"
+const (
+	// IndexPodNode is the pod store's index of pods by the node they run on.
+	IndexPodNode = "spec.nodeName"
+	// IndexPodWorkload is the pod store's index of pods by their controller (workloadIndexKey).
+	IndexPodWorkload = "workload"
+)
 
 // NewPodStore returns a store fed by the list and watch of pods lw.
 func NewPodStore(lw toolscache.ListerWatcher) *PodStore {
 	s := &PodStore{compactor: planner.NewCompactor()}
 	s.informer = toolscache.NewSharedIndexInformerWithOptions(lw, &corev1.Pod{}, toolscache.SharedIndexInformerOptions{
-		Indexers:          toolscache.Indexers{IndexPodNode: podNodeIndex},
+		Indexers:          toolscache.Indexers{IndexPodNode: podNodeIndex, IndexPodWorkload: podWorkloadIndex},
 		ObjectDescription: "pods (compact)",
 	})
 	if err := s.informer.SetTransform(s.transform); err != nil {
@@ -90,6 +96,19 @@ func podNodeIndex(obj any) ([]string, error) {
 	return []string{p.NodeName}, nil
 }
 
+func podWorkloadIndex(obj any) ([]string, error) {
+	p, ok := obj.(*planner.Pod)
+	if !ok || p.Owner == nil {
+		return nil, nil
+	}
+	return []string{workloadIndexKey(p.Workload())}, nil
+}
+
+// workloadIndexKey names a workload across namespaces.
+func workloadIndexKey(wk planner.WorkloadKey) string {
+	return wk.Namespace + "/" + wk.Kind + "/" + wk.Name
+}
+
 // Start runs the informer until ctx ends (manager.Runnable).
 func (s *PodStore) Start(ctx context.Context) error {
 	s.informer.RunWithContext(ctx)
@@ -112,6 +131,16 @@ func (s *PodStore) OnNode(node string) ([]*planner.Pod, error) {
 	objs, err := s.informer.GetIndexer().ByIndex(IndexPodNode, node)
 	if err != nil {
 		return nil, fmt.Errorf("listing pods on node %s: %w", node, err)
+	}
+	return pods(objs), nil
+}
+
+// OfWorkload returns the cached pods whose controller is wk, from the index: the wait for a
+// replacement looks at a workload's few pods, not the whole cache, each time it polls.
+func (s *PodStore) OfWorkload(wk planner.WorkloadKey) ([]*planner.Pod, error) {
+	objs, err := s.informer.GetIndexer().ByIndex(IndexPodWorkload, workloadIndexKey(wk))
+	if err != nil {
+		return nil, fmt.Errorf("listing pods of %s in %s: %w", wk, wk.Namespace, err)
 	}
 	return pods(objs), nil
 }

@@ -3,7 +3,10 @@ package evictor
 import (
 	"fmt"
 	"runtime"
+	"sort"
+	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -203,5 +206,71 @@ func TestPodStoreTransform(t *testing.T) {
 	key, err := toolscache.MetaNamespaceKeyFunc(a)
 	if err != nil || key != "prod/"+fullPod(3).Name {
 		t.Errorf("informer key %q (%v), want prod/%s", key, err, fullPod(3).Name)
+	}
+}
+
+// TestPodStoreIndexes: the store finds a workload's pods and a node's pods through its indexes,
+// across namespaces and kinds of controller, and follows pods that move or go.
+func TestPodStoreIndexes(t *testing.T) {
+	store := NewPodStore(nil)
+	idx := store.informer.GetIndexer()
+	add := func(p *corev1.Pod) {
+		t.Helper()
+		obj, err := store.transform(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := idx.Add(obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := func(ps []*planner.Pod, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.Namespace+"/"+p.Name)
+		}
+		sort.Strings(out)
+		return strings.Join(out, " ")
+	}
+	now := time.Now()
+	add(replicaOf("shop", "web-a", "web", "node-1", now))
+	add(replicaOf("shop", "web-b", "web", "", now))
+	add(replicaOf("shop", "api-a", "api", "node-1", now))
+	add(replicaOf("staging", "web-a", "web", "node-2", now))
+	sts := replicaOf("shop", "web-0", "web", "node-2", now)
+	sts.OwnerReferences[0].Kind = "StatefulSet"
+	add(sts)
+	bare := replicaOf("shop", "bare", "web", "node-1", now)
+	bare.OwnerReferences = nil
+	add(bare)
+
+	web := planner.WorkloadKey{Namespace: "shop", Kind: "ReplicaSet", Name: "web"}
+	if got, want := names(store.OfWorkload(web)), "shop/web-a shop/web-b"; got != want {
+		t.Errorf("OfWorkload(%v) = %q, want %q", web, got, want)
+	}
+	if got, want := names(store.OfWorkload(planner.WorkloadKey{Namespace: "shop", Kind: "StatefulSet", Name: "web"})), "shop/web-0"; got != want {
+		t.Errorf("OfWorkload(StatefulSet web) = %q, want %q", got, want)
+	}
+	if got := names(store.OfWorkload(planner.WorkloadKey{Namespace: "shop", Kind: "ReplicaSet", Name: "none"})); got != "" {
+		t.Errorf("OfWorkload(a workload without pods) = %q, want none", got)
+	}
+	if got, want := names(store.OnNode("node-1")), "shop/api-a shop/bare shop/web-a"; got != want {
+		t.Errorf("OnNode(node-1) = %q, want %q", got, want)
+	}
+	// The pending replica is bound, and a replica goes: both indexes follow.
+	add(replicaOf("shop", "web-b", "web", "node-2", now))
+	gone, _ := store.transform(replicaOf("shop", "web-a", "web", "node-1", now))
+	if err := idx.Delete(gone); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := names(store.OfWorkload(web)), "shop/web-b"; got != want {
+		t.Errorf("after the changes, OfWorkload(%v) = %q, want %q", web, got, want)
+	}
+	if got, want := names(store.OnNode("node-2")), "shop/web-0 shop/web-b staging/web-a"; got != want {
+		t.Errorf("after the changes, OnNode(node-2) = %q, want %q", got, want)
 	}
 }

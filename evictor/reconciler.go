@@ -58,7 +58,8 @@ type Reconciler struct {
 	FollowWindow time.Duration
 	// ReplacementWait bounds how long a cycle whose moves land where the scheduler's scores send
 	// them waits for each evicted pod's replacement to be bound before it evicts the next one
-	// (callEvictions). Defaults to DefaultReplacementWait; negative: it does not wait.
+	// (callEvictions). Defaults to DefaultReplacementWait; negative: it does not wait (the evictor
+	// sets it from --replacement-wait, where 0 means no wait).
 	ReplacementWait time.Duration
 	// SourceTimeout bounds one usage read. Defaults to 30s.
 	SourceTimeout time.Duration

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto/tls"
 	"flag"
 	"fmt"
@@ -36,6 +37,7 @@ type options struct {
 	leaderElect, secureMetrics, dryRunOnly                bool
 	schedulerConfig, defaultSchedulerConfig               string
 	schedulerLease                                        string
+	replacementWait                                       time.Duration
 }
 
 func main() {
@@ -51,9 +53,14 @@ func main() {
 	flag.StringVar(&o.schedulerConfig, "scheduler-config", "", "The Rebalancer scheduler's KubeSchedulerConfiguration file, the one its --config reads (the chart mounts the same ConfigMap); default: its built-in profile. Every planned move is confirmed by running that scheduler's plugins.")
 	flag.StringVar(&o.defaultSchedulerConfig, "default-scheduler-config", "", "The cluster's default kube-scheduler KubeSchedulerConfiguration, when it is not kube-scheduler's defaults.")
 	flag.StringVar(&o.schedulerLease, "scheduler-lease", "", "NAMESPACE/NAME of the Rebalancer scheduler's leader Lease: pods it places are not evicted while no replica leads (SchedulerUnavailable). Empty: not checked.")
+	flag.DurationVar(&o.replacementWait, "replacement-wait", evictor.DefaultReplacementWait, "In a cycle whose moves land where their scheduler's scores send them, how long each eviction waits for the previous one's replacement to be bound before the next is made, so replacements are scheduled in the order the plan predicted them; 0: no wait.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if o.replacementWait < 0 {
+		fmt.Fprintf(os.Stderr, "--replacement-wait=%s: must not be negative\n", o.replacementWait)
+		os.Exit(2)
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	if soft, err := memlimit.Set("/sys/fs/cgroup"); err != nil {
 		ctrl.Log.Error(err, "Reading the container's memory limit; the Go runtime has none")
@@ -155,6 +162,8 @@ func run(o options) error {
 		Metrics:   m,
 		Clock:     clock.RealClock{},
 		Observers: []evictor.Observer{history},
+		// The Reconciler reads 0 as its default and a negative wait as none.
+		ReplacementWait: cmp.Or(o.replacementWait, -1),
 	}
 	ctx := ctrl.SetupSignalHandler()
 	engine, err := evictor.NewPlacementEngine(ctx, cfg, o.schedulerConfig, o.defaultSchedulerConfig)

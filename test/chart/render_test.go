@@ -61,6 +61,8 @@ func TestValuesRejected(t *testing.T) {
 		{"no memory limit", "scheduler: {resources: {limits: {memory: null}}}", "at '/scheduler/resources/limits': missing property 'memory'"},
 		{"malformed quantity", "evictor: {resources: {requests: {cpu: lots}}}", "at '/evictor/resources/requests/cpu'"},
 		{"prometheus address not a URL", "evictor: {prometheusAddress: prometheus:9090}", "at '/evictor/prometheusAddress'"},
+		{"negative replacement wait", "evictor: {replacementWait: -1s}", "at '/evictor/replacementWait'"},
+		{"replacement wait without a unit", "evictor: {replacementWait: 10}", "at '/evictor/replacementWait'"},
 		{"plugin weight 0", "scheduler: {pluginWeight: 0}", "at '/scheduler/pluginWeight': minimum: got 0, want 1"},
 		{"placement weight above 100", "scheduler: {pluginArgs: {placementWeights: {headroom: 101}}}", "at '/scheduler/pluginArgs/placementWeights/headroom': maximum: got 101, want 100"},
 		{"refresh interval not a duration", "scheduler: {pluginArgs: {usageRefreshInterval: 15}}", "at '/scheduler/pluginArgs/usageRefreshInterval': got number, want string"},

@@ -44,7 +44,7 @@ var toggles = []toggle{
 				t.Errorf("evictor image = %q, want %q (tag defaults to the appVersion)", c.Image, want)
 			}
 			wantArgs := []string{"--metrics-bind-address=:8080", "--health-probe-bind-address=:8081", "--leader-elect=true",
-				"--leader-election-namespace=" + releaseNamespace, "--scheduler-config=/etc/rebalancer/scheduler/scheduler-config.yaml",
+				"--leader-election-namespace=" + releaseNamespace, "--replacement-wait=10s", "--scheduler-config=/etc/rebalancer/scheduler/scheduler-config.yaml",
 				"--scheduler-lease=" + releaseNamespace + "/rebalancer-scheduler", "--zap-log-level=info", "--zap-encoder=json"}
 			if diff := cmp.Diff(wantArgs, c.Args); diff != "" {
 				t.Errorf("evictor args (-want,+got):\n%s", diff)
@@ -320,14 +320,14 @@ networkPolicy:
 	{
 		name: "prometheus usage source",
 		values: `
-evictor: {prometheusAddress: "http://prometheus-operated.monitoring:9090", forceDryRun: true}
+evictor: {prometheusAddress: "http://prometheus-operated.monitoring:9090", forceDryRun: true, replacementWait: "0"}
 scheduler: {pluginArgs: {prometheusAddress: "http://prometheus-operated.monitoring:9090"}}
 policy: {metrics: {source: prometheus, prometheusAddress: "http://prometheus.example.org:9090"}}
 `,
 		rbac: defaultRBAC,
 		check: func(t *testing.T, objs []*unstructured.Unstructured) {
 			args := deployment(t, objs, "rebalancer").Spec.Template.Spec.Containers[0].Args
-			for _, want := range []string{"--prometheus-address=http://prometheus-operated.monitoring:9090", "--dry-run"} {
+			for _, want := range []string{"--prometheus-address=http://prometheus-operated.monitoring:9090", "--dry-run", "--replacement-wait=0"} {
 				if !slices.Contains(args, want) {
 					t.Errorf("evictor args %q lack %s", args, want)
 				}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -79,7 +80,9 @@ func (s *nowSource) Read(context.Context) (usage.Readings, error) {
 // the default scores 10% at 5,000 nodes), scheduler_perf
 // style: 500 nodes of two NodeClasses (half of them x86, half Raspberry Pi, one in twenty hot in
 // the evictor's status, every node with a usage reading), then 1,000 pods created while no
-// scheduler runs; the scheduler starts and the time from the first bind to the last is measured.
+// scheduler runs; the scheduler starts, and the bind rate between the 10th and the 90th
+// percentile bind is measured, with the CPU the scheduler (in this process) spent per pod over
+// the same span, which tells how many cores of its own a rate would take.
 // Every run uses the same pods (half cpu-bound, half memory-bound, ten controllers) and the same
 // client QPS (500). Run it alone (README.md):
 //
@@ -150,39 +153,47 @@ func BenchmarkThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	var defTotal, everyTotal, oursTotal float64
+	var defTotal, everyTotal, oursTotal, defCPU, everyCPU, oursCPU float64
 	round := 0
 	for b.Loop() {
 		round++
-		runs := []func() float64{
-			func() float64 {
+		runs := []func() throughput{
+			func() throughput {
 				return runThroughput(b, cs, fmt.Sprintf("tp-default-%d", round), corev1.DefaultSchedulerName, schedulerConfig(b, defaultProfile), nil)
 			},
-			func() float64 {
+			func() throughput {
 				return runThroughput(b, cs, fmt.Sprintf("tp-every-%d", round), everyNodeScheduler, schedulerConfig(b, defaultEveryNode), nil)
 			},
-			func() float64 {
+			func() throughput {
 				var snaps snapshotWaiter
 				return runThroughput(b, cs, fmt.Sprintf("tp-ours-%d", round), v1alpha1.SchedulerName, schedulerConfig(b, ""), &snaps,
 					nodeclassfit.WithSource(&nowSource{readings: readings}), snaps.option())
 			},
 		}
 		// Rotate which profile goes first, so none always runs in a warmer process.
-		got := make([]float64, len(runs))
+		got := make([]throughput, len(runs))
 		for i := range runs {
 			k := (i + round - 1) % len(runs)
 			got[k] = runs[k]()
 		}
 		def, every, ours := got[0], got[1], got[2]
-		defTotal, everyTotal, oursTotal = defTotal+def, everyTotal+every, oursTotal+ours
-		b.Logf("round %d: default %.1f pods/s, default with every node scored %.1f pods/s, rebalancer-scheduler %.1f pods/s (%.0f%% of default, %.0f%% of default with every node scored)",
-			round, def, every, ours, 100*ours/def, 100*ours/every)
+		defTotal, everyTotal, oursTotal = defTotal+def.podsPerSecond, everyTotal+every.podsPerSecond, oursTotal+ours.podsPerSecond
+		defCPU, everyCPU, oursCPU = defCPU+def.cpuPerPod, everyCPU+every.cpuPerPod, oursCPU+ours.cpuPerPod
+		b.Logf("round %d: default %.1f pods/s (%.2f CPU-ms/pod), default with every node scored %.1f pods/s (%.2f), rebalancer-scheduler %.1f pods/s (%.2f) (%.0f%% of default, %.0f%% of default with every node scored)",
+			round, def.podsPerSecond, def.cpuPerPod, every.podsPerSecond, every.cpuPerPod, ours.podsPerSecond, ours.cpuPerPod,
+			100*ours.podsPerSecond/def.podsPerSecond, 100*ours.podsPerSecond/every.podsPerSecond)
 	}
 	b.ReportMetric(defTotal/float64(round), "default-pods/s")
 	b.ReportMetric(everyTotal/float64(round), "default-every-node-pods/s")
 	b.ReportMetric(oursTotal/float64(round), "ours-pods/s")
 	b.ReportMetric(oursTotal/defTotal, "ours/default")
 	b.ReportMetric(oursTotal/everyTotal, "ours/default-every-node")
+	// The scheduler's CPU per pod: 1000 / CPU-ms per pod is about the pods/s one core of its own
+	// would place. Contention for caches and memory with the other processes still moves it.
+	b.ReportMetric(defCPU/float64(round), "default-cpu-ms/pod")
+	b.ReportMetric(everyCPU/float64(round), "default-every-node-cpu-ms/pod")
+	b.ReportMetric(oursCPU/float64(round), "ours-cpu-ms/pod")
+	b.ReportMetric(oursCPU/everyCPU, "ours/default-every-node-cpu")
 	// What the profiles cost the scheduler itself, apart from the API server: the mean time of
 	// the PreScore and Score extension points (Score includes NormalizeScore) per cycle.
 	def, every, ours := scoringMicros(b, corev1.DefaultSchedulerName), scoringMicros(b, everyNodeScheduler), scoringMicros(b, v1alpha1.SchedulerName)
@@ -229,10 +240,31 @@ func scoringMicros(b *testing.B, profile string) float64 {
 	return sum / float64(cycles) * 1e6
 }
 
-// runThroughput creates the pods, starts a scheduler, and returns the pods bound per second
-// between the 10th and the 90th percentile of the bind times seen through a watch. With snaps,
-// pods bound before the plugin had a snapshot are scheduled without it and not counted.
-func runThroughput(b *testing.B, cs kubernetes.Interface, ns, schedulerName, configFile string, snaps *snapshotWaiter, opts ...nodeclassfit.Option) float64 {
+// throughput is one run's steady rate and what it cost this process's CPU.
+type throughput struct {
+	// podsPerSecond is the pods bound per second between the 10th and the 90th percentile of the
+	// bind times.
+	podsPerSecond float64
+	// cpuPerPod is the CPU time (user and system) this process spent per pod bound over the same
+	// span, in milliseconds. The scheduler runs in this process and kube-apiserver and etcd do
+	// not, so it is the scheduler's CPU (and the test's watch, which is small).
+	cpuPerPod float64
+}
+
+// processCPU is the CPU time this process has used so far.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// runThroughput creates the pods, starts a scheduler, and measures the pods bound per second
+// between the 10th and the 90th percentile of the bind times seen through a watch, and the CPU
+// this process spent per pod over that span. With snaps, pods bound before the plugin had a
+// snapshot are scheduled without it and not counted.
+func runThroughput(b *testing.B, cs kubernetes.Interface, ns, schedulerName, configFile string, snaps *snapshotWaiter, opts ...nodeclassfit.Option) throughput {
 	b.Helper()
 	ctx := context.Background()
 	ns = createNamespace(b, cs, ns)
@@ -290,6 +322,8 @@ func runThroughput(b *testing.B, cs kubernetes.Interface, ns, schedulerName, con
 	s := startScheduler(b, configFile, opts...)
 	defer s.stop()
 	bound := make([]time.Time, 0, throughputPods)
+	// cpu[i] is this process's CPU time when bound[i] was seen.
+	cpu := make([]time.Duration, 0, throughputPods)
 	seen := map[string]bool{}
 	timeout := time.After(10 * time.Minute)
 	for len(bound) < throughputPods {
@@ -304,7 +338,7 @@ func runThroughput(b *testing.B, cs kubernetes.Interface, ns, schedulerName, con
 			p, ok := ev.Object.(*corev1.Pod)
 			if ok && p.Spec.NodeName != "" && !seen[p.Name] {
 				seen[p.Name] = true
-				bound = append(bound, time.Now())
+				bound, cpu = append(bound, time.Now()), append(cpu, processCPU(b))
 			}
 		case <-timeout:
 			b.Fatalf("%d of %d pods bound within 10m", len(bound), throughputPods)
@@ -313,16 +347,16 @@ func runThroughput(b *testing.B, cs kubernetes.Interface, ns, schedulerName, con
 	// Binds before the plugin's first snapshot were scored without it: leave them out.
 	if snaps != nil {
 		first := snaps.firstSnapshot()
-		kept := bound[:0:0]
-		for _, t := range bound {
+		kept, keptCPU := bound[:0:0], cpu[:0:0]
+		for i, t := range bound {
 			if !t.Before(first) {
-				kept = append(kept, t)
+				kept, keptCPU = append(kept, t), append(keptCPU, cpu[i])
 			}
 		}
 		if n := len(bound) - len(kept); n > 0 {
 			b.Logf("%d pods were bound before the plugin's first snapshot and are not counted", n)
 		}
-		bound = kept
+		bound, cpu = kept, keptCPU
 	}
 	if len(bound) < 20 {
 		b.Fatalf("only %d pods bound after the plugin's first snapshot", len(bound))
@@ -330,7 +364,10 @@ func runThroughput(b *testing.B, cs kubernetes.Interface, ns, schedulerName, con
 	// The steady rate: binds between the 10th and the 90th percentile, leaving out the start-up
 	// and the stragglers (scheduler_perf likewise reports percentiles, not the whole run).
 	lo, hi := len(bound)/10, len(bound)*9/10
-	pps := float64(hi-lo) / bound[hi].Sub(bound[lo]).Seconds()
+	out := throughput{
+		podsPerSecond: float64(hi-lo) / bound[hi].Sub(bound[lo]).Seconds(),
+		cpuPerPod:     float64(cpu[hi]-cpu[lo]) / float64(time.Millisecond) / float64(hi-lo),
+	}
 
 	// Leave the cluster as the next run expects it: no pods.
 	s.stop()
@@ -353,5 +390,5 @@ func runThroughput(b *testing.B, cs kubernetes.Interface, ns, schedulerName, con
 	}
 	// Let the API server and etcd finish with the deletions before the next run is timed.
 	time.Sleep(5 * time.Second)
-	return pps
+	return out
 }

@@ -98,10 +98,14 @@ func podNodeIndex(obj any) ([]string, error) {
 
 func podWorkloadIndex(obj any) ([]string, error) {
 	p, ok := obj.(*planner.Pod)
-	if !ok || p.Owner == nil {
+	if !ok {
 		return nil, nil
 	}
-	return []string{workloadIndexKey(p.Workload())}, nil
+	wk := p.Workload()
+	if wk.Kind == "" { // no controller
+		return nil, nil
+	}
+	return []string{workloadIndexKey(wk)}, nil
 }
 
 // workloadIndexKey names a workload across namespaces.
